@@ -1,0 +1,80 @@
+"""The application factory: one Flask app, one blueprint per area. Nothing happens at import time."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from flask import Flask
+
+from functions.problems import register_problem_handlers
+from minqing.settings import Settings, load_settings
+
+
+class Services:
+    """What the HTTP functions reach: settings, schemas, the queue and (lazily) the database."""
+
+    def __init__(self, settings: Settings, *, broker=None, directory=None):
+        from schemas import SCHEMAS
+        from workers.runtime import load_configured_directory
+
+        self.settings = settings
+        self.directory = directory if directory is not None else load_configured_directory(settings)
+        self.schemas = {kind: cls(communities=self.directory.community_codes) for kind, cls in SCHEMAS.items()}
+        self._broker = broker
+
+    @property
+    def broker(self):
+        if self._broker is None:
+            from workers.brokers import make_broker
+
+            self._broker = make_broker(self.settings)
+        return self._broker
+
+    @cached_property
+    def engine(self):
+        # Only the receipt, tally and readiness paths (and idempotent retries) need the database.
+        from workers.db import make_engine
+
+        return make_engine(self.settings.database_url, pool_size=4)
+
+    def enqueue_submission(self, envelope: dict) -> None:
+        from dramatiq import Message
+
+        self.broker.enqueue(
+            Message(
+                queue_name=self.settings.queue_name,
+                actor_name="store_submission",
+                args=(envelope,),
+                kwargs={},
+                options={},
+            )
+        )
+
+    def known_body_hash(self, sid: str) -> str | None:
+        """The body hash stored for `sid`, or None when unknown or the database is unreachable."""
+        from workers import queries
+
+        try:
+            with self.engine.connect() as connection:
+                return queries.body_hash_of(connection, sid)
+        except Exception:
+            # The queue still takes the submission; the worker's insert ignores a known id.
+            import logging
+
+            logging.getLogger("minqing.intake").warning("database unreachable for idempotency check", exc_info=True)
+            return None
+
+
+def create_app(settings: Settings | None = None, *, broker=None, directory=None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask("minqing")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.ensure_ascii = False
+    app.extensions["minqing"] = Services(settings, broker=broker, directory=directory)
+    register_problem_handlers(app)
+
+    from functions import consultation, enterprise, hazard, health, receipts, tallies
+
+    for module in (hazard, consultation, enterprise, receipts, tallies, health):
+        app.register_blueprint(module.blueprint)
+    return app

@@ -1,0 +1,155 @@
+"""The shared path of every form: parse → validate → enqueue → answer 202 (or a problem)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timezone
+
+from flask import current_app, jsonify, request
+from marshmallow import ValidationError, fields
+from werkzeug.datastructures import MultiDict
+
+from functions.problems import Problem, pick_lang
+from minqing.receipts import receipt_for, submission_id
+from schemas import errors_by_path
+
+log = logging.getLogger("minqing.intake")
+
+JSON_TYPES = {"application/json"}
+FORM_TYPES = {"application/x-www-form-urlencoded"}
+# Keys that steer the request, not the report: they do not make two bodies different.
+NOT_CONTENT = {"client_ref", "lang"}
+
+
+def services():
+    return current_app.extensions["minqing"]
+
+
+def accept(kind: str):
+    """Handle one form post of `kind`."""
+    svc = services()
+    lang = pick_lang(svc.settings.default_lang)
+    schema = svc.schemas[kind]
+    raw = parse_body(schema)
+    try:
+        data = schema.load(raw)
+    except ValidationError as error:
+        raise Problem(422, "validation-error", errors=errors_by_path(error.messages, lang))
+    key = idempotency_key(data)
+    body_hash = hash_body(data)
+    sid = submission_id(svc.settings.secret_key, kind, key)
+    receipt = receipt_for(svc.settings.secret_key, kind, sid)
+    if key is not None:
+        known = svc.known_body_hash(sid)
+        if known is not None:
+            if known != body_hash:
+                raise Problem(422, "idempotency-key-reused", (
+                    "该幂等键已用于另一份不同的提交。", "This idempotency key was already used for a different submission."),
+                    errors={"Idempotency-Key": ["与已受理的提交内容不一致" if lang == "zh-CN" else
+                                                "does not match the submission already received"]})
+            return answer(sid, receipt, lang)
+    envelope = {
+        "id": sid,
+        "receipt": receipt,
+        "kind": kind,
+        "data": {k: v for k, v in data.items() if k not in NOT_CONTENT},
+        "body_hash": body_hash,
+        "idempotency_key": key,
+        "lang": data.get("lang") or lang,
+        "submitted_at": datetime.now(timezone.utc).isoformat(),
+    }
+    try:
+        svc.enqueue_submission(envelope)
+    except Exception:
+        log.exception("queue refused submission %s", sid)
+        raise Problem(503, "queue-unavailable", (
+            "提交暂时无法受理，请稍后重试，内容不会重复登记。",
+            "The submission could not be queued; retry later, it will not be recorded twice."),
+            headers={"Retry-After": "5"})
+    return answer(sid, receipt, lang)
+
+
+def answer(sid: str, receipt: str, lang: str):
+    status_url = f"{services().settings.base_url}/api/v1/receipts/{receipt}"
+    response = jsonify({"id": sid, "receipt": receipt, "status": "received", "status_url": status_url})
+    response.status_code = 202
+    response.headers["Location"] = status_url
+    response.headers["Content-Language"] = "en" if lang == "en" else "zh-CN"
+    return response
+
+
+def parse_body(schema) -> dict:
+    mimetype = request.mimetype
+    if mimetype in JSON_TYPES:
+        raw = request.get_data(cache=True)
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise Problem(400, "malformed-body", ("请求内容不是有效的 UTF-8 文本。", "The body is not valid UTF-8."))
+        except (ValueError, RecursionError):
+            raise Problem(400, "malformed-body", ("请求内容不是有效的 JSON。", "The body is not valid JSON."))
+        if not isinstance(body, dict):
+            raise Problem(400, "malformed-body", ("请求内容必须是一个 JSON 对象。", "The body must be a JSON object."))
+        return body
+    if mimetype in FORM_TYPES:
+        return unflatten(request.form, schema)
+    raise Problem(415, "unsupported-media-type", (
+        "请以 application/json 或 application/x-www-form-urlencoded 提交。",
+        "Send application/json or application/x-www-form-urlencoded."),
+        headers={"Accept-Post": "application/json, application/x-www-form-urlencoded"})
+
+
+def unflatten(form: MultiDict, schema) -> dict:
+    """HTML form fields (`location.address`, repeated `photos`) to the nested shape the schema expects.
+
+    Empty inputs are left out: a form sends every field, filled or not.
+    """
+    result: dict = {}
+    for name in form.keys():
+        values = [v for v in form.getlist(name) if v.strip() != ""]
+        if not values:
+            continue
+        path = name.split(".")
+        field = _field_at(schema, path)
+        value = values if _is_list(field) else values[-1]
+        target = result
+        for part in path[:-1]:
+            existing = target.setdefault(part, {})
+            if not isinstance(existing, dict):
+                raise Problem(400, "malformed-body", ("表单字段名冲突。", f"Conflicting form field {name!r}."))
+            target = existing
+        if isinstance(target.get(path[-1]), dict):
+            raise Problem(400, "malformed-body", ("表单字段名冲突。", f"Conflicting form field {name!r}."))
+        target[path[-1]] = value
+    return result
+
+
+def _field_at(schema, path):
+    field = None
+    for part in path:
+        declared = getattr(schema, "fields", {}) if schema is not None else {}
+        field = declared.get(part)
+        schema = getattr(field, "schema", None) if field is not None else None
+    return field
+
+
+def _is_list(field) -> bool:
+    return isinstance(field, fields.List)
+
+
+def idempotency_key(data: dict) -> str | None:
+    header = request.headers.get("Idempotency-Key")
+    if header is None:
+        return data.get("client_ref")
+    header = header.strip().strip('"')
+    if not (1 <= len(header) <= 128) or not header.isprintable() or not header.isascii():
+        raise Problem(400, "bad-idempotency-key", (
+            "Idempotency-Key 须为 1–128 个可打印 ASCII 字符。", "Idempotency-Key must be 1–128 printable ASCII characters."))
+    return header
+
+
+def hash_body(data: dict) -> str:
+    content = {k: v for k, v in data.items() if k not in NOT_CONTENT}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -1,0 +1,33 @@
+"""The public status of a submission, by its receipt: no names, phones or free text."""
+
+from flask import Blueprint, jsonify
+
+from functions.intake import services
+from functions.problems import Problem
+from minqing.receipts import parse_receipt
+
+blueprint = Blueprint("receipts", __name__)
+
+NOT_ISSUED = ("没有这个回执码，请核对后重试。", "No such receipt; check the code and try again.")
+DATABASE_DOWN = ("暂时查不到状态，请稍后重试。", "The status cannot be read right now; retry later.")
+
+
+@blueprint.get("/api/v1/receipts/<code>")
+def status(code: str):
+    svc = services()
+    parsed = parse_receipt(svc.settings.secret_key, code)
+    if parsed is None:
+        raise Problem(404, "receipt-not-found", NOT_ISSUED)
+    kind, receipt = parsed
+    from workers import queries
+
+    try:
+        with svc.engine.connect() as connection:
+            found = queries.public_status(connection, receipt)
+    except Exception:
+        raise Problem(503, "database-unavailable", DATABASE_DOWN, headers={"Retry-After": "5"})
+    if found is None:
+        # Issued by us (the code checks out) and still in the queue: accepted, not yet stored.
+        found = {"receipt": receipt, "kind": kind, "status": "received", "submitted_at": None,
+                 "updated_at": None, "history": []}
+    return jsonify(found)

@@ -1,0 +1,164 @@
+"""The `minqing` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from minqing.settings import load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return args.handler(settings, args) or 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minqing", description="民情 minqing — neighbourhood intake service.")
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service (and a worker on the embedded default)")
+    serve.add_argument("--host", default=os.environ.get("MINQING_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("MINQING_PORT", "8000")))
+    serve.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    serve.add_argument("--with-worker", action=argparse.BooleanOptionalAction, default=None,
+                       help="also run a queue worker (default: only on the embedded queue)")
+    serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="process queued submissions (any broker)")
+    worker.add_argument("--processes", type=int, default=1)
+    worker.add_argument("--threads", type=int, default=None, help="threads per process (MINQING_WORKER_THREADS)")
+    worker.set_defaults(handler=_worker)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations up to the latest")
+    upgrade.set_defaults(handler=_db_upgrade)
+
+    directory = commands.add_parser("directory", help="the directory file (communities, staff, routing)")
+    directory_commands = directory.add_subparsers(metavar="ACTION")
+    check = directory_commands.add_parser("check", help="validate a directory file and summarise it")
+    check.add_argument("file")
+    check.set_defaults(handler=_directory_check)
+
+    tallies = commands.add_parser("tallies", help="print the tallies (JSON)")
+    tallies.add_argument("--rebuild", action="store_true", help="recount everything from stored submissions")
+    tallies.set_defaults(handler=_tallies)
+
+    dead = commands.add_parser("dead-letters", help="list messages that failed after every retry")
+    dead.add_argument("--limit", type=int, default=50)
+    dead.add_argument("--retry", type=int, metavar="ID", help="enqueue dead letter ID again")
+    dead.set_defaults(handler=_dead_letters)
+    return parser
+
+
+def _engine(settings):
+    from workers.db import make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return engine
+
+
+def _serve(settings, args) -> int:
+    from minqing.serve import serve
+    from workers.runtime import load_configured_directory
+
+    load_configured_directory(settings)  # fail now, with the directory's own errors, not in every worker
+    _engine(settings).dispose()
+    with_worker = settings.embedded_queue if args.with_worker is None else args.with_worker
+    return serve(settings, host=args.host, port=args.port, web_workers=args.web_workers, with_worker=with_worker)
+
+
+def _worker(settings, args) -> int:
+    _engine(settings).dispose()
+    if args.processes > 1:
+        import subprocess
+
+        command = [sys.executable, "-m", "minqing", "worker", "--processes", "1"]
+        if args.threads:
+            command += ["--threads", str(args.threads)]
+        children = [subprocess.Popen(command) for _ in range(args.processes)]
+        try:
+            return max(child.wait() for child in children)
+        except KeyboardInterrupt:
+            return 0
+    from workers.main import run_worker
+
+    return run_worker(settings, threads=args.threads)
+
+
+def _db_upgrade(settings, args) -> int:
+    from workers.db import current_revision
+
+    engine = _engine(settings)
+    print(f"database at revision {current_revision(engine)}")
+    return 0
+
+
+def _directory_check(settings, args) -> int:
+    from minqing.directory import DirectoryError, load_directory
+
+    try:
+        directory = load_directory(args.file)
+    except DirectoryError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{args.file}: OK — {directory.street.name.zh}: {len(directory.communities)} communities, "
+          f"{len(directory.staff)} staff, {len(directory.rules)} rules, "
+          f"{len(directory.enterprise_assignments)} enterprise assignments")
+    return 0
+
+
+def _tallies(settings, args) -> int:
+    from workers import queries
+    from workers.tallies import summarise
+
+    engine = _engine(settings)
+    with engine.begin() as connection:
+        if args.rebuild:
+            counted = queries.rebuild_tallies(connection)
+            print(f"rebuilt tallies from {counted} stored submissions", file=sys.stderr)
+        rows = queries.tally_rows(connection)
+    print(json.dumps(summarise(rows), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _dead_letters(settings, args) -> int:
+    from workers import queries
+
+    engine = _engine(settings)
+    if args.retry is not None:
+        from dramatiq import Message
+
+        from workers.brokers import make_broker
+
+        with engine.begin() as connection:
+            found = [r for r in queries.list_dead_letters(connection, 10_000) if r.id == args.retry]
+            if not found:
+                print(f"no dead letter {args.retry} waiting", file=sys.stderr)
+                return 1
+            fields = dict(found[0].message)
+            fields["options"] = {k: v for k, v in fields.get("options", {}).items()
+                                 if k not in ("retries", "traceback", "eta", "redis_message_id")}
+            make_broker(settings).enqueue(Message(**fields))
+            queries.mark_dead_letter_retried(connection, args.retry)
+        print(f"dead letter {args.retry} queued again")
+        return 0
+    with engine.connect() as connection:
+        rows = queries.list_dead_letters(connection, args.limit)
+    if not rows:
+        print("no dead letters")
+    for row in rows:
+        last_line = (row.error.strip().splitlines() or [""])[-1]
+        print(f"{row.id}\t{row.failed_at:%Y-%m-%d %H:%M:%S}Z\t{row.actor}\t{row.message_id}\t{last_line}")
+    return 0

@@ -1,0 +1,229 @@
+"""The street's staff directory: communities, staff, routing rules and 包保 enterprise assignments.
+
+Read once from a TOML file that office clerks edit; every mistake in it is reported at once, by path.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from marshmallow import ValidationError
+
+from schemas.directory import DirectorySchema
+
+EXAMPLE_FILE = "directory.example.toml"
+
+
+class DirectoryError(Exception):
+    """The directory file is unreadable or invalid; `problems` lists every mistake as `path: message`."""
+
+    def __init__(self, problems: list[str], source: str = "<string>") -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__(self.problems, source)
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        heading = f"{self.source}: {count} problem{'s' if count != 1 else ''} in the staff directory"
+        return "\n".join([heading, *(f"  - {problem}" for problem in self.problems)])
+
+
+@dataclass(frozen=True)
+class Label:
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Channel:
+    type: str
+    options: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: str
+    name: str
+    role: str
+    communities: tuple[str, ...]
+    services: tuple[str, ...]
+    channels: tuple[Channel, ...]
+
+
+@dataclass(frozen=True)
+class Spot:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Community:
+    code: str
+    name: Label
+    fallback: str | None
+    chain: tuple[str, ...]
+    spots: tuple[Spot, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    community: str
+    category: str
+    assignees: tuple[str, ...]
+    also: bool = False
+
+
+@dataclass(frozen=True)
+class Street:
+    code: str
+    name: Label
+    fallback: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Directory:
+    street: Street
+    communities: Mapping[str, Community]
+    staff: Mapping[str, Staff]
+    rules: tuple[Rule, ...]
+    enterprise_assignments: Mapping[str, str]
+
+    @property
+    def community_codes(self) -> frozenset[str]:
+        return frozenset(self.communities)
+
+    def staff_member(self, staff_id: str) -> Staff:
+        """The staff member with this id; KeyError if the directory has none."""
+        try:
+            return self.staff[staff_id]
+        except KeyError:
+            raise KeyError(f"no staff member with id {staff_id!r} in the directory") from None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | str, source: str = "<string>") -> Directory:
+        """Validate a parsed directory (or TOML text) and build it; DirectoryError lists every mistake."""
+        if isinstance(data, str):
+            data = _parse_toml(data, source)
+        try:
+            loaded = DirectorySchema().load(data)
+        except ValidationError as error:
+            raise DirectoryError(list(_flatten(error.messages)), source) from None
+        return _build(loaded)
+
+
+def load_directory(path: str | PathLike[str]) -> Directory:
+    """Read and validate the directory TOML at `path`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise DirectoryError([f"byte {error.start}: not UTF-8 text; save the file as UTF-8"], str(path)) from None
+    return Directory.from_mapping(text, source=str(path))
+
+
+def default_directory_path() -> Path:
+    """The demo street's directory shipped in the `infra` package."""
+    # The package is always installed unpacked (setuptools, not a zip), so the resource is a real file.
+    return Path(str(resources.files("infra").joinpath(EXAMPLE_FILE)))
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise DirectoryError([_syntax_problem(str(error), text)], source) from None
+
+
+def _syntax_problem(message: str, text: str) -> str:
+    # Python 3.11's TOMLDecodeError has no lineno attribute; the position is only in the message.
+    at_line = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if at_line:
+        reason = message[: at_line.start()]
+        return f"line {at_line[1]}: TOML syntax error: {reason} (column {at_line[2]})"
+    at_end = re.search(r"\s*\(at end of document\)$", message)
+    if at_end:
+        return f"line {text.count(chr(10)) + 1}: TOML syntax error: {message[: at_end.start()]} (at end of file)"
+    return f"TOML syntax error: {message}"
+
+
+def _flatten(messages: Any, path: str = "") -> list[str]:
+    """Turn marshmallow's nested error dict into `staff[3].channels[0].type: message` lines."""
+    if isinstance(messages, Mapping):
+        problems = []
+        for key, value in messages.items():
+            if isinstance(key, int):
+                child = f"{path}[{key}]"
+            elif key == "_schema":
+                child = path
+            else:
+                child = f"{path}.{key}" if path else str(key)
+            problems.extend(_flatten(value, child))
+        return problems
+    if isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        return [f"{path or 'directory'}: {_tidy(message)}" for message in messages]
+    if isinstance(messages, list):
+        return [problem for item in messages for problem in _flatten(item, path)]
+    return [f"{path or 'directory'}: {_tidy(str(messages))}"]
+
+
+def _tidy(message: str) -> str:
+    # marshmallow's built-in messages are sentences ("Not a valid string."); ours are lower-case clauses.
+    message = message.rstrip(".")
+    if len(message) > 1 and message[0].isupper() and message[1].islower():
+        message = message[0].lower() + message[1:]
+    return message
+
+
+def _label(data: Mapping[str, str]) -> Label:
+    return Label(zh=data["zh"], en=data["en"])
+
+
+def _build(data: Mapping[str, Any]) -> Directory:
+    street = data["street"]
+    communities = {
+        item["code"]: Community(
+            code=item["code"],
+            name=_label(item["name"]),
+            fallback=item["fallback"],
+            chain=tuple(item["chain"]),
+            spots=tuple(Spot(code=spot["code"], name=spot["name"]) for spot in item["spots"]),
+        )
+        for item in data["communities"]
+    }
+    staff = {
+        item["id"]: Staff(
+            id=item["id"],
+            name=item["name"],
+            role=item["role"],
+            communities=tuple(item["communities"]),
+            services=tuple(item["services"]),
+            channels=tuple(
+                Channel(type=channel["type"], options=MappingProxyType(dict(channel["options"])))
+                for channel in item["channels"]
+            ),
+        )
+        for item in data["staff"]
+    }
+    rules = tuple(
+        Rule(kind=item["kind"], community=item["community"], category=item["category"],
+             assignees=tuple(item["assignees"]), also=item["also"])
+        for item in data["rules"]
+    )
+    return Directory(
+        street=Street(code=street["code"], name=_label(street["name"]), fallback=tuple(street["fallback"])),
+        communities=MappingProxyType(communities),
+        staff=MappingProxyType(staff),
+        rules=rules,
+        enterprise_assignments=MappingProxyType(
+            {item["uscc"]: item["official"] for item in data["enterprise_assignments"]}
+        ),
+    )

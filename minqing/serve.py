@@ -1,0 +1,60 @@
+"""`minqing serve`: gunicorn for the HTTP functions, plus a worker process on the embedded default.
+
+A small supervisor: it restarts the worker if it dies and stops everything on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from minqing.settings import Settings
+
+
+def serve(settings: Settings, *, host: str, port: int, web_workers: int, with_worker: bool) -> int:
+    env = dict(os.environ, MINQING_DATA_DIR=str(settings.data_dir), MINQING_SECRET_KEY=settings.secret_key)
+    web_command = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--workers", str(web_workers),
+        # Threads keep a few slow phones on weak networks from holding every worker.
+        "--worker-class", "gthread", "--threads", "4",
+        "--access-logfile", "-",
+        "--graceful-timeout", "20",
+        "functions.wsgi:app",
+    ]
+    worker_command = [sys.executable, "-m", "minqing", "worker"]
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    worker = subprocess.Popen(worker_command, env=env) if with_worker else None
+    web = subprocess.Popen(web_command, env=env)
+    print(f"minqing is serving on http://{host}:{port}/ (queue: {settings.broker_url.split(':')[0]}, "
+          f"workers: {'in this process group' if with_worker else 'run `minqing worker` separately'})", flush=True)
+    code = 0
+    while not stopping:
+        time.sleep(0.5)
+        if web.poll() is not None:
+            code = web.returncode
+            break
+        if worker is not None and worker.poll() is not None:
+            print(f"worker exited with {worker.returncode}; restarting it", file=sys.stderr, flush=True)
+            worker = subprocess.Popen(worker_command, env=env)
+    for child in (web, worker):
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in (web, worker):
+        if child is not None:
+            try:
+                child.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return code

@@ -1,0 +1,80 @@
+"""Closed vocabularies of the forms: code → Label(zh, en). Codes are stored; labels are shown."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Label(NamedTuple):
+    zh: str
+    en: str
+
+
+KINDS = {
+    "hazard": Label("隐患上报", "Hazard report"),
+    "consultation": Label("咨询服务", "Consultation"),
+    "enterprise": Label("企业诉求", "Enterprise request"),
+}
+
+HAZARD_CATEGORIES = {
+    "fire_safety": Label("消防安全", "Fire safety"),
+    "structure": Label("危墙危房", "Unsafe wall or building"),
+    "ev_charging": Label("电动车违规充电", "Unsafe e-bike charging"),
+    "sanitation": Label("环境卫生", "Sanitation"),
+    "lighting": Label("路灯照明", "Street lighting"),
+    "facility": Label("公共设施", "Public facilities"),
+    "traffic_parking": Label("交通停车", "Traffic and parking"),
+    "other": Label("其他", "Other"),
+}
+
+SEVERITIES = {
+    "low": Label("低", "Low"),
+    "medium": Label("中", "Medium"),
+    "high": Label("高", "High"),
+    "urgent": Label("紧急", "Urgent"),
+}
+
+SERVICES = {
+    "medical_clinic": Label("义诊", "Free medical clinic"),
+    "legal_advice": Label("法律咨询", "Legal advice"),
+    "mediation": Label("民事调解", "Civil mediation"),
+    "elderly_meals": Label("助餐", "Meals for the elderly"),
+    "home_cleaning": Label("助洁", "Home cleaning"),
+    "elder_care": Label("助老", "Elderly care"),
+    "home_adaptation": Label("适老化改造", "Age-friendly home adaptation"),
+    "appliance_cleaning": Label("清洗家电", "Appliance cleaning"),
+    "other": Label("其他", "Other"),
+}
+
+ENTERPRISE_CATEGORIES = {
+    "workspace": Label("办公用地", "Office space"),
+    "tax": Label("报税", "Tax filing"),
+    "licensing": Label("办证", "Licences and permits"),
+    "market_entry": Label("入驻", "Setting up here"),
+    "customer_flow": Label("引流", "Attracting customers"),
+    "hiring": Label("用工", "Hiring"),
+    "subsidy": Label("补贴政策", "Subsidies"),
+    "financing": Label("融资", "Financing"),
+    "other": Label("其他", "Other"),
+}
+
+URGENCIES = {
+    "normal": Label("一般", "Normal"),
+    "urgent": Label("紧急", "Urgent"),
+}
+
+CONSULTATION_MODES = {
+    "request": Label("服务申请", "Service request"),
+    "report": Label("服务记录", "Service record"),
+}
+
+# Coordinate reference systems: phones report WGS-84; Chinese map apps (AMap, Tencent) use GCJ-02.
+COORDINATE_SYSTEMS = {
+    "wgs84": Label("WGS-84（GPS）", "WGS-84 (GPS)"),
+    "gcj02": Label("GCJ-02（国测局坐标）", "GCJ-02 (Chinese map apps)"),
+}
+
+LANGUAGES = {
+    "zh-CN": Label("简体中文", "Simplified Chinese"),
+    "en": Label("英文", "English"),
+}

@@ -1,0 +1,82 @@
+"""隐患上报: a resident's or a patrol's report of a hazard in the neighbourhood."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, post_load, validates_schema
+
+from . import messages as m
+from .choices import COORDINATE_SYSTEMS, HAZARD_CATEGORIES, SEVERITIES
+from .common import PersonSchema, StrictSchema, SubmissionSchema, absent, community_field, description_field, present
+from .fields import (
+    AttachmentKey,
+    Boolean,
+    Choice,
+    Code,
+    Latitude,
+    List,
+    Longitude,
+    Nested,
+    PastDateTime,
+    Text,
+    at_most,
+    unique,
+)
+
+MAX_PHOTOS = 6
+
+
+class LocationSchema(StrictSchema):
+    """Where the hazard is: an address, optionally a marked spot and coordinates."""
+
+    address = Text(200, required=True)
+    spot = Code(r"[A-Za-z0-9_-]{1,40}", error=m.INVALID_CODE.format(max=40, symbols="_ -"))
+    lat = Latitude()
+    lon = Longitude()
+    crs = Choice(COORDINATE_SYSTEMS)
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _coordinates_together(self, data: dict, original: Any, **kwargs: Any) -> None:
+        for name, other in (("lat", "lon"), ("lon", "lat")):
+            if absent(name, data, original) and present(other, original):
+                raise ValidationError(m.COORDINATES_TOGETHER, name)
+
+    @post_load
+    def _default_crs(self, data: dict, **kwargs: Any) -> dict:
+        # Coordinates straight from a phone's GPS are WGS-84.
+        if "lat" in data:
+            data.setdefault("crs", "wgs84")
+        return data
+
+
+class ReporterSchema(PersonSchema):
+    """How to reach the reporter, or a request to stay anonymous."""
+
+    anonymous = Boolean(load_default=False)
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _anonymous_means_unnamed(self, data: dict, original: Any, **kwargs: Any) -> None:
+        if data.get("anonymous") and (present("name", original) or present("phone", original)):
+            raise ValidationError(m.ANONYMOUS_WITH_IDENTITY, "anonymous")
+
+
+class PatrolSchema(StrictSchema):
+    """The volunteer patrol (平安合伙人) that found the hazard."""
+
+    team = Text(50, required=True)
+    volunteer_id = Code(r"[A-Za-z0-9-]{1,32}", required=True, error=m.INVALID_CODE.format(max=32, symbols="-"))
+
+
+class HazardReportSchema(SubmissionSchema):
+    """A hazard report: what, where, how bad, and optionally who saw it."""
+
+    community = community_field(required=True)
+    category = Choice(HAZARD_CATEGORIES, required=True)
+    severity = Choice(SEVERITIES, load_default="medium")
+    description = description_field()
+    location = Nested(LocationSchema, required=True)
+    photos = List(AttachmentKey(), validate=[at_most(MAX_PHOTOS), unique])
+    observed_at = PastDateTime()
+    contact = Nested(ReporterSchema)
+    patrol = Nested(PatrolSchema)

@@ -1,0 +1,231 @@
+"""Fixtures: the app and a stub worker for unit tests; real Redis, PostgreSQL, RabbitMQ and a real
+server over HTTP for integration tests. With CI=true a service that cannot be reached fails the run."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from minqing.settings import load_settings
+
+SAMPLES = Path(__file__).parent / "samples"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+RABBITMQ = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _require(name: str, host: str, port: int) -> None:
+    if not _reachable(host, port):
+        message = f"{name} is not reachable on {host}:{port}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: integration tests must not be skipped)", pytrace=False)
+        pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def base_env(tmp_path) -> dict:
+    """Settings for one test: its own data dir, secret, queue name and quick retries."""
+    return {
+        "MINQING_DATA_DIR": str(tmp_path / "var"),
+        "MINQING_SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        "MINQING_QUEUE": "mq_" + uuid.uuid4().hex[:12],
+        "MINQING_MIN_BACKOFF_MS": "50",
+        "MINQING_MAX_BACKOFF_MS": "500",
+        "MINQING_MAX_RETRIES": "3",
+        "MINQING_VISIBILITY_TIMEOUT_MS": "3000",
+        "MINQING_WORKER_THREADS": "4",
+    }
+
+
+@pytest.fixture()
+def settings(base_env):
+    return load_settings(base_env)
+
+
+@pytest.fixture()
+def redis_url():
+    _require("Redis", "127.0.0.1", 6379)
+    return REDIS
+
+
+@pytest.fixture()
+def rabbitmq_url():
+    _require("RabbitMQ", "127.0.0.1", 5672)
+    return RABBITMQ
+
+
+@pytest.fixture()
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test."""
+    _require("PostgreSQL", "127.0.0.1", 5432)
+    import psycopg
+
+    name = "mq_test_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield POSTGRES.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+BACKENDS = ["embedded", "redis+postgres", "rabbitmq+postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_env(request, base_env) -> dict:
+    """The same test on every backend: embedded SQLite, Redis + PostgreSQL, RabbitMQ + PostgreSQL."""
+    return backend_settings(request, request.param, base_env)
+
+
+def backend_settings(request, name: str, env: dict) -> dict:
+    env = dict(env)
+    if name == "embedded":
+        return env
+    env["MINQING_DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    if name.startswith("redis"):
+        env["MINQING_BROKER_URL"] = request.getfixturevalue("redis_url")
+    else:
+        env["MINQING_BROKER_URL"] = request.getfixturevalue("rabbitmq_url")
+    return env
+
+
+class LiveServer:
+    """`minqing serve` in a subprocess, reached over real HTTP."""
+
+    def __init__(self, env: dict, tmp_path: Path, *, with_worker: bool = True):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env, "MINQING_BASE_URL": self.url}
+        self.log = open(tmp_path / f"serve-{self.port}.log", "w")
+        flag = "--with-worker" if with_worker else "--no-with-worker"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "minqing", "serve", "--port", str(self.port), "--web-workers", "2", flag],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"minqing serve exited: {Path(self.log.name).read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("minqing serve did not start in 30 s")
+
+    def post(self, path: str, **kwargs):
+        return requests.post(self.url + path, timeout=15, **kwargs)
+
+    def get(self, path: str, **kwargs):
+        return requests.get(self.url + path, timeout=15, **kwargs)
+
+    def stop(self):
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+
+@pytest.fixture()
+def live_server(backend_env, tmp_path):
+    server = LiveServer(backend_env, tmp_path)
+    yield server
+    server.stop()
+
+
+def wait_until(predicate, timeout: float = 20, interval: float = 0.05):
+    """Poll until `predicate()` is truthy; returns its value or fails the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s", pytrace=False)
+        time.sleep(interval)
+
+
+# Unit-test fixtures: the Flask test client and Dramatiq's StubBroker.
+
+@pytest.fixture()
+def stub_broker(settings):
+    from dramatiq.brokers.stub import StubBroker
+
+    from workers.brokers import default_middleware
+
+    broker = StubBroker(middleware=default_middleware(settings))
+    broker.emit_after("process_boot")
+    yield broker
+    broker.flush_all()
+    broker.close()
+
+
+@pytest.fixture()
+def engine(settings):
+    from workers.db import make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def runtime(settings, stub_broker, engine):
+    from workers.main import build
+
+    return build(settings, broker=stub_broker)
+
+
+@pytest.fixture()
+def stub_worker(runtime):
+    import dramatiq
+
+    worker = dramatiq.Worker(runtime.broker, worker_timeout=50, worker_threads=2)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture()
+def app(settings, stub_broker, engine):
+    from functions.app import create_app
+
+    stub_broker.declare_queue(settings.queue_name)
+    app = create_app(settings, broker=stub_broker)
+    app.testing = True
+    return app
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()

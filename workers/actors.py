@@ -1,0 +1,125 @@
+"""The actors. Each does one side effect and is idempotent: Dramatiq delivers at least once."""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+
+from workers import queries
+from workers.routing import route
+from workers.tallies import increments_for
+from workers.templates import render
+
+log = logging.getLogger("minqing.workers")
+
+STORE = "store_submission"
+NOTIFY = "notify_assignees"
+DELIVER = "deliver_notification"
+COUNT = "count_submission"
+# Longer than any channel's timeout, so a live sender always finishes before its claim runs out.
+CLAIM_SECONDS = 60
+
+
+def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
+    """Declare the actors on `runtime.broker`, bound to `runtime`; returns them by name."""
+    actors: dict[str, dramatiq.Actor] = {}
+    engine = lambda: runtime.engine  # noqa: E731 - created on first use, in the worker process
+
+    def store_submission(envelope: dict) -> None:
+        with engine().begin() as connection:
+            stored = queries.store_submission(connection, envelope)
+            known_hash = None if stored else queries.body_hash_of(connection, envelope["id"])
+        if not stored and known_hash != envelope["body_hash"]:
+            # Same idempotency key, different form, both queued before either was stored: keep the first.
+            log.warning("submission %s: idempotency key reused with another body; dropped", envelope["id"])
+            return
+        # Sent again on redelivery as well, so a crash between the commit and the sends loses nothing.
+        actors[NOTIFY].send(envelope["id"])
+        actors[COUNT].send(envelope["id"], "received")
+
+    def notify_assignees(submission_id: str, event: str = "received") -> None:
+        with engine().begin() as connection:
+            row = queries.submission(connection, submission_id)
+            staff_ids = queries.assignees(connection, submission_id)
+            if not staff_ids:
+                staff_ids = route(
+                    runtime.directory,
+                    kind=row.kind,
+                    community=row.community or None,
+                    category=row.category,
+                    uscc=(row.payload.get("enterprise") or {}).get("uscc"),
+                )
+                queries.record_assignments(connection, submission_id, staff_ids)
+            pending = queries.add_to_outbox(connection, _outbox_rows(runtime, row, event, staff_ids))
+        for outbox_id in pending:
+            actors[DELIVER].send(outbox_id)
+
+    def deliver_notification(outbox_id: int) -> None:
+        with engine().begin() as connection:
+            claim = queries.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
+            entry = queries.outbox_entry(connection, outbox_id)
+            expires_in = queries.claim_expires_in(connection, outbox_id)
+        if claim == "sent":
+            return
+        if claim == "busy":
+            # Another worker is sending it (a redelivered duplicate). Look again shortly: by then it is
+            # sent, or, if that worker died, its claim runs out and this message takes over.
+            delay = int(min(expires_in + 0.05, 2.0) * 1000)
+            actors[DELIVER].send_with_options(args=(outbox_id,), delay=max(delay, 50))
+            return
+        channel = runtime.channels[entry.channel]
+        try:
+            provider_id = channel.send(runtime.directory.staff_member(entry.recipient), entry)
+        except Exception as error:
+            with engine().begin() as connection:
+                queries.mark_attempt_failed(connection, outbox_id, f"{type(error).__name__}: {error}")
+            raise
+        with engine().begin() as connection:
+            queries.mark_sent(connection, outbox_id, provider_id)
+
+    def count_submission(submission_id: str, event: str = "received") -> None:
+        with engine().begin() as connection:
+            row = queries.submission(connection, submission_id)
+            increments = increments_for(row.kind, row.payload, row.submitted_at, event)
+            queries.apply_increments(connection, submission_id, event, increments)
+
+    for fn in (store_submission, notify_assignees, deliver_notification, count_submission):
+        actors[fn.__name__] = dramatiq.Actor(
+            fn,
+            broker=runtime.broker,
+            actor_name=fn.__name__,
+            queue_name=runtime.settings.queue_name,
+            priority=0,
+            options={},
+        )
+    return actors
+
+
+def _outbox_rows(runtime, row, event: str, staff_ids) -> list[dict]:
+    community = runtime.directory.communities.get(row.community)
+    rows = []
+    for staff_id in staff_ids:
+        staff = runtime.directory.staff_member(staff_id)
+        channel = staff.channels[0].type if staff.channels else "log"
+        lang = "zh"
+        text = render(
+            kind=row.kind,
+            event=event,
+            receipt=row.receipt,
+            data=row.payload,
+            community_name=(community.name.zh if community else ""),
+            lang=lang,
+            masked=True,
+        )
+        rows.append(
+            dict(
+                submission_id=row.id,
+                event=event,
+                recipient=staff_id,
+                channel=channel if channel in runtime.channels else "log",
+                subject=text.subject,
+                body=text.body,
+            )
+        )
+    return rows

@@ -1,0 +1,74 @@
+"""Brokers, chosen by the scheme of MINQING_BROKER_URL: `sqlite:` (embedded), `redis:`, `amqp:`."""
+
+from __future__ import annotations
+
+from dramatiq.broker import Broker
+from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
+
+
+def default_middleware(settings) -> list:
+    return [
+        AgeLimit(),
+        TimeLimit(time_limit=5 * 60_000),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(
+            max_retries=settings.max_retries,
+            min_backoff=settings.min_backoff_ms,
+            max_backoff=settings.max_backoff_ms,
+        ),
+    ]
+
+
+def make_broker(settings, *, middleware: list | None = None) -> Broker:
+    """The broker `settings.broker_url` names, with our retry policy."""
+    url = settings.broker_url
+    scheme = url.split(":", 1)[0].lower()
+    middleware = default_middleware(settings) if middleware is None else middleware
+    if scheme == "sqlite":
+        from workers.brokers.sqlite import SQLiteBroker
+
+        return SQLiteBroker(
+            sqlite_path(url), middleware=middleware, visibility_timeout=settings.visibility_timeout_ms
+        )
+    if scheme in ("redis", "rediss"):
+        import redis
+        from dramatiq.brokers.redis import RedisBroker
+
+        # Short timeouts: an unreachable Redis must turn into a quick 503, not a hung request.
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30)
+        return RedisBroker(
+            client=client,
+            middleware=middleware,
+            heartbeat_timeout=settings.visibility_timeout_ms,
+            # Maintenance is what gives a dead worker's messages back; run it often enough to notice.
+            maintenance_chance=10_000,
+        )
+    if scheme in ("amqp", "amqps"):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        # Publisher confirms: enqueue returns only once RabbitMQ has the message.
+        return RabbitmqBroker(url=url, middleware=middleware, confirm_delivery=True)
+    raise ValueError(f"MINQING_BROKER_URL: unknown scheme {scheme!r} (use sqlite, redis or amqp)")
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///relative.db` or `sqlite:////absolute/queue.db`, as SQLAlchemy writes them."""
+    path = url.split(":", 1)[1]
+    if not path.startswith("///"):
+        raise ValueError(f"MINQING_BROKER_URL: expected sqlite:///path, got {url!r}")
+    return path[3:]
+
+
+def ping(broker: Broker) -> None:
+    """Raise unless the broker answers."""
+    if hasattr(broker, "ping"):
+        broker.ping()
+    elif hasattr(broker, "client"):
+        broker.client.ping()
+    elif hasattr(broker, "parameters"):
+        import pika
+
+        parameters = broker.parameters[0] if isinstance(broker.parameters, list) else broker.parameters
+        pika.BlockingConnection(parameters).close()

@@ -1,0 +1,52 @@
+"""Running the workers: one process with a Dramatiq Worker over every actor."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import dramatiq
+
+from minqing.settings import Settings
+
+log = logging.getLogger("minqing.workers")
+
+
+def build(settings: Settings, *, broker=None, directory=None):
+    """A runtime with its broker (our middleware added) and the actors declared on it."""
+    from workers.actors import declare_actors
+    from workers.brokers import make_broker
+    from workers.middleware import DeadLetters
+    from workers.runtime import Runtime
+
+    broker = broker or make_broker(settings)
+    runtime = Runtime(settings=settings, broker=broker, directory=directory)
+    broker.add_middleware(DeadLetters(lambda: runtime.engine))
+    declare_actors(runtime)
+    return runtime
+
+
+def run_worker(settings: Settings, *, threads: int | None = None) -> int:
+    """Process messages until SIGTERM or SIGINT; unfinished messages go back to the queue."""
+    runtime = build(settings)
+    worker = dramatiq.Worker(runtime.broker, worker_threads=threads or settings.worker_threads, worker_timeout=100)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    worker.start()
+    log.info("worker started: %s threads on %s", worker.worker_threads, _redact(settings.broker_url))
+    stopping.wait()
+    log.info("worker stopping")
+    worker.stop(timeout=30_000)
+    runtime.broker.close()
+    return 0
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]

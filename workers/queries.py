@@ -1,0 +1,257 @@
+"""The queries minqing runs: idempotent inserts keyed so that a redelivered message changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from workers.tables import (
+    assignments,
+    dead_letters,
+    outbox,
+    status_history,
+    submissions,
+    tallies,
+    tally_events,
+)
+from workers.tallies import Increment, category_of, increments_for
+
+PUBLIC_COLUMNS = (
+    submissions.c.receipt,
+    submissions.c.kind,
+    submissions.c.community,
+    submissions.c.category,
+    submissions.c.status,
+    submissions.c.submitted_at,
+    submissions.c.updated_at,
+)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _insert(connection: Connection, table):
+    return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def insert_ignoring_known(connection: Connection, table, values: dict) -> bool:
+    """Insert unless the primary or unique key is known; True when a row was added."""
+    # RETURNING, not rowcount: drivers differ in what rowcount says for INSERT … ON CONFLICT.
+    statement = _insert(connection, table).values(**values).on_conflict_do_nothing()
+    first_key = list(table.primary_key.columns)[0]
+    return connection.execute(statement.returning(first_key)).first() is not None
+
+
+def store_submission(connection: Connection, envelope: dict) -> bool:
+    """Store a submission once; True if this call stored it."""
+    kind, data = envelope["kind"], envelope["data"]
+    submitted_at = datetime.fromisoformat(envelope["submitted_at"])
+    stored_at = now()
+    added = insert_ignoring_known(
+        connection,
+        submissions,
+        dict(
+            id=envelope["id"],
+            receipt=envelope["receipt"],
+            kind=kind,
+            community=data.get("community") or "",
+            category=category_of(kind, data),
+            priority=data.get("severity") or data.get("urgency") or "",
+            status="received",
+            payload=data,
+            body_hash=envelope["body_hash"],
+            idempotency_key=envelope.get("idempotency_key"),
+            lang=envelope.get("lang") or "zh-CN",
+            submitted_at=submitted_at,
+            stored_at=stored_at,
+            updated_at=submitted_at,
+        ),
+    )
+    if added:
+        connection.execute(
+            status_history.insert().values(
+                submission_id=envelope["id"], status="received", at=submitted_at, actor="system", note=""
+            )
+        )
+    return added
+
+
+def body_hash_of(connection: Connection, submission_id: str) -> str | None:
+    return connection.execute(
+        select(submissions.c.body_hash).where(submissions.c.id == submission_id)
+    ).scalar_one_or_none()
+
+
+def submission(connection: Connection, submission_id: str):
+    return connection.execute(select(submissions).where(submissions.c.id == submission_id)).one_or_none()
+
+
+def public_status(connection: Connection, receipt: str) -> dict | None:
+    """What anyone holding the receipt may see: no names, phones or free text."""
+    row = connection.execute(
+        select(submissions.c.id, *PUBLIC_COLUMNS).where(submissions.c.receipt == receipt)
+    ).one_or_none()
+    if row is None:
+        return None
+    history = connection.execute(
+        select(status_history.c.status, status_history.c.at)
+        .where(status_history.c.submission_id == row.id)
+        .order_by(status_history.c.at, status_history.c.id)
+    ).all()
+    return {
+        "receipt": row.receipt,
+        "kind": row.kind,
+        "community": row.community or None,
+        "category": row.category,
+        "status": row.status,
+        "submitted_at": row.submitted_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "history": [{"status": h.status, "at": h.at.isoformat()} for h in history],
+    }
+
+
+def record_assignments(connection: Connection, submission_id: str, staff_ids: tuple[str, ...]) -> None:
+    at = now()
+    for position, staff_id in enumerate(staff_ids):
+        insert_ignoring_known(
+            connection,
+            assignments,
+            dict(submission_id=submission_id, staff_id=staff_id, position=position, assigned_at=at),
+        )
+
+
+def assignees(connection: Connection, submission_id: str) -> list[str]:
+    return list(
+        connection.execute(
+            select(assignments.c.staff_id)
+            .where(assignments.c.submission_id == submission_id)
+            .order_by(assignments.c.position)
+        ).scalars()
+    )
+
+
+def add_to_outbox(connection: Connection, rows: list[dict]) -> list[int]:
+    """Queue notifications once each; returns the ids of those still to send."""
+    if not rows:
+        return []
+    created = now()
+    for row in rows:
+        insert_ignoring_known(connection, outbox, dict(row, status="pending", attempts=0, created_at=created))
+    keys = {(r["event"], r["recipient"], r["channel"]) for r in rows}
+    found = connection.execute(
+        select(outbox.c.id, outbox.c.event, outbox.c.recipient, outbox.c.channel, outbox.c.status).where(
+            outbox.c.submission_id == rows[0]["submission_id"]
+        )
+    ).all()
+    return [r.id for r in found if (r.event, r.recipient, r.channel) in keys and r.status == "pending"]
+
+
+def outbox_entry(connection: Connection, outbox_id: int):
+    return connection.execute(select(outbox).where(outbox.c.id == outbox_id)).one_or_none()
+
+
+def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float) -> str:
+    """Take the right to send one notification: "claimed", "sent" (nothing to do) or "busy"."""
+    at = now()
+    result = connection.execute(
+        update(outbox)
+        .where(
+            outbox.c.id == outbox_id,
+            outbox.c.status != "sent",
+            (outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < at),
+        )
+        .values(claimed_until=at + timedelta(seconds=lease_seconds))
+    )
+    if result.rowcount == 1:
+        return "claimed"
+    status = connection.execute(select(outbox.c.status).where(outbox.c.id == outbox_id)).scalar_one_or_none()
+    return "sent" if status in ("sent", None) else "busy"
+
+
+def claim_expires_in(connection: Connection, outbox_id: int) -> float:
+    until = connection.execute(select(outbox.c.claimed_until).where(outbox.c.id == outbox_id)).scalar_one_or_none()
+    return 0.0 if until is None else max(0.0, (until - now()).total_seconds())
+
+
+def mark_sent(connection: Connection, outbox_id: int, provider_message_id: str) -> bool:
+    result = connection.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id, outbox.c.status != "sent")
+        .values(status="sent", sent_at=now(), provider_message_id=provider_message_id, attempts=outbox.c.attempts + 1)
+    )
+    return result.rowcount == 1
+
+
+def mark_attempt_failed(connection: Connection, outbox_id: int, error: str, *, final: bool = False) -> None:
+    connection.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id, outbox.c.status != "sent")
+        .values(status="failed" if final else "pending", last_error=error[:2000], attempts=outbox.c.attempts + 1,
+                claimed_until=None)
+    )
+
+
+def apply_increments(connection: Connection, submission_id: str, event: str, increments: list[Increment]) -> bool:
+    """Count an event of a submission once; True if this call counted it."""
+    if not insert_ignoring_known(connection, tally_events, dict(submission_id=submission_id, event=event, at=now())):
+        return False
+    for inc in increments:
+        statement = _insert(connection, tallies).values(
+            metric=inc.metric, kind=inc.kind, community=inc.community, category=inc.category, day=inc.day, value=inc.value
+        )
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["metric", "kind", "community", "category", "day"],
+                set_={"value": tallies.c.value + statement.excluded.value},
+            )
+        )
+    return True
+
+
+def tally_rows(connection: Connection, *, since: date | None = None, until: date | None = None):
+    query = select(tallies)
+    if since:
+        query = query.where(tallies.c.day >= since)
+    if until:
+        query = query.where(tallies.c.day <= until)
+    return connection.execute(query.order_by(tallies.c.day)).all()
+
+
+def rebuild_tallies(connection: Connection) -> int:
+    """Recount every stored submission from scratch; returns how many were counted."""
+    connection.execute(delete(tallies))
+    connection.execute(delete(tally_events))
+    count = 0
+    for row in connection.execute(
+        select(submissions.c.id, submissions.c.kind, submissions.c.payload, submissions.c.submitted_at)
+    ):
+        apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at))
+        count += 1
+    return count
+
+
+def count_submissions(connection: Connection) -> int:
+    return connection.execute(select(func.count()).select_from(submissions)).scalar_one()
+
+
+def add_dead_letter(connection: Connection, *, message_id, queue, actor, message, error) -> None:
+    connection.execute(
+        dead_letters.insert().values(
+            message_id=message_id, queue=queue, actor=actor, message=message, error=error, failed_at=now()
+        )
+    )
+
+
+def list_dead_letters(connection: Connection, limit: int = 100, *, include_retried: bool = False):
+    query = select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+    if not include_retried:
+        query = query.where(dead_letters.c.retried_at.is_(None))
+    return connection.execute(query).all()
+
+
+def mark_dead_letter_retried(connection: Connection, dead_letter_id: int) -> None:
+    connection.execute(update(dead_letters).where(dead_letters.c.id == dead_letter_id).values(retried_at=now()))

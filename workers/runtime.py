@@ -1,0 +1,43 @@
+"""What the actors work with: settings, the database, the directory, the broker and the channels."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from minqing.settings import Settings
+
+log = logging.getLogger("minqing.workers")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    broker: object
+    directory: object = None
+    channels: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.directory is None:
+            self.directory = load_configured_directory(self.settings)
+        if not self.channels:
+            from workers.channels import make_channels
+
+            self.channels = make_channels(self.settings)
+
+    @cached_property
+    def engine(self):
+        from workers.db import make_engine
+
+        return make_engine(self.settings.database_url, pool_size=self.settings.worker_threads + 2)
+
+
+def load_configured_directory(settings: Settings):
+    from minqing.directory import default_directory_path, load_directory
+
+    if settings.directory_path is None:
+        path = default_directory_path()
+        log.warning("MINQING_DIRECTORY is not set: using the demo street in %s", path)
+        return load_directory(path)
+    return load_directory(settings.directory_path)

@@ -1,0 +1,145 @@
+"""The tables minqing keeps (SQLAlchemy Core). Migrations in `workers/migrations` create them."""
+
+from datetime import timezone
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime in, an aware UTC datetime out, on every database (SQLite keeps no offset)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+metadata = MetaData()
+
+# One row per accepted submission: the problem list (问题清单). `payload` is the validated form, verbatim,
+# and holds personal data; public views read only the other columns.
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("receipt", String(16), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("community", String(32), nullable=False, default=""),
+    Column("category", String(32), nullable=False),
+    Column("priority", String(16), nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("idempotency_key", String(128)),
+    Column("lang", String(8), nullable=False, default="zh-CN"),
+    Column("submitted_at", UTCDateTime(), nullable=False),
+    Column("stored_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_submissions_kind_community_category", "kind", "community", "category"),
+    Index("ix_submissions_status", "status"),
+    Index("ix_submissions_submitted_at", "submitted_at"),
+)
+
+# The public status history shown on a receipt.
+status_history = Table(
+    "status_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("submission_id", String(36), ForeignKey("submissions.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(40), nullable=False, default="system"),
+    Column("note", Text, nullable=False, default=""),
+    Index("ix_status_history_submission", "submission_id"),
+)
+
+# Who answers for a submission, as routed from the directory (任务清单).
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("submission_id", String(36), ForeignKey("submissions.id"), primary_key=True),
+    Column("staff_id", String(40), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=False),
+)
+
+# Every notification, before it is sent: the unique key is what makes redelivery harmless.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("submission_id", String(36), ForeignKey("submissions.id"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("recipient", String(40), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("provider_message_id", String(200), nullable=False, default=""),
+    Column("subject", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # While a worker is sending, others wait; a claim that outlives its worker expires.
+    Column("claimed_until", UTCDateTime()),
+    Column("sent_at", UTCDateTime()),
+    UniqueConstraint("submission_id", "event", "recipient", "channel", name="uq_outbox_key"),
+    Index("ix_outbox_status", "status"),
+)
+
+# A tally counts an event once: the (submission, event) key guards the increments in `tallies`.
+tally_events = Table(
+    "tally_events",
+    metadata,
+    Column("submission_id", String(36), primary_key=True),
+    Column("event", String(32), primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+# Counts by metric × kind × community × category × day (the office's day, UTC+8): the outcome list (效果清单).
+tallies = Table(
+    "tallies",
+    metadata,
+    Column("metric", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("community", String(32), primary_key=True),
+    Column("category", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("value", Float, nullable=False, default=0),
+)
+
+# Messages that kept failing after every retry, whatever the broker.
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False),
+    Column("queue", String(100), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("message", JSON, nullable=False),
+    Column("error", Text, nullable=False, default=""),
+    Column("failed_at", UTCDateTime(), nullable=False),
+    Column("retried_at", UTCDateTime()),
+)
