@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return args.handler(settings, args) or 0
 
 
@@ -82,19 +83,30 @@ def _serve(settings, args) -> int:
 def _worker(settings, args) -> int:
     _engine(settings).dispose()
     if args.processes > 1:
-        import subprocess
-
-        command = [sys.executable, "-m", "minqing", "worker", "--processes", "1"]
-        if args.threads:
-            command += ["--threads", str(args.threads)]
-        children = [subprocess.Popen(command) for _ in range(args.processes)]
-        try:
-            return max(child.wait() for child in children)
-        except KeyboardInterrupt:
-            return 0
+        return _worker_processes(args)
     from workers.main import run_worker
 
     return run_worker(settings, threads=args.threads)
+
+
+def _worker_processes(args) -> int:
+    """Several worker processes; a signal to this one reaches them all."""
+    import signal
+    import subprocess
+
+    command = [sys.executable, "-m", "minqing", "worker", "--processes", "1"]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    children = [subprocess.Popen(command) for _ in range(args.processes)]
+
+    def forward(signum, _frame):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return max(child.wait() for child in children)
 
 
 def _db_upgrade(settings, args) -> int:

@@ -57,16 +57,13 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
 
     def deliver_notification(outbox_id: int) -> None:
         with engine().begin() as connection:
-            claim = queries.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
-            entry = queries.outbox_entry(connection, outbox_id)
-            expires_in = queries.claim_expires_in(connection, outbox_id)
+            claim, entry = queries.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
         if claim == "sent":
             return
         if claim == "busy":
             # Another worker is sending it (a redelivered duplicate). Look again shortly: by then it is
             # sent, or, if that worker died, its claim runs out and this message takes over.
-            delay = int(min(expires_in + 0.05, 2.0) * 1000)
-            actors[DELIVER].send_with_options(args=(outbox_id,), delay=max(delay, 50))
+            actors[DELIVER].send_with_options(args=(outbox_id,), delay=int(min(entry + 0.05, 2.0) * 1000))
             return
         channel = runtime.channels[entry.channel]
         try:

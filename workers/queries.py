@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -30,20 +31,48 @@ PUBLIC_COLUMNS = (
 )
 
 
+# The statements every submission runs, built once: constructing them per call costs more than running them.
+_BODY_HASH = select(submissions.c.body_hash).where(submissions.c.id == bindparam("id"))
+_SUBMISSION = select(submissions).where(submissions.c.id == bindparam("id"))
+_ASSIGNEES = (
+    select(assignments.c.staff_id).where(assignments.c.submission_id == bindparam("id")).order_by(assignments.c.position)
+)
+_PENDING = select(outbox.c.id, outbox.c.event, outbox.c.recipient, outbox.c.channel).where(
+    outbox.c.submission_id == bindparam("id"), outbox.c.status == "pending"
+)
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _insert(connection: Connection, table):
-    return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+@functools.cache
+def _ignoring_known(dialect: str, table):
+    # Built once per dialect and table, with values passed at execution: building `.values(**row)` for
+    # every call costs more CPU than the round trip. RETURNING, not rowcount: drivers differ in what
+    # rowcount says for INSERT … ON CONFLICT.
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    return insert(table).on_conflict_do_nothing().returning(list(table.primary_key.columns)[0])
+
+
+@functools.cache
+def _adding_to_tallies(dialect: str):
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(tallies)
+    return statement.on_conflict_do_update(
+        index_elements=["metric", "kind", "community", "category", "day"],
+        set_={"value": tallies.c.value + statement.excluded.value},
+    )
 
 
 def insert_ignoring_known(connection: Connection, table, values: dict) -> bool:
     """Insert unless the primary or unique key is known; True when a row was added."""
-    # RETURNING, not rowcount: drivers differ in what rowcount says for INSERT … ON CONFLICT.
-    statement = _insert(connection, table).values(**values).on_conflict_do_nothing()
-    first_key = list(table.primary_key.columns)[0]
-    return connection.execute(statement.returning(first_key)).first() is not None
+    return connection.execute(_ignoring_known(connection.dialect.name, table), values).first() is not None
+
+
+def insert_all_ignoring_known(connection: Connection, table, rows: list[dict]) -> None:
+    statement = _ignoring_known(connection.dialect.name, table)
+    for row in rows:
+        connection.execute(statement, row)
 
 
 def store_submission(connection: Connection, envelope: dict) -> bool:
@@ -73,21 +102,18 @@ def store_submission(connection: Connection, envelope: dict) -> bool:
     )
     if added:
         connection.execute(
-            status_history.insert().values(
-                submission_id=envelope["id"], status="received", at=submitted_at, actor="system", note=""
-            )
+            status_history.insert(),
+            dict(submission_id=envelope["id"], status="received", at=submitted_at, actor="system", note=""),
         )
     return added
 
 
 def body_hash_of(connection: Connection, submission_id: str) -> str | None:
-    return connection.execute(
-        select(submissions.c.body_hash).where(submissions.c.id == submission_id)
-    ).scalar_one_or_none()
+    return connection.execute(_BODY_HASH, {"id": submission_id}).scalar_one_or_none()
 
 
 def submission(connection: Connection, submission_id: str):
-    return connection.execute(select(submissions).where(submissions.c.id == submission_id)).one_or_none()
+    return connection.execute(_SUBMISSION, {"id": submission_id}).one_or_none()
 
 
 def public_status(connection: Connection, receipt: str) -> dict | None:
@@ -115,23 +141,16 @@ def public_status(connection: Connection, receipt: str) -> dict | None:
 
 
 def record_assignments(connection: Connection, submission_id: str, staff_ids: tuple[str, ...]) -> None:
+    if not staff_ids:
+        return
     at = now()
-    for position, staff_id in enumerate(staff_ids):
-        insert_ignoring_known(
-            connection,
-            assignments,
-            dict(submission_id=submission_id, staff_id=staff_id, position=position, assigned_at=at),
-        )
+    rows = [dict(submission_id=submission_id, staff_id=staff_id, position=position, assigned_at=at)
+            for position, staff_id in enumerate(staff_ids)]
+    insert_all_ignoring_known(connection, assignments, rows)
 
 
 def assignees(connection: Connection, submission_id: str) -> list[str]:
-    return list(
-        connection.execute(
-            select(assignments.c.staff_id)
-            .where(assignments.c.submission_id == submission_id)
-            .order_by(assignments.c.position)
-        ).scalars()
-    )
+    return list(connection.execute(_ASSIGNEES, {"id": submission_id}).scalars())
 
 
 def add_to_outbox(connection: Connection, rows: list[dict]) -> list[int]:
@@ -139,25 +158,22 @@ def add_to_outbox(connection: Connection, rows: list[dict]) -> list[int]:
     if not rows:
         return []
     created = now()
-    for row in rows:
-        insert_ignoring_known(connection, outbox, dict(row, status="pending", attempts=0, created_at=created))
+    insert_all_ignoring_known(
+        connection, outbox, [dict(row, status="pending", attempts=0, created_at=created) for row in rows]
+    )
     keys = {(r["event"], r["recipient"], r["channel"]) for r in rows}
-    found = connection.execute(
-        select(outbox.c.id, outbox.c.event, outbox.c.recipient, outbox.c.channel, outbox.c.status).where(
-            outbox.c.submission_id == rows[0]["submission_id"]
-        )
-    ).all()
-    return [r.id for r in found if (r.event, r.recipient, r.channel) in keys and r.status == "pending"]
+    found = connection.execute(_PENDING, {"id": rows[0]["submission_id"]}).all()
+    return [r.id for r in found if (r.event, r.recipient, r.channel) in keys]
 
 
-def outbox_entry(connection: Connection, outbox_id: int):
-    return connection.execute(select(outbox).where(outbox.c.id == outbox_id)).one_or_none()
+def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float):
+    """Take the right to send one notification for `lease_seconds`.
 
-
-def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float) -> str:
-    """Take the right to send one notification: "claimed", "sent" (nothing to do) or "busy"."""
+    Returns ("claimed", row), ("sent", None) when there is nothing left to do, or ("busy", seconds until
+    the other claim runs out).
+    """
     at = now()
-    result = connection.execute(
+    claimed = connection.execute(
         update(outbox)
         .where(
             outbox.c.id == outbox_id,
@@ -165,16 +181,14 @@ def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float)
             (outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < at),
         )
         .values(claimed_until=at + timedelta(seconds=lease_seconds))
-    )
-    if result.rowcount == 1:
-        return "claimed"
-    status = connection.execute(select(outbox.c.status).where(outbox.c.id == outbox_id)).scalar_one_or_none()
-    return "sent" if status in ("sent", None) else "busy"
-
-
-def claim_expires_in(connection: Connection, outbox_id: int) -> float:
-    until = connection.execute(select(outbox.c.claimed_until).where(outbox.c.id == outbox_id)).scalar_one_or_none()
-    return 0.0 if until is None else max(0.0, (until - now()).total_seconds())
+        .returning(*outbox.c)
+    ).first()
+    if claimed is not None:
+        return "claimed", claimed
+    row = connection.execute(select(outbox.c.status, outbox.c.claimed_until).where(outbox.c.id == outbox_id)).first()
+    if row is None or row.status == "sent":
+        return "sent", None
+    return "busy", max(0.0, (row.claimed_until - at).total_seconds())
 
 
 def mark_sent(connection: Connection, outbox_id: int, provider_message_id: str) -> bool:
@@ -199,15 +213,11 @@ def apply_increments(connection: Connection, submission_id: str, event: str, inc
     """Count an event of a submission once; True if this call counted it."""
     if not insert_ignoring_known(connection, tally_events, dict(submission_id=submission_id, event=event, at=now())):
         return False
-    for inc in increments:
-        statement = _insert(connection, tallies).values(
-            metric=inc.metric, kind=inc.kind, community=inc.community, category=inc.category, day=inc.day, value=inc.value
-        )
+    statement = _adding_to_tallies(connection.dialect.name)
+    for i in increments:
         connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=["metric", "kind", "community", "category", "day"],
-                set_={"value": tallies.c.value + statement.excluded.value},
-            )
+            statement,
+            dict(metric=i.metric, kind=i.kind, community=i.community, category=i.category, day=i.day, value=i.value),
         )
     return True
 

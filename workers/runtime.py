@@ -30,7 +30,7 @@ class Runtime:
     def engine(self):
         from workers.db import make_engine
 
-        return make_engine(self.settings.database_url, pool_size=self.settings.worker_threads + 2)
+        return make_engine(self.settings.database_url, pool_size=self.settings.worker_threads + 2, pre_ping=False)
 
 
 def load_configured_directory(settings: Settings):

@@ -1,0 +1,204 @@
+"""Benchmark: intake requests/s and latency against a bare endpoint, and end-to-end submissions/s.
+
+    python bench/intake.py                      # embedded default and Redis + PostgreSQL
+    python bench/intake.py --backends embedded  # one backend
+Needs `wrk` (apt-get install wrk) for the HTTP part; prints figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from workers.db import make_engine  # noqa: E402
+from workers.tables import outbox, submissions, tally_events  # noqa: E402
+
+REPORT = json.loads((ROOT / "tests/samples/hazard.json").read_text())["valid"][0]
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+WRK_POST = """
+wrk.method = "POST"
+wrk.body = [[%s]]
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def backend_env(name: str, data_dir: Path) -> tuple[dict, callable]:
+    env = {"MINQING_DATA_DIR": str(data_dir), "MINQING_SECRET_KEY": "bench", "MINQING_QUEUE": "bench_" + uuid.uuid4().hex[:8],
+           "MINQING_LOG_LEVEL": "WARNING"}
+    cleanup = lambda: None  # noqa: E731
+    if name == "redis+postgres":
+        import psycopg
+
+        db = "mq_bench_" + uuid.uuid4().hex[:8]
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{db}"')
+
+        def cleanup():
+            with psycopg.connect(POSTGRES, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+        env.update(MINQING_DATABASE_URL=POSTGRES.rsplit("/", 1)[0] + "/" + db,
+                   MINQING_BROKER_URL="redis://127.0.0.1:6379/0")
+    return env, cleanup
+
+
+def start(args, env, log):
+    return subprocess.Popen([sys.executable, "-m", "minqing", *args], env={**os.environ, **env}, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def wait_ready(url: str):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/healthz", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def wrk(url: str, script: str | None, seconds: int, connections: int) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        if script:
+            f.write(script)
+            command[1:1] = ["-s", f.name]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    os.unlink(f.name)
+
+    def ms(label):
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms("50"),
+            "p99_ms": ms("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def count(engine) -> tuple[int, int, int]:
+    with engine.connect() as c:
+        return (
+            c.execute(select(func.count()).select_from(submissions)).scalar_one(),
+            c.execute(select(func.count()).select_from(tally_events)).scalar_one(),
+            c.execute(select(func.count()).where(outbox.c.status != "sent")).scalar_one(),
+        )
+
+
+def bench_backend(name: str, seconds: int, connections: int, total: int, worker_processes: int) -> dict:
+    results: dict = {"backend": name}
+    with backend(name) as (env, url, log):
+        # Intake alone: workers off, so the two cores serve HTTP only.
+        server = start(["serve", "--port", url.rsplit(":", 1)[1], "--web-workers", "2", "--no-with-worker"], env, log)
+        try:
+            wait_ready(url)
+            results["bare_get"] = wrk(url + "/healthz", None, seconds, connections)
+            body = json.dumps(REPORT, ensure_ascii=False)
+            results["intake_post"] = wrk(url + "/api/v1/hazard-reports", WRK_POST % body, seconds, connections)
+            results["ratio"] = round(results["intake_post"]["rps"] / results["bare_get"]["rps"], 3)
+        finally:
+            stop(server)
+    with backend(name) as (env, url, log):
+        # End to end: a backlog of `total` accepted submissions, then the workers drain it.
+        server = start(["serve", "--port", url.rsplit(":", 1)[1], "--web-workers", "2", "--no-with-worker"], env, log)
+        try:
+            wait_ready(url)
+            session = requests.Session()
+            for i in range(total):
+                response = session.post(url + "/api/v1/hazard-reports", json=dict(REPORT, description=f"压测 {i}"))
+                assert response.status_code == 202, response.text
+        finally:
+            stop(server)
+        engine = make_engine(env.get("MINQING_DATABASE_URL") or f"sqlite:///{env['MINQING_DATA_DIR']}/minqing.db")
+        started = time.monotonic()
+        worker = start(["worker", "--processes", str(worker_processes)], env, log)
+        try:
+            while True:
+                stored, counted, unsent = count(engine)
+                if stored >= total and counted >= total and unsent == 0:
+                    break
+                if time.monotonic() - started > 600:
+                    raise RuntimeError(f"not drained: {stored} stored, {counted} counted, {unsent} unsent")
+                time.sleep(0.05)
+            elapsed = time.monotonic() - started
+        finally:
+            stop(worker)
+            engine.dispose()
+        results["end_to_end"] = {"submissions": total, "seconds": round(elapsed, 2),
+                                 "per_second": round(total / elapsed, 1), "worker_processes": worker_processes}
+    return results
+
+
+@contextlib.contextmanager
+def backend(name: str):
+    """A fresh data dir, database and queue name for one phase; removed afterwards."""
+    data_dir = Path(tempfile.mkdtemp(prefix="minqing-bench-"))
+    env, cleanup = backend_env(name, data_dir)
+    log = open(data_dir / "bench.log", "w")
+    try:
+        yield env, f"http://127.0.0.1:{free_port()}", log
+    finally:
+        log.close()
+        if name != "embedded":
+            import redis
+
+            client = redis.Redis.from_url(env["MINQING_BROKER_URL"])
+            for key in client.scan_iter(f"dramatiq:{env['MINQING_QUEUE']}*"):
+                client.delete(key)
+        cleanup()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", default="embedded,redis+postgres")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--total", type=int, default=2000)
+    parser.add_argument("--worker-processes", type=int, default=2)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    for name in args.backends.split(","):
+        result = bench_backend(name, args.seconds, args.connections, args.total, args.worker_processes)
+        print(json.dumps(result, ensure_ascii=False))
+        g, p, e = result["bare_get"], result["intake_post"], result["end_to_end"]
+        print(f"{name}: bare GET {g['rps']:.0f} req/s (p50 {g['p50_ms']:.1f} ms, p99 {g['p99_ms']:.1f} ms); "
+              f"POST hazard-reports {p['rps']:.0f} req/s (p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms, "
+              f"{p['errors']} non-2xx); ratio {result['ratio']}; end to end {e['per_second']} submissions/s "
+              f"({e['submissions']} in {e['seconds']} s, {e['worker_processes']} worker processes)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The `minqing` command, run as a user would."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from minqing.directory import default_directory_path
+from tests.conftest import SAMPLES
+
+
+def minqing(env, *args, check=True):
+    result = subprocess.run([sys.executable, "-m", "minqing", *args], env={**os.environ, **env},
+                            capture_output=True, text=True, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["db", "upgrade"], ["directory", "check"],
+                                     ["tallies"], ["dead-letters"]])
+def test_every_command_has_help(base_env, command):
+    assert "usage: minqing" in minqing(base_env, *command, "--help").stdout
+
+
+def test_db_upgrade_reports_the_revision(base_env):
+    assert "database at revision" in minqing(base_env, "db", "upgrade").stdout
+
+
+def test_the_demo_directory_checks_out(base_env):
+    out = minqing(base_env, "directory", "check", str(default_directory_path())).stdout
+    assert "OK" in out and "8 communities" in out
+
+
+def test_a_broken_directory_lists_its_problems(base_env, tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[street]\ncode = "s"\nname = { zh = "街" }\nfallback = ["nobody"]\n')
+    result = minqing(base_env, "directory", "check", str(broken), check=False)
+    assert result.returncode == 1
+    assert "nobody" in result.stderr
+
+
+def test_tallies_rebuild_gives_the_same_numbers(base_env, runtime, stub_worker, settings):
+    from tests.test_pipeline import HAZARD, deliver, envelope
+
+    for data in HAZARD:
+        deliver(runtime, envelope(settings, "hazard", data))
+    before = json.loads(minqing(base_env, "tallies").stdout)
+    after = json.loads(minqing(base_env, "tallies", "--rebuild").stdout)
+    assert before == after
+    assert before["totals"]["hazard"]["received"] == len(HAZARD)
+
+
+def test_dead_letters_are_listed_and_can_be_retried(base_env, runtime, stub_worker, settings, engine):
+    from tests.conftest import wait_until
+    from workers import queries
+
+    runtime.broker.actors["count_submission"].send("no-such-submission")
+    runtime.broker.join(settings.queue_name, fail_fast=False)
+    wait_until(lambda: queries.list_dead_letters(engine.connect()), timeout=5)
+    listing = minqing(base_env, "dead-letters").stdout
+    assert "count_submission" in listing
+    letter_id = listing.split("\t")[0]
+    assert "queued again" in minqing(base_env, "dead-letters", "--retry", letter_id).stdout
+    assert "no dead letters" in minqing(base_env, "dead-letters").stdout
