@@ -18,6 +18,8 @@ from workers.tables import (
     tallies,
     tally_events,
 )
+from workers import cases
+from workers.cases import Transition
 from workers.tallies import Increment, category_of, increments_for
 
 PUBLIC_COLUMNS = (
@@ -138,6 +140,29 @@ def public_status(connection: Connection, receipt: str) -> dict | None:
         "updated_at": row.updated_at.isoformat(),
         "history": [{"status": h.status, "at": h.at.isoformat()} for h in history],
     }
+
+
+def transition(connection: Connection, submission_id: str, action: str, *, actor: str, note: str = "") -> Transition:
+    """Move a case through the workflow, recording who did what; raises IllegalTransition or LookupError.
+
+    The row is locked (PostgreSQL) so two staff acting at once cannot both move it from the same state.
+    """
+    query = select(submissions.c.status).where(submissions.c.id == submission_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    status = connection.execute(query).scalar_one_or_none()
+    if status is None:
+        raise LookupError(submission_id)
+    change = cases.apply(status, action)
+    at = now()
+    connection.execute(
+        update(submissions).where(submissions.c.id == submission_id).values(status=change.after, updated_at=at)
+    )
+    connection.execute(
+        status_history.insert(),
+        dict(submission_id=submission_id, status=change.after, at=at, actor=actor, note=note),
+    )
+    return change
 
 
 def record_assignments(connection: Connection, submission_id: str, staff_ids: tuple[str, ...]) -> None:
