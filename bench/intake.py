@@ -84,7 +84,7 @@ def wait_ready(url: str):
         try:
             if requests.get(url + "/healthz", timeout=1).ok:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError("server did not start")
 

@@ -125,17 +125,17 @@ class LiveServer:
             [sys.executable, "-m", "minqing", "serve", "--port", str(self.port), "--web-workers", "2", flag],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"minqing serve exited: {Path(self.log.name).read_text()[-3000:]}")
             try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
+                if requests.get(self.url + "/healthz", timeout=5).ok:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("minqing serve did not start in 30 s")
+        raise RuntimeError("minqing serve did not start in 60 s")
 
     def post(self, path: str, **kwargs):
         return requests.post(self.url + path, timeout=15, **kwargs)
