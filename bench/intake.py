@@ -50,7 +50,9 @@ def free_port() -> int:
 def backend_env(name: str, data_dir: Path) -> tuple[dict, callable]:
     env = {"MINQING_DATA_DIR": str(data_dir), "MINQING_SECRET_KEY": "bench", "MINQING_QUEUE": "bench_" + uuid.uuid4().hex[:8],
            "MINQING_LOG_LEVEL": "WARNING"}
-    cleanup = lambda: None  # noqa: E731
+    def cleanup():
+        pass
+
     if name == "redis+postgres":
         import psycopg
 
@@ -58,7 +60,7 @@ def backend_env(name: str, data_dir: Path) -> tuple[dict, callable]:
         with psycopg.connect(POSTGRES, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{db}"')
 
-        def cleanup():
+        def cleanup():  # noqa: F811 - the PostgreSQL backend has a database to drop
             with psycopg.connect(POSTGRES, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 

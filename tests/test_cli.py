@@ -8,7 +8,6 @@ import sys
 import pytest
 
 from minqing.directory import default_directory_path
-from tests.conftest import SAMPLES
 
 
 def minqing(env, *args, check=True):

@@ -3,7 +3,6 @@
 import json
 from datetime import datetime, timezone
 
-import pytest
 from sqlalchemy import func, select
 
 from minqing.receipts import receipt_for, submission_id

@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from schemas import ConsultationSchema, errors_by_path
 from schemas import fields as schema_fields
 from schemas.fields import BEIJING
+from tests.schema_checks import assert_bilingual, error_paths
 
 SAMPLES = json.loads((Path(__file__).parent / "samples" / "consultation.json").read_text(encoding="utf-8"))
 COMMUNITIES = {"jiangling", "wunancun", "qianjiajie", "shouyi", "ziyang", "yuemachang", "changhu", "xiaochaohu"}
@@ -35,21 +36,6 @@ def request_():
 def record():
     return {"mode": "report", "service": "medical_clinic", "community": "jiangling", "description": "专家坐诊",
             "provider": "名医工作站", "held_at": "2026-11-08T09:00:00+08:00", "beneficiaries": 42, "hours": 3}
-
-
-def error_paths(schema, data, lang="en"):
-    with pytest.raises(ValidationError) as info:
-        schema.load(data)
-    return errors_by_path(info.value.messages, lang)
-
-
-def assert_bilingual(messages):
-    english, chinese = errors_by_path(messages, "en"), errors_by_path(messages, "zh-CN")
-    assert english.keys() == chinese.keys()
-    for path in english:
-        for en, zh in zip(english[path], chinese[path], strict=True):
-            assert en != zh, path
-            assert not zh.isascii(), (path, zh)
 
 
 @pytest.mark.parametrize("submission", SAMPLES["valid"])

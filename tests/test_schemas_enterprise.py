@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 from marshmallow import ValidationError
 
-from schemas import EnterpriseRequestSchema, errors_by_path
+from schemas import EnterpriseRequestSchema
+from tests.schema_checks import assert_bilingual, error_paths
 
 SAMPLES = json.loads((Path(__file__).parent / "samples" / "enterprise.json").read_text(encoding="utf-8"))
 COMMUNITIES = {"jiangling", "wunancun", "qianjiajie", "shouyi", "ziyang", "yuemachang", "changhu", "xiaochaohu"}
@@ -19,21 +20,6 @@ def schema():
 def request_():
     return {"enterprise": {"name": "武汉示例企业管理咨询有限公司", "uscc": "91420106MA49A1B2C0"},
             "contact": {"name": "刘经理", "phone": "13545012345"}, "category": "tax", "description": "报税难"}
-
-
-def error_paths(schema, data, lang="en"):
-    with pytest.raises(ValidationError) as info:
-        schema.load(data)
-    return errors_by_path(info.value.messages, lang)
-
-
-def assert_bilingual(messages):
-    english, chinese = errors_by_path(messages, "en"), errors_by_path(messages, "zh-CN")
-    assert english.keys() == chinese.keys()
-    for path in english:
-        for en, zh in zip(english[path], chinese[path], strict=True):
-            assert en != zh, path
-            assert not zh.isascii(), (path, zh)
 
 
 @pytest.mark.parametrize("submission", SAMPLES["valid"])

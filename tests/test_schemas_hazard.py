@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from schemas import HazardReportSchema, errors_by_path
 from schemas import fields as schema_fields
 from schemas.fields import BEIJING
+from tests.schema_checks import assert_bilingual, error_paths
 
 SAMPLES = json.loads((Path(__file__).parent / "samples" / "hazard.json").read_text(encoding="utf-8"))
 COMMUNITIES = {"jiangling", "wunancun", "qianjiajie", "shouyi", "ziyang", "yuemachang", "changhu", "xiaochaohu"}
@@ -29,21 +30,6 @@ def schema():
 def report():
     return {"community": "jiangling", "category": "fire_safety", "description": "灭火器过期",
             "location": {"address": "江零社区5栋"}}
-
-
-def error_paths(schema, data, lang="en"):
-    with pytest.raises(ValidationError) as info:
-        schema.load(data)
-    return errors_by_path(info.value.messages, lang)
-
-
-def assert_bilingual(messages):
-    english, chinese = errors_by_path(messages, "en"), errors_by_path(messages, "zh-CN")
-    assert english.keys() == chinese.keys()
-    for path in english:
-        for en, zh in zip(english[path], chinese[path], strict=True):
-            assert en != zh, path
-            assert not zh.isascii(), (path, zh)
 
 
 @pytest.mark.parametrize("submission", SAMPLES["valid"])
