@@ -50,22 +50,19 @@ def free_port() -> int:
 def backend_env(name: str, data_dir: Path) -> tuple[dict, callable]:
     env = {"MINQING_DATA_DIR": str(data_dir), "MINQING_SECRET_KEY": "bench", "MINQING_QUEUE": "bench_" + uuid.uuid4().hex[:8],
            "MINQING_LOG_LEVEL": "WARNING"}
+    if name != "redis+postgres":
+        return env, lambda: None
+    import psycopg
+
+    db = "mq_bench_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{db}"')
+
     def cleanup():
-        pass
-
-    if name == "redis+postgres":
-        import psycopg
-
-        db = "mq_bench_" + uuid.uuid4().hex[:8]
         with psycopg.connect(POSTGRES, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{db}"')
+            admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
-        def cleanup():  # noqa: F811 - the PostgreSQL backend has a database to drop
-            with psycopg.connect(POSTGRES, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-        env.update(MINQING_DATABASE_URL=POSTGRES.rsplit("/", 1)[0] + "/" + db,
-                   MINQING_BROKER_URL="redis://127.0.0.1:6379/0")
+    env.update(MINQING_DATABASE_URL=POSTGRES.rsplit("/", 1)[0] + "/" + db, MINQING_BROKER_URL="redis://127.0.0.1:6379/0")
     return env, cleanup
 
 
