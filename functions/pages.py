@@ -7,6 +7,7 @@ page, or the form again with the input kept and each message next to its field.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +18,12 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from functions.forms import CATEGORIES, CATEGORY_FIELD, COMMUNITY, FORMS, MODES, PATHS, STATUSES, inputs_for, title
 from functions.intake import services
 from functions.problems import Problem, pick_lang
+from minqing.directory import Spot
 from minqing.receipts import parse_receipt
 from schemas.choices import KINDS, Label
 from schemas.fields import BEIJING
+
+SPOT = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 blueprint = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/static")
@@ -61,6 +65,8 @@ def page_from(kind: str, args) -> Page:
             if spot:
                 community = candidate.code
                 break
+    if spot is None and community and SPOT.fullmatch(args.get("spot", "")):
+        spot = Spot(args["spot"], "")  # printed from a CSV of spots the directory does not list (yet)
     category = args.get("cat") if args.get("cat") in CATEGORIES[kind] else None
     return Page(kind, mode, pick_lang(services().settings.default_lang), community, spot, category,
                 args.get("lock", "") in ("1", "true", "yes"), args.get("team", "")[:50], args.get("vid", "")[:32])
@@ -118,12 +124,13 @@ def _prefilled(page: Page):
     if page.kind == "consultation":
         values["mode"] = page.mode
     if page.spot:
-        values.update({"location.spot": page.spot.code, "location.address": page.spot.name})
+        values.update({"location.spot": page.spot.code, "location.address": page.spot.name or None})
     return MultiDict({k: v for k, v in values.items() if v})
 
 
 def _belongs(path: str, name: str) -> bool:
-    return path == name or path.startswith(name + ".")
+    # "location" (the whole group is missing) is shown at its first input, "location.address".
+    return path == name or path.startswith(name + ".") or name.startswith(path + ".")
 
 
 def _view(item, value: str, errors: list[str], locked: bool, lang: str) -> dict:
