@@ -26,7 +26,7 @@ from schemas.fields import BEIJING
 SPOT = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 blueprint = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
-                      static_url_path="/static")
+                      static_url_path="/assets")
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,7 @@ def _prefilled(page: Page):
     from werkzeug.datastructures import MultiDict
 
     values = {"community": page.community, CATEGORY_FIELD[page.kind]: page.category,
+              "severity": "medium", "urgency": "normal",
               "patrol.team": page.team, "patrol.volunteer_id": page.vid}
     if page.kind == "consultation":
         values["mode"] = page.mode

@@ -61,7 +61,10 @@ def test_the_consultation_form_has_a_request_and_a_report_mode(client):
 
 def test_the_form_page_is_small_and_asks_nothing_of_other_sites(client):
     html = client.get("/f/hazard?spot=jl-05-2&lock=1").get_data()
-    script = client.get("/static/form.js").get_data()
+    assert re.search(rb'<script src="/assets/form.js" defer>', html)
+    script = client.get("/assets/form.js")
+    assert script.status_code == 200
+    script = script.get_data()
     assert len(html) + len(script) < 20 * 1024
     assert not re.search(rb'(src|href)="(https?:)?//', html)
 
