@@ -127,7 +127,8 @@ def _with_photos(schema) -> dict:
 
     settings = services().settings
     # Only this path takes photos in the body; every other post keeps the small limit.
-    request.max_content_length = settings.max_body_bytes + MULTIPART_SLACK + MAX_FORM_PHOTOS * settings.attachments_max_bytes
+    photos = MAX_FORM_PHOTOS * settings.attachments_max_bytes
+    request.max_content_length = settings.max_body_bytes + MULTIPART_SLACK + photos
     body = unflatten(request.form, schema)
     files = request.files.getlist("photos")[:MAX_FORM_PHOTOS + 1]
     keys = store_form_photos(files, request.form.get("client_ref"))

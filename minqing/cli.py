@@ -187,8 +187,8 @@ def _qr(settings, args) -> int:
         for fmt in formats:
             path = write_poster(poster, out, fmt)
         code = qr_code(poster.url)
-        tqdm.write(f"{path.with_suffix('')}.{{{','.join(formats)}}}\t{poster.url}\tQR version {code.version}-{code.error}",
-                   file=sys.stdout)
+        names = f"{path.with_suffix('')}.{{{','.join(formats)}}}"
+        tqdm.write(f"{names}\t{poster.url}\tQR version {code.version}-{code.error}", file=sys.stdout)
     return 0
 
 
