@@ -147,3 +147,12 @@ def test_an_unknown_receipt_is_a_404_page(client, code):
     response = client.get(f"/r/{code}")
     assert response.status_code == 404
     assert "没有这个回执码" in response.get_data(as_text=True)
+
+
+def test_a_patrol_round_goes_on_with_the_same_team_and_volunteer(client):
+    form = dict(REPORT, **{"patrol.team": "平安合伙人一组", "patrol.volunteer_id": "V-007"})
+    thanks = client.get(client.post("/api/v1/hazard-reports?mode=patrol&c=jiangling", data=form,
+                                    headers=BROWSER).headers["Location"]).get_data(as_text=True)
+    next_form = re.search(r'<a class="btn alt" href="([^"]+)">记录下一条发现</a>', thanks).group(1)
+    html = client.get(next_form.replace("&amp;", "&")).get_data(as_text=True)
+    assert value_of(html, "patrol.team") == "平安合伙人一组" and value_of(html, "patrol.volunteer_id") == "V-007"
