@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, partial
 
 from flask import Flask
 
@@ -14,12 +14,15 @@ class Services:
     """What the HTTP functions reach: settings, schemas, the queue and (lazily) the database."""
 
     def __init__(self, settings: Settings, *, broker=None, directory=None):
+        from minqing.attachments import is_issued
         from schemas import SCHEMAS
         from workers.runtime import load_configured_directory
 
         self.settings = settings
         self.directory = directory if directory is not None else load_configured_directory(settings)
-        self.schemas = {kind: cls(communities=self.directory.community_codes) for kind, cls in SCHEMAS.items()}
+        issued_key = partial(is_issued, settings.secret_key)
+        self.schemas = {kind: cls(communities=self.directory.community_codes, issued_key=issued_key)
+                        for kind, cls in SCHEMAS.items()}
         self._broker = broker
 
     @property
@@ -29,6 +32,12 @@ class Services:
 
             self._broker = make_broker(self.settings)
         return self._broker
+
+    @cached_property
+    def attachments(self):
+        from minqing.attachments import make_store
+
+        return make_store(self.settings)
 
     @cached_property
     def engine(self):
@@ -73,8 +82,8 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None)
     app.extensions["minqing"] = Services(settings, broker=broker, directory=directory)
     register_problem_handlers(app)
 
-    from functions import consultation, enterprise, hazard, health, receipts, tallies
+    from functions import attachments, consultation, enterprise, hazard, health, pages, receipts, tallies
 
-    for module in (hazard, consultation, enterprise, receipts, tallies, health):
+    for module in (hazard, consultation, enterprise, receipts, tallies, health, attachments, pages):
         app.register_blueprint(module.blueprint)
     return app

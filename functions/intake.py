@@ -19,8 +19,11 @@ log = logging.getLogger("minqing.intake")
 
 JSON_TYPES = {"application/json"}
 FORM_TYPES = {"application/x-www-form-urlencoded"}
+# A form with a photo, posted by a browser without JavaScript: the photos are stored first (attachments.py).
+MULTIPART_TYPES = {"multipart/form-data"}
 # Keys that steer the request, not the report: they do not make two bodies different.
 NOT_CONTENT = {"client_ref", "lang"}
+MAX_FORM_PHOTOS = 6
 
 
 def services():
@@ -28,7 +31,23 @@ def services():
 
 
 def accept(kind: str):
-    """Handle one form post of `kind`."""
+    """Handle one form post of `kind`: 202 JSON, or for a browser's own form post a page (see pages.py)."""
+    if wants_page():
+        from functions.pages import answer_browser
+
+        return answer_browser(kind, receive)
+    return answer(*receive(kind))
+
+
+def wants_page() -> bool:
+    """A plain HTML form post from a browser, which wants a page back rather than JSON."""
+    if request.mimetype not in FORM_TYPES | MULTIPART_TYPES:
+        return False
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
+def receive(kind: str) -> tuple[str, str, str]:
+    """Parse, validate and enqueue one submission of `kind`: (id, receipt, lang), or a Problem."""
     svc = services()
     lang = pick_lang(svc.settings.default_lang)
     schema = svc.schemas[kind]
@@ -49,7 +68,7 @@ def accept(kind: str):
                     "该幂等键已用于另一份不同的提交。", "This idempotency key was already used for a different submission."),
                     errors={"Idempotency-Key": ["与已受理的提交内容不一致" if lang == "zh-CN" else
                                                 "does not match the submission already received"]})
-            return answer(sid, receipt, lang)
+            return sid, receipt, lang
     envelope = {
         "id": sid,
         "receipt": receipt,
@@ -68,7 +87,7 @@ def accept(kind: str):
             "提交暂时无法受理，请稍后重试，内容不会重复登记。",
             "The submission could not be queued; retry later, it will not be recorded twice."),
             headers={"Retry-After": "5"})
-    return answer(sid, receipt, lang)
+    return sid, receipt, lang
 
 
 def answer(sid: str, receipt: str, lang: str):
@@ -95,10 +114,28 @@ def parse_body(schema) -> dict:
         return body
     if mimetype in FORM_TYPES:
         return unflatten(request.form, schema)
+    if mimetype in MULTIPART_TYPES and "photos" in schema.fields:
+        return _with_photos(schema)
     raise Problem(415, "unsupported-media-type", (
         "请以 application/json 或 application/x-www-form-urlencoded 提交。",
         "Send application/json or application/x-www-form-urlencoded."),
         headers={"Accept-Post": "application/json, application/x-www-form-urlencoded"})
+
+
+def _with_photos(schema) -> dict:
+    from functions.attachments import MULTIPART_SLACK, store_form_photos
+
+    settings = services().settings
+    # Only this path takes photos in the body; every other post keeps the small limit.
+    photos = MAX_FORM_PHOTOS * settings.attachments_max_bytes
+    request.max_content_length = settings.max_body_bytes + MULTIPART_SLACK + photos
+    body = unflatten(request.form, schema)
+    files = request.files.getlist("photos")[:MAX_FORM_PHOTOS + 1]
+    keys = store_form_photos(files, request.form.get("client_ref"))
+    if keys:
+        given = body.get("photos", [])
+        body["photos"] = given + [key for key in keys if key not in given]
+    return body
 
 
 def unflatten(form: MultiDict, schema) -> dict:

@@ -55,6 +55,20 @@ def _parser() -> argparse.ArgumentParser:
     tallies.add_argument("--rebuild", action="store_true", help="recount everything from stored submissions")
     tallies.set_defaults(handler=_tallies)
 
+    qr = commands.add_parser("qr", help="print QR posters for the phone forms (A4 PDF, SVG or PNG)")
+    qr.add_argument("--kind", choices=("hazard", "consultation", "enterprise"), default="hazard")
+    qr.add_argument("--spot", help="one spot code from the directory")
+    qr.add_argument("--community", help="one community (with --all-spots: each of its spots)")
+    qr.add_argument("--all-spots", action="store_true", help="a poster for every spot in the directory")
+    qr.add_argument("--csv", help="a CSV of spots: community,spot,name")
+    qr.add_argument("--category", help="preselect this category (cat=)")
+    qr.add_argument("--mode", help="form mode, e.g. patrol or report")
+    qr.add_argument("--no-lock", dest="lock", action="store_false", help="let residents change the prefilled fields")
+    qr.add_argument("--format", default="pdf", help="pdf, svg, png or several, comma-separated (default pdf)")
+    qr.add_argument("--out", default="posters", help="output folder (default ./posters)")
+    qr.add_argument("--base-url", help="public address in the QR code (default MINQING_BASE_URL)")
+    qr.set_defaults(handler=_qr)
+
     dead = commands.add_parser("dead-letters", help="list messages that failed after every retry")
     dead.add_argument("--limit", type=int, default=50)
     dead.add_argument("--retry", type=int, metavar="ID", help="enqueue dead letter ID again")
@@ -142,6 +156,39 @@ def _tallies(settings, args) -> int:
             print(f"rebuilt tallies from {counted} stored submissions", file=sys.stderr)
         rows = queries.tally_rows(connection)
     print(json.dumps(summarise(rows), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _qr(settings, args) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from minqing.posters import FORMATS, PosterError, posters_for, posters_from_csv, qr_code, write_poster
+    from workers.runtime import load_configured_directory
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if not formats or any(f not in FORMATS for f in formats):
+        print(f"--format: choose from {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    directory = load_configured_directory(settings)
+    base_url = args.base_url or settings.base_url
+    try:
+        if args.csv:
+            posters = posters_from_csv(Path(args.csv), directory, base_url, args.kind, lock=args.lock)
+        else:
+            posters = posters_for(directory, base_url, args.kind, community=args.community, spot=args.spot,
+                                  every_spot=args.all_spots, category=args.category, mode=args.mode, lock=args.lock)
+    except PosterError as error:
+        print(error, file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    for poster in tqdm(posters, unit="poster", disable=len(posters) < 2, file=sys.stderr):
+        for fmt in formats:
+            path = write_poster(poster, out, fmt)
+        code = qr_code(poster.url)
+        names = f"{path.with_suffix('')}.{{{','.join(formats)}}}"
+        tqdm.write(f"{names}\t{poster.url}\tQR version {code.version}-{code.error}", file=sys.stdout)
     return 0
 
 

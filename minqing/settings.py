@@ -36,6 +36,11 @@ class Settings:
     max_backoff_ms: int = 5 * 60_000
     worker_threads: int = 8
     log_level: str = "INFO"
+    # Photos: `file:///path` (embedded default, under the data dir) or `s3://bucket` (+ endpoint for MinIO/OSS/COS).
+    attachments_url: str = ""
+    attachments_endpoint_url: str | None = None
+    attachments_max_bytes: int = 10 * 1024 * 1024
+    attachments_expiry_seconds: int = 300
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -72,6 +77,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_backoff_ms=int(get("MAX_BACKOFF_MS", str(5 * 60_000))),
         worker_threads=int(get("WORKER_THREADS", "8")),
         log_level=get("LOG_LEVEL", "INFO").upper(),
+        attachments_url=get("ATTACHMENTS_URL") or (data_dir / "attachments").as_uri(),
+        attachments_endpoint_url=get("ATTACHMENTS_ENDPOINT_URL"),
+        attachments_max_bytes=int(get("ATTACHMENTS_MAX_BYTES", str(10 * 1024 * 1024))),
+        attachments_expiry_seconds=int(get("ATTACHMENTS_EXPIRY_SECONDS", "300")),
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, missing, validates
 
@@ -23,14 +23,19 @@ class StrictSchema(Schema):
 
 
 class SubmissionSchema(StrictSchema):
-    """Base of the three forms; `communities` is the set of known codes, or None to accept any well-formed one."""
+    """Base of the three forms; `communities` is the set of known codes, or None to accept any well-formed one.
+
+    `issued_key` tells whether an attachment key was issued by this service (None: any well-formed key).
+    """
 
     client_ref = UUIDString()
     lang = Choice(LANGUAGES)
 
-    def __init__(self, *, communities: Iterable[str] | None = None, **kwargs: Any):
+    def __init__(self, *, communities: Iterable[str] | None = None,
+                 issued_key: Callable[[str], bool] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.communities = frozenset(communities) if communities is not None else None
+        self.issued_key = issued_key
 
     @validates("community")
     def _known_community(self, value: str, data_key: str) -> None:

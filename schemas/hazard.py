@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, post_load, validates_schema
+from marshmallow import ValidationError, post_load, validates, validates_schema
 
 from . import messages as m
 from .choices import COORDINATE_SYSTEMS, HAZARD_CATEGORIES, SEVERITIES
@@ -80,3 +80,11 @@ class HazardReportSchema(SubmissionSchema):
     observed_at = PastDateTime()
     contact = Nested(ReporterSchema)
     patrol = Nested(PatrolSchema)
+
+    @validates("photos")
+    def _issued_photos(self, keys: list[str], data_key: str) -> None:
+        if self.issued_key is None:
+            return
+        forged = {index: [m.FORGED_ATTACHMENT_KEY] for index, key in enumerate(keys) if not self.issued_key(key)}
+        if forged:
+            raise ValidationError(forged)

@@ -117,6 +117,12 @@ USCC_CHECK = Msg(
 OUTSIDE_CHINA = Msg("Must be between {min} and {max} (within China).", zh="必须在{min}到{max}之间（中国境内）。")
 COORDINATES_TOGETHER = Msg("Latitude and longitude must be given together.", zh="纬度和经度须同时填写。")
 INVALID_ATTACHMENT_KEY = Msg("Not a valid attachment key.", zh="不是有效的附件标识。")
+FORGED_ATTACHMENT_KEY = Msg(
+    "This photo was not uploaded through this service (unknown or altered key).",
+    zh="该照片不是通过本服务上传的（附件标识无效或已被改动）。",
+)
+PHOTO_TOO_LARGE = Msg("The photo is larger than {max} MB.", zh="照片超过{max} MB。")
+PHOTO_WRONG_TYPE = Msg("Only JPEG, PNG, WebP and HEIC photos are accepted.", zh="只接受 JPEG、PNG、WebP 或 HEIC 格式的照片。")
 
 INVALID_DATETIME = Msg(
     "Not a valid ISO 8601 date and time (e.g. 2026-11-20T21:15:00+08:00).",

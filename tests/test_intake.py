@@ -104,9 +104,14 @@ def test_a_body_over_the_limit_is_a_413(client):
     assert response.json["status"] == 413
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data; boundary=x", "application/xml"])
-def test_other_content_types_are_a_415(client, content_type):
-    response = client.post("/api/v1/hazard-reports", data=b"hello", content_type=content_type)
+@pytest.mark.parametrize("path, content_type", [
+    ("/api/v1/hazard-reports", "text/plain"),
+    ("/api/v1/hazard-reports", "application/xml"),
+    # Only forms with photos take multipart bodies (a phone's form posted without JavaScript).
+    ("/api/v1/consultations", "multipart/form-data; boundary=x"),
+])
+def test_other_content_types_are_a_415(client, path, content_type):
+    response = client.post(path, data=b"hello", content_type=content_type)
     assert response.status_code == 415
     assert response.json["type"] == "urn:minqing:problem:unsupported-media-type"
 

@@ -17,6 +17,7 @@ STORE = "store_submission"
 NOTIFY = "notify_assignees"
 DELIVER = "deliver_notification"
 COUNT = "count_submission"
+CHECK_PHOTO = "check_photo"
 # Longer than any channel's timeout, so a live sender always finishes before its claim runs out.
 CLAIM_SECONDS = 60
 
@@ -37,6 +38,8 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
         # Sent again on redelivery as well, so a crash between the commit and the sends loses nothing.
         actors[NOTIFY].send(envelope["id"])
         actors[COUNT].send(envelope["id"], "received")
+        for key in envelope["data"].get("photos") or ():
+            actors[CHECK_PHOTO].send(envelope["id"], key)
 
     def notify_assignees(submission_id: str, event: str = "received") -> None:
         with engine().begin() as connection:
@@ -81,7 +84,28 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
             increments = increments_for(row.kind, row.payload, row.submitted_at, event)
             queries.apply_increments(connection, submission_id, event, increments)
 
-    for fn in (store_submission, notify_assignees, deliver_notification, count_submission):
+    def check_photo(submission_id: str, key: str) -> None:
+        from minqing.attachments import staff_copy_key
+        from minqing.attachments.images import check_photo as inspect
+
+        with engine().connect() as connection:
+            if queries.photo_checked(connection, key):
+                return
+        data = runtime.attachments.get(key)
+        # The phone uploads before it submits, so a photo not there now never will be.
+        found = inspect(data, runtime.settings.attachments_max_bytes) if data is not None else None
+        staff_key = staff_copy_key(key) if found and found.clean_copy else ""
+        if staff_key:
+            # Written before the row: a crash in between redoes the same write, never records a missing copy.
+            runtime.attachments.put(staff_key, found.clean_copy, "image/jpeg")
+        with engine().begin() as connection:
+            queries.record_photo(connection, dict(
+                key=key, submission_id=submission_id, status=found.status if found else "missing",
+                reason=found.reason if found else "", content_type=found.content_type if found else "",
+                bytes=len(data or b""), width=found.width if found else 0, height=found.height if found else 0,
+                staff_key=staff_key))
+
+    for fn in (store_submission, notify_assignees, deliver_notification, count_submission, check_photo):
         actors[fn.__name__] = dramatiq.Actor(
             fn,
             broker=runtime.broker,

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from workers.tables import (
     assignments,
+    attachments,
     dead_letters,
     outbox,
     status_history,
@@ -290,3 +291,18 @@ def list_dead_letters(connection: Connection, limit: int = 100, *, include_retri
 
 def mark_dead_letter_retried(connection: Connection, dead_letter_id: int) -> None:
     connection.execute(update(dead_letters).where(dead_letters.c.id == dead_letter_id).values(retried_at=now()))
+
+
+def photo_checked(connection: Connection, key: str) -> bool:
+    return connection.execute(select(attachments.c.key).where(attachments.c.key == key)).first() is not None
+
+
+def record_photo(connection: Connection, values: dict) -> bool:
+    """Record a photo's check once; True if this call recorded it."""
+    return insert_ignoring_known(connection, attachments, dict(values, checked_at=now()))
+
+
+def photos_of(connection: Connection, submission_id: str):
+    return connection.execute(
+        select(attachments).where(attachments.c.submission_id == submission_id).order_by(attachments.c.key)
+    ).all()

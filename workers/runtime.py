@@ -27,6 +27,12 @@ class Runtime:
             self.channels = make_channels(self.settings)
 
     @cached_property
+    def attachments(self):
+        from minqing.attachments import make_store
+
+        return make_store(self.settings)
+
+    @cached_property
     def engine(self):
         from workers.db import make_engine
 

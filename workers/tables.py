@@ -143,3 +143,20 @@ dead_letters = Table(
     Column("failed_at", UTCDateTime(), nullable=False),
     Column("retried_at", UTCDateTime()),
 )
+
+# Each photo of a submission, once checked: what it really is, and where the copy without EXIF is.
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("submission_id", String(36), ForeignKey("submissions.id"), nullable=False),
+    Column("status", String(16), nullable=False),  # ok, rejected, missing
+    Column("reason", String(32), nullable=False, default=""),
+    Column("content_type", String(32), nullable=False, default=""),
+    Column("bytes", Integer, nullable=False, default=0),
+    Column("width", Integer, nullable=False, default=0),
+    Column("height", Integer, nullable=False, default=0),
+    Column("staff_key", String(160), nullable=False, default=""),
+    Column("checked_at", UTCDateTime(), nullable=False),
+    Index("ix_attachments_submission", "submission_id"),
+)

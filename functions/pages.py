@@ -1,0 +1,235 @@
+"""The phone pages: forms opened from QR posters, the thank-you page and the public status page.
+
+Server-rendered and small (HTML + CSS + JS under 20 KB); they work without JavaScript, and the forms post
+to the same API paths as any client. A browser's own form post gets a page back: a 303 to the thank-you
+page, or the form again with the input kept and each message next to its field.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+
+from functions.forms import CATEGORIES, CATEGORY_FIELD, COMMUNITY, FORMS, MODES, PATHS, STATUSES, inputs_for, title
+from functions.intake import services
+from functions.problems import Problem, pick_lang
+from minqing.directory import Spot
+from minqing.receipts import parse_receipt
+from schemas.choices import KINDS, Label
+from schemas.fields import BEIJING
+
+SPOT = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+blueprint = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/assets")
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the QR code (or the link back from a thank-you page) says about the form to show."""
+
+    kind: str
+    mode: str = ""
+    lang: str = "zh-CN"
+    community: str | None = None
+    spot: object = None  # a directory Spot
+    category: str | None = None
+    lock: bool = False
+    team: str = ""
+    vid: str = ""
+
+    def query(self) -> dict:
+        wanted = {"mode": self.mode if self.mode != MODES[self.kind][0] else "", "c": self.community,
+                  "spot": self.spot.code if self.spot else "", "cat": self.category, "lock": "1" if self.lock else "",
+                  "lang": "en" if self.lang == "en" else "", "team": self.team, "vid": self.vid}
+        return {k: v for k, v in wanted.items() if v}
+
+    def form_url(self) -> str:
+        return url_for("pages.form", kind=self.kind, **self.query())
+
+
+def page_from(kind: str, args) -> Page:
+    directory = services().directory
+    mode = args.get("mode", "")
+    mode = mode if mode in MODES[kind] else MODES[kind][0]
+    community = args.get("c") if args.get("c") in directory.communities else None
+    spot = None
+    for candidate in directory.communities.values():
+        if community in (None, candidate.code):
+            spot = next((s for s in candidate.spots if s.code == args.get("spot")), None)
+            if spot:
+                community = candidate.code
+                break
+    if spot is None and community and SPOT.fullmatch(args.get("spot", "")):
+        spot = Spot(args["spot"], "")  # printed from a CSV of spots the directory does not list (yet)
+    category = args.get("cat") if args.get("cat") in CATEGORIES[kind] else None
+    return Page(kind, mode, pick_lang(services().settings.default_lang), community, spot, category,
+                args.get("lock", "") in ("1", "true", "yes"), args.get("team", "")[:50], args.get("vid", "")[:32])
+
+
+@blueprint.get("/f/<kind>")
+def form(kind: str):
+    if kind not in FORMS:
+        abort(404)
+    return render_form(page_from(kind, request.args))
+
+
+def answer_browser(kind: str, receive):
+    """The intake's answer to a browser's own form post (see intake.accept)."""
+    page = page_from(kind, request.args)
+    try:
+        _, receipt, _ = receive(kind)
+    except Problem as problem:
+        return render_form(page, request.form, problem)
+    if page.mode == "patrol":  # the next finding of the round starts with the same team and volunteer
+        page = Page(**{**page.__dict__, "team": request.form.get("patrol.team", "")[:50],
+                       "vid": request.form.get("patrol.volunteer_id", "")[:32]})
+    return redirect(url_for("pages.thanks", receipt=receipt, **page.query()), 303)
+
+
+def render_form(page: Page, values=None, problem: Problem | None = None):
+    lang = page.lang
+    if values is None:
+        values = _prefilled(page)
+    photos = list(dict.fromkeys(values.getlist("photos") + g.get("form_photos", []))) if problem else []
+    errors = dict(problem.errors or {}) if problem else {}
+    locked = {COMMUNITY: page.lock and page.community, CATEGORY_FIELD[page.kind]: page.lock and page.category}
+    fields = []
+    for item in inputs_for(page.kind, page.mode):
+        mine = [text for path, texts in list(errors.items()) if _belongs(path, item.name) for text in errors.pop(path)]
+        fields.append(_view(item, values.get(item.name, ""), mine, bool(locked.get(item.name)), lang))
+    detail = None
+    if problem is not None and (problem.slug != "validation-error" or errors):
+        detail = problem.detail[1 if lang == "en" else 0] if problem.detail else _TEXT["check"][lang == "en"]
+    action = PATHS[page.kind] + ("?" + urlencode(page.query()) if page.query() else "")
+    body = render_template("form.html", page=page, title=_pick(title(page.kind, page.mode), lang), fields=fields,
+                           photos=photos, action=action, detail=detail, leftover=errors, t=_texts(lang),
+                           client_ref=values.get("client_ref") or str(uuid.uuid4()),
+                           other_lang=url_for("pages.form", kind=page.kind,
+                                              **{**page.query(), "lang": "zh" if lang == "en" else "en"}))
+    status = problem.status if problem else 200
+    return _page(body, status, lang)
+
+
+def _prefilled(page: Page):
+    from werkzeug.datastructures import MultiDict
+
+    values = {"community": page.community, CATEGORY_FIELD[page.kind]: page.category,
+              "severity": "medium", "urgency": "normal",
+              "patrol.team": page.team, "patrol.volunteer_id": page.vid}
+    if page.kind == "consultation":
+        values["mode"] = page.mode
+    if page.spot:
+        values.update({"location.spot": page.spot.code, "location.address": page.spot.name or None})
+    return MultiDict({k: v for k, v in values.items() if v})
+
+
+def _belongs(path: str, name: str) -> bool:
+    # "location" (the whole group is missing) is shown at its first input, "location.address".
+    return path == name or path.startswith(name + ".") or name.startswith(path + ".")
+
+
+def _view(item, value: str, errors: list[str], locked: bool, lang: str) -> dict:
+    choices = item.choices
+    if choices == COMMUNITY:
+        choices = {code: c.name for code, c in services().directory.communities.items()}
+    options = [(code, _pick(label, lang)) for code, label in (choices or {}).items()]
+    return {"name": item.name, "id": "f-" + item.name.replace(".", "-"), "label": _pick(item.label, lang),
+            "widget": item.widget, "options": options, "value": value, "errors": errors,
+            "required": item.required, "locked": locked, "hint": _pick(item.hint, lang) if item.hint else "",
+            "shown": dict(options).get(value, value), "attrs": item.attrs}
+
+
+@blueprint.get("/thanks/<receipt>")
+def thanks(receipt: str):
+    parsed = parse_receipt(services().settings.secret_key, receipt)
+    if parsed is None:
+        abort(404)
+    kind, receipt = parsed
+    page = page_from(kind, request.args)
+    body = render_template("thanks.html", receipt=receipt, page=page, t=_texts(page.lang),
+                           title=_pick(title(kind, page.mode), page.lang), again=page.form_url())
+    return _page(body, 200, page.lang)
+
+
+@blueprint.get("/r/<receipt>")
+def status(receipt: str):
+    """The public status history of a submission: no names, phones or free text."""
+    svc = services()
+    lang = pick_lang(svc.settings.default_lang)
+    parsed = parse_receipt(svc.settings.secret_key, receipt)
+    if parsed is None:
+        return _page(render_template("status.html", found=None, receipt=receipt, t=_texts(lang)), 404, lang)
+    kind, receipt = parsed
+    from workers import queries
+
+    try:
+        with svc.engine.connect() as connection:
+            found = queries.public_status(connection, receipt)
+    except Exception:
+        raise Problem(503, "database-unavailable", ("暂时查不到状态，请稍后重试。", "Retry later."))
+    found = found or {"receipt": receipt, "kind": kind, "community": None, "category": None,
+                      "status": "received", "history": []}
+    community = svc.directory.communities.get(found["community"] or "")
+    facts = {
+        "kind": _pick(KINDS[kind], lang),
+        "community": _pick(community.name, lang) if community else "",
+        "category": _pick(CATEGORIES[kind][found["category"]], lang) if found["category"] in CATEGORIES[kind] else "",
+        "status": _pick(STATUSES.get(found["status"], Label(found["status"], found["status"])), lang),
+    }
+    history = [(_pick(STATUSES.get(h["status"], Label(h["status"], h["status"])), lang), _local(h["at"]))
+               for h in found["history"]]
+    body = render_template("status.html", found=found, facts=facts, history=history, receipt=receipt, t=_texts(lang))
+    return _page(body, 200, lang)
+
+
+def _local(at: str) -> str:
+    return datetime.fromisoformat(at).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def _page(body: str, status: int, lang: str):
+    from flask import make_response
+
+    response = make_response(body, status)
+    response.headers["Content-Language"] = "en" if lang == "en" else "zh-CN"
+    response.headers["Cache-Control"] = "no-store"
+    upload = services().attachments.upload_origin or ""
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' blob: data:; "
+        f"connect-src 'self' {upload}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+    return response
+
+
+def _pick(label, lang: str) -> str:
+    return label.en if lang == "en" else label.zh
+
+
+_TEXT = {
+    "submit": ("提交", "Submit"),
+    "sending": ("正在提交…", "Sending…"),
+    "locate": ("使用我的位置", "Use my location"),
+    "located": ("已获取位置", "Location added"),
+    "required": ("必填", "required"),
+    "photos_kept": ("已附照片：", "Photos attached: "),
+    "check": ("请检查标红的内容。", "Please check the fields marked in red."),
+    "thanks": ("提交成功，感谢您！", "Thank you, we have received it."),
+    "receipt": ("回执码", "Receipt code"),
+    "keep": ("请截图或记下回执码，凭它查询办理进度。", "Keep this code to follow the progress."),
+    "progress": ("查看办理进度", "See the progress"),
+    "again": ("再报一条", "Report another"),
+    "next": ("记录下一条发现", "Next finding"),
+    "round": ("本轮已上报", "Findings this round:"),
+    "status": ("办理进度", "Progress"),
+    "not_found": ("没有这个回执码，请核对后重试。", "No such receipt; check the code and try again."),
+    "lang": ("English", "中文"),
+    "html_lang": ("zh-CN", "en"),
+}
+
+
+def _texts(lang: str) -> dict[str, str]:
+    return {key: pair[1 if lang == "en" else 0] for key, pair in _TEXT.items()}

@@ -1,0 +1,88 @@
+"""Photo attachments: unforgeable keys, and one small store interface with a module per kind of storage.
+
+A key is issued by us and carries a MAC, so a submission can only name photos this service handed out
+(`uploads/<random><mac>`); the intake checks the MAC without touching storage. The store is chosen by the
+scheme of `MINQING_ATTACHMENTS_URL`: `file://` (files.py, the embedded default) or `s3://` (s3.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Protocol
+
+from minqing.receipts import ALPHABET
+
+CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
+UPLOADS = "uploads/"
+STAFF_COPIES = "staff/"
+_RANDOM, _CHECK = 16, 10  # 80 random bits, a 50-bit MAC
+
+
+class UploadTarget(dict):
+    """What a phone needs to upload one photo: `{"method": "POST", "url": …, "fields": {…}}`.
+
+    Shaped like an S3 presigned POST whatever the store: send `fields`, then the file as `file`.
+    """
+
+
+class AttachmentStore(Protocol):
+    def upload_target(self, key: str, content_type: str) -> UploadTarget: ...
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes | None:
+        """The stored bytes, or None when nothing was uploaded under `key`."""
+
+    @property
+    def upload_origin(self) -> str | None:
+        """The origin browsers upload to when it is not ours (for the pages' Content-Security-Policy)."""
+
+
+def make_store(settings) -> AttachmentStore:
+    url = settings.attachments_url
+    scheme = url.split(":", 1)[0]
+    if scheme == "file":
+        from minqing.attachments.files import FileStore
+
+        return FileStore(settings)
+    if scheme == "s3":
+        from minqing.attachments.s3 import S3Store
+
+        return S3Store(settings)
+    raise ValueError(f"MINQING_ATTACHMENTS_URL: unsupported scheme {scheme!r} (use file:// or s3://)")
+
+
+def _mac(secret: str, text: str) -> str:
+    digest = hmac.new(secret.encode(), f"attachment\x00{text}".encode(), hashlib.sha256).digest()
+    return _b32(digest, _CHECK)
+
+
+def _b32(data: bytes, length: int) -> str:
+    number = int.from_bytes(data, "big")
+    return "".join(ALPHABET[(number >> (5 * i)) & 31] for i in range(length))
+
+
+def issue_key(secret: str, seed: str | None = None) -> str:
+    """A new key; with `seed`, the same key every time (a resent form re-uploads to the same key)."""
+    if seed is None:
+        token = _b32(secrets.token_bytes(10), _RANDOM)
+    else:
+        token = _b32(hmac.new(secret.encode(), f"seed\x00{seed}".encode(), hashlib.sha256).digest(), _RANDOM)
+    return f"{UPLOADS}{token}{_mac(secret, token)}"
+
+
+def is_issued(secret: str, key: str) -> bool:
+    """True for a key this service issued (and not one invented or altered)."""
+    if not key.startswith(UPLOADS):
+        return False
+    code = key[len(UPLOADS):]
+    if len(code) != _RANDOM + _CHECK:
+        return False
+    return hmac.compare_digest(code[_RANDOM:], _mac(secret, code[:_RANDOM]))
+
+
+def staff_copy_key(key: str) -> str:
+    """Where the checked copy, without EXIF, is kept for staff."""
+    return STAFF_COPIES + key[len(UPLOADS):] + ".jpg"
