@@ -105,6 +105,12 @@ outbox = Table(
     # While a worker is sending, others wait; a claim that outlives its worker expires.
     Column("claimed_until", UTCDateTime()),
     Column("sent_at", UTCDateTime()),
+    # Why this message came (an overrun SLA, an unreachable colleague), kept for the next channel's copy.
+    Column("note", Text, nullable=False, default=""),
+    # Set on a row sent in place of another staff member (their channels all failed).
+    Column("on_behalf_of", String(40), nullable=False, default=""),
+    # The row that took over after this one failed for good; a failed row without one is a final failure.
+    Column("superseded_by", Integer),
     UniqueConstraint("submission_id", "event", "recipient", "channel", name="uq_outbox_key"),
     Index("ix_outbox_status", "status"),
 )
@@ -142,4 +148,25 @@ dead_letters = Table(
     Column("error", Text, nullable=False, default=""),
     Column("failed_at", UTCDateTime(), nullable=False),
     Column("retried_at", UTCDateTime()),
+)
+
+# One-tap links already used: a link works once, whatever the case's status later allows.
+used_links = Table(
+    "used_links",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("submission_id", String(36), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=False),
+)
+
+# One daily digest per staff member and office day, however often the scheduler asks.
+digests = Table(
+    "digests",
+    metadata,
+    Column("staff_id", String(40), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("outbox_id", Integer),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
