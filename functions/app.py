@@ -73,8 +73,8 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None)
     app.extensions["minqing"] = Services(settings, broker=broker, directory=directory)
     register_problem_handlers(app)
 
-    from functions import consultation, enterprise, hazard, health, receipts, tallies
+    from functions import actions, consultation, enterprise, hazard, health, receipts, tallies
 
-    for module in (hazard, consultation, enterprise, receipts, tallies, health):
+    for module in (hazard, consultation, enterprise, receipts, tallies, health, actions):
         app.register_blueprint(module.blueprint)
     return app
