@@ -14,7 +14,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import requests
@@ -22,28 +21,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.intake import backend_env  # noqa: E402
 from tests.conftest import LiveServer  # noqa: E402
 from tests.peers import RobotPeer, SMTPPeer, directory_toml, peer_env  # noqa: E402
 
 REPORT = json.loads((ROOT / "tests/samples/hazard.json").read_text())["valid"][0]
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def backend(name: str) -> tuple[dict, callable]:
-    if name == "embedded":
-        return {}, lambda: None
-    import psycopg
-
-    db = "mq_bench_" + uuid.uuid4().hex[:8]
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{db}"')
-
-    def drop():
-        with psycopg.connect(POSTGRES, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-    return {"MINQING_DATABASE_URL": POSTGRES.rsplit("/", 1)[0] + "/" + db,
-            "MINQING_BROKER_URL": "redis://127.0.0.1:6379/0"}, drop
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -53,13 +35,11 @@ def percentile(values: list[float], p: float) -> float:
 
 def run(name: str, count: int, rate: float) -> None:
     robots, smtp = RobotPeer(), SMTPPeer()
-    extra, cleanup = backend(name)
     with tempfile.TemporaryDirectory() as tmp:
+        env, cleanup = backend_env(name, Path(tmp) / "var")
         directory = Path(tmp) / "directory.toml"
         directory.write_text(directory_toml())
-        env = {"MINQING_DATA_DIR": f"{tmp}/var", "MINQING_SECRET_KEY": "bench", "MINQING_LOG_LEVEL": "WARNING",
-               "MINQING_QUEUE": "bench_" + uuid.uuid4().hex[:8], "MINQING_DIRECTORY": str(directory),
-               "MINQING_ROBOT_PER_MINUTE": "1000000", **peer_env(robots, smtp), **extra}
+        env.update(MINQING_DIRECTORY=str(directory), MINQING_ROBOT_PER_MINUTE="1000000", **peer_env(robots, smtp))
         server = LiveServer(env, Path(tmp))
         try:
             accepted: dict[str, float] = {}

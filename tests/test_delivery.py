@@ -1,7 +1,6 @@
 """Delivery semantics with real peers: retries, fallback to the next channel and the fallback contact,
 final failures on record, robot rate limits, SLA escalation."""
 
-import json
 import time
 
 import dramatiq
@@ -123,3 +122,23 @@ def test_an_unacknowledged_case_climbs_the_chain_once_and_stops_when_acknowledge
     assert "超过时限" in escalation["json"]["markdown"]["text"] and "王网格员" in escalation["json"]["markdown"]["text"]
     assert robot_server.at("/hook/leader") == []
     assert [r.event for r in rows(engine)] == ["received", "escalated-1"]
+
+
+def test_the_daily_digest_lists_open_cases_once_per_assignee_and_day(notify_runtime, robot_server, engine):
+    message = submit(notify_runtime, LIGHTING)
+    notify_runtime.broker.join(notify_runtime.settings.queue_name)
+    for _ in range(2):  # the scheduler asked twice (a restart): still one digest
+        notify_runtime.broker.actors["send_digests"].send("2026-11-26")
+        notify_runtime.broker.join(notify_runtime.settings.queue_name)
+    digests = [m for m in robot_server.at("/wecom/grid") if "待办" in m["json"]["markdown"]["content"]]
+    assert len(digests) == 1 and message["receipt"] in digests[0]["json"]["markdown"]["content"]
+
+
+def test_the_scheduler_runs_next_at_the_office_time():
+    from datetime import datetime, time as clock, timezone
+
+    from workers.scheduler import next_run
+
+    before = datetime(2026, 11, 25, 23, 0, tzinfo=timezone.utc)  # 07:00 on the 26th in Wuhan
+    assert next_run(before, clock(8, 0)).isoformat() == "2026-11-26T08:00:00+08:00"
+    assert next_run(next_run(before, clock(8, 0)), clock(8, 0)).isoformat() == "2026-11-27T08:00:00+08:00"

@@ -161,7 +161,6 @@ def declare_notification_actors(runtime, actors: dict) -> None:
             actors[SEND_DIGEST].send(staff_id, day)
 
     def send_digest(staff_id: str, day: str) -> None:
-        directory = runtime.directory
         with engine().begin() as connection:
             first, outbox_id = outbox.digest_claim(connection, staff_id, date.fromisoformat(day))
             if first:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from minqing.directory import Directory, SlaLimit
+from workers.routing import match_score
 from workers.tallies import OFFICE_TZ
 
 ANY = "*"
@@ -63,11 +64,4 @@ def escalation_target(chain: tuple[str, ...], assignees: list[str], level: int) 
 
 
 def _specificity(limit: SlaLimit, kind: str, category: str, priority: str) -> int | None:
-    score = 0
-    for weight, wanted, actual in ((4, limit.kind, kind), (2, limit.severity, priority), (1, limit.category, category)):
-        if wanted == ANY:
-            continue
-        if wanted != actual:
-            return None
-        score += weight
-    return score
+    return match_score(((4, limit.kind, kind), (2, limit.severity, priority), (1, limit.category, category)))
