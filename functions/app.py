@@ -82,8 +82,8 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None)
     app.extensions["minqing"] = Services(settings, broker=broker, directory=directory)
     register_problem_handlers(app)
 
-    from functions import attachments, consultation, enterprise, hazard, health, pages, receipts, tallies
+    from functions import actions, attachments, consultation, enterprise, hazard, health, pages, receipts, tallies
 
-    for module in (hazard, consultation, enterprise, receipts, tallies, health, attachments, pages):
+    for module in (hazard, consultation, enterprise, receipts, tallies, health, attachments, pages, actions):
         app.register_blueprint(module.blueprint)
     return app

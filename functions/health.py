@@ -26,7 +26,17 @@ def readyz():
         except Exception as error:
             checks[name] = f"unavailable: {type(error).__name__}"
     ready = all(v == "ok" for v in checks.values())
-    response = jsonify({"status": "ready" if ready else "unavailable", "checks": checks})
+    body = {"status": "ready" if ready else "unavailable", "checks": checks}
+    if checks["database"] == "ok":
+        # Shown, not judged: notifications that reached nobody need a person, not a restart.
+        from workers import outbox
+
+        try:
+            with svc.engine.connect() as connection:
+                body["notifications"] = {"failed": outbox.count_failed(connection)}
+        except Exception as error:
+            body["notifications"] = {"failed": f"unknown: {type(error).__name__}"}
+    response = jsonify(body)
     response.status_code = 200 if ready else 503
     if not ready:
         response.headers["Retry-After"] = "5"

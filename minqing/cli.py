@@ -69,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     qr.add_argument("--base-url", help="public address in the QR code (default MINQING_BASE_URL)")
     qr.set_defaults(handler=_qr)
 
+    notifications = commands.add_parser("notifications", help="list notifications (outbox); --failed: undelivered")
+    notifications.add_argument("--failed", action="store_true",
+                               help="only those that reached nobody after every channel and fallback")
+    notifications.add_argument("--limit", type=int, default=50)
+    notifications.set_defaults(handler=_notifications)
+
+    scheduler = commands.add_parser("scheduler", help="enqueue the daily digest once a day (run one per deployment)")
+    scheduler.set_defaults(handler=_scheduler)
+
     dead = commands.add_parser("dead-letters", help="list messages that failed after every retry")
     dead.add_argument("--limit", type=int, default=50)
     dead.add_argument("--retry", type=int, metavar="ID", help="enqueue dead letter ID again")
@@ -221,3 +230,24 @@ def _dead_letters(settings, args) -> int:
         last_line = (row.error.strip().splitlines() or [""])[-1]
         print(f"{row.id}\t{row.failed_at:%Y-%m-%d %H:%M:%S}Z\t{row.actor}\t{row.message_id}\t{last_line}")
     return 0
+
+
+def _notifications(settings, args) -> int:
+    from workers import outbox
+
+    engine = _engine(settings)
+    with engine.connect() as connection:
+        rows = outbox.failed(connection, args.limit) if args.failed else outbox.recent(connection, args.limit)
+    if not rows:
+        print("no failed notifications" if args.failed else "no notifications")
+    for row in rows:
+        error = (row.last_error.strip().splitlines() or [""])[-1]
+        print(f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M:%S}Z\t{row.receipt}\t{row.event}\t{row.recipient}\t"
+              f"{row.channel}\t{row.status}\t{row.attempts}\t{error}")
+    return 0
+
+
+def _scheduler(settings, args) -> int:
+    from workers.scheduler import run_scheduler
+
+    return run_scheduler(settings)

@@ -83,6 +83,17 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class SlaLimit:
+    """A response time limit: `amount` of `unit` (hours, days or working_days)."""
+
+    kind: str
+    category: str
+    severity: str
+    amount: float
+    unit: str
+
+
+@dataclass(frozen=True)
 class Street:
     code: str
     name: Label
@@ -96,6 +107,7 @@ class Directory:
     staff: Mapping[str, Staff]
     rules: tuple[Rule, ...]
     enterprise_assignments: Mapping[str, str]
+    sla: tuple[SlaLimit, ...] = ()
 
     @property
     def community_codes(self) -> frozenset[str]:
@@ -225,5 +237,11 @@ def _build(data: Mapping[str, Any]) -> Directory:
         rules=rules,
         enterprise_assignments=MappingProxyType(
             {item["uscc"]: item["official"] for item in data["enterprise_assignments"]}
+        ),
+        sla=tuple(
+            SlaLimit(kind=item["kind"], category=item["category"], severity=item["severity"],
+                     amount=next(item[u] for u in ("hours", "days", "working_days") if u in item),
+                     unit=next(u for u in ("hours", "days", "working_days") if u in item))
+            for item in data["sla"]
         ),
     )

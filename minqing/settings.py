@@ -11,6 +11,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Mapping
 
 log = logging.getLogger("minqing.settings")
@@ -41,11 +42,37 @@ class Settings:
     attachments_endpoint_url: str | None = None
     attachments_max_bytes: int = 10 * 1024 * 1024
     attachments_expiry_seconds: int = 300
+    # Notifications: a failing channel is retried this often before the next channel is tried.
+    notify_max_retries: int = 4
+    channel_timeout_s: float = 10.0
+    robot_per_minute: int = 20
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = ""
+    aws_endpoint_url: str | None = None
+    aws_region: str = "cn-north-1"
+    ses_from: str = ""
+    link_ttl_hours: float = 72.0
+    # Every SLA limit becomes this many seconds (trials, tests); None keeps the directory's limits.
+    sla_seconds: float | None = None
+    digest_at: str = "08:00"
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Channel credentials named by the directory (`webhook_env = "WECOM_JIANGLING"`); never printed.
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def embedded_queue(self) -> bool:
         return self.broker_url.startswith("sqlite:")
+
+    def credential(self, name: str) -> str:
+        """The value of the environment variable `name` a directory entry refers to."""
+        value = self.credentials.get(name)
+        if not value:
+            raise LookupError(f"environment variable {name} (named in the directory) is not set")
+        return value
 
     def with_overrides(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -81,7 +108,23 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         attachments_endpoint_url=get("ATTACHMENTS_ENDPOINT_URL"),
         attachments_max_bytes=int(get("ATTACHMENTS_MAX_BYTES", str(10 * 1024 * 1024))),
         attachments_expiry_seconds=int(get("ATTACHMENTS_EXPIRY_SECONDS", "300")),
+        notify_max_retries=int(get("NOTIFY_MAX_RETRIES", "4")),
+        channel_timeout_s=float(get("CHANNEL_TIMEOUT_S", "10")),
+        robot_per_minute=int(get("ROBOT_PER_MINUTE", "20")),
+        smtp_host=get("SMTP_HOST", ""),
+        smtp_port=int(get("SMTP_PORT", "587")),
+        smtp_security=get("SMTP_SECURITY", "starttls").lower(),
+        smtp_user=get("SMTP_USER", ""),
+        smtp_password=get("SMTP_PASSWORD", ""),
+        smtp_from=get("SMTP_FROM", ""),
+        aws_endpoint_url=get("AWS_ENDPOINT_URL"),
+        aws_region=get("AWS_REGION", "cn-north-1"),
+        ses_from=get("SES_FROM", ""),
+        link_ttl_hours=float(get("LINK_TTL_HOURS", "72")),
+        sla_seconds=float(get("SLA_SECONDS")) if get("SLA_SECONDS") else None,
+        digest_at=get("DIGEST_AT", "08:00"),
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
+        credentials=MappingProxyType(dict(env)),
     )
 
 

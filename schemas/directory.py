@@ -29,6 +29,9 @@ CATEGORIES_BY_KIND = {
     "consultation": CONSULTATION_SERVICES,
     "enterprise": ENTERPRISE_CATEGORIES,
 }
+# Priorities an SLA limit can name: a hazard's severity or an enterprise request's urgency.
+PRIORITIES = ("low", "medium", "high", "urgent", "normal")
+SLA_UNITS = ("hours", "days", "working_days")
 ROLES = ("street", "community", "official", "service_team")
 CHANNEL_TYPES = ("log", "smtp", "wecom", "dingtalk", "webhook", "ses", "sns")
 ANY = "*"
@@ -143,6 +146,10 @@ class StaffSchema(_Strict):
             raise ValidationError("community staff must list their communities", "communities")
         if role == "service_team" and not data.get("services"):
             raise ValidationError("a service team must list the services it provides", "services")
+        types = [channel.get("type") for channel in data.get("channels") or []]
+        if len(types) != len(set(types)):
+            # The outbox keys a notification by channel type, and fallback moves to the next type.
+            raise ValidationError("list each channel type once", "channels")
 
 
 class RuleSchema(_Strict):
@@ -155,16 +162,38 @@ class RuleSchema(_Strict):
 
     @validates_schema(skip_on_field_errors=False)
     def category_fits_kind(self, data, **kwargs):
-        kind, category = data.get("kind"), data.get("category")
-        if kind is None or category is None or category == ANY:
-            return
-        if kind == ANY:
-            allowed = sorted({code for codes in CATEGORIES_BY_KIND.values() for code in codes})
-        else:
-            allowed = CATEGORIES_BY_KIND[kind]
-        if category not in allowed:
-            label = "category" if kind == ANY else f"{kind} category"
-            raise ValidationError(f"not a {label}; must be one of {', '.join(allowed)} or *", "category")
+        _check_category(data)
+
+
+def _check_category(data) -> None:
+    kind, category = data.get("kind"), data.get("category")
+    if kind is None or category is None or category == ANY:
+        return
+    if kind == ANY:
+        allowed = sorted({code for codes in CATEGORIES_BY_KIND.values() for code in codes})
+    else:
+        allowed = CATEGORIES_BY_KIND[kind]
+    if category not in allowed:
+        label = "category" if kind == ANY else f"{kind} category"
+        raise ValidationError(f"not a {label}; must be one of {', '.join(allowed)} or *", "category")
+
+
+class SlaSchema(_Strict):
+    """How long a case may wait for acknowledgement before the community's chain is told (时限)."""
+
+    kind = fields.String(required=True, validate=_one_of((*KINDS, ANY)))
+    category = fields.String(load_default=ANY)
+    severity = fields.String(load_default=ANY, validate=_one_of((*PRIORITIES, ANY)))
+    hours = fields.Float(validate=validate.Range(min=0, min_inclusive=False, error="must be more than 0"))
+    days = fields.Float(validate=validate.Range(min=0, min_inclusive=False, error="must be more than 0"))
+    working_days = fields.Integer(validate=validate.Range(min=1, error="must be at least 1"))
+
+    @validates_schema(skip_on_field_errors=False)
+    def one_unit(self, data, **kwargs):
+        given = [unit for unit in SLA_UNITS if unit in data]
+        if len(given) != 1:
+            raise ValidationError(f"give exactly one of {', '.join(SLA_UNITS)}")
+        _check_category(data)
 
 
 class EnterpriseAssignmentSchema(_Strict):
@@ -183,6 +212,7 @@ class DirectorySchema(_Strict):
     staff = fields.List(fields.Nested(StaffSchema), required=True)
     rules = fields.List(fields.Nested(RuleSchema), load_default=list)
     enterprise_assignments = fields.List(fields.Nested(EnterpriseAssignmentSchema), load_default=list)
+    sla = fields.List(fields.Nested(SlaSchema), load_default=list)
 
     # Cross-references are checked against the original input so that every entry keeps its index and
     # mistakes are reported together with field errors, not after the clerk has fixed those.

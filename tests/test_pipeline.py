@@ -25,7 +25,8 @@ def envelope(settings, kind, data, key=None):
         "body_hash": "h-" + sid,
         "idempotency_key": key,
         "lang": "zh-CN",
-        "submitted_at": datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc).isoformat(),
+        # Now, not a fixed day: a case submitted long ago is overdue and would escalate at once.
+        "submitted_at": datetime.now(timezone.utc).isoformat(),
     }
 
 

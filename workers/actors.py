@@ -7,19 +7,18 @@ import logging
 import dramatiq
 
 from workers import queries
+from workers.compose import outbox_rows
+from workers.notifications import CHECK_SLA, DELIVER, declare_notification_actors, sla_delay_ms
 from workers.routing import route
+from workers.sla import is_watched
 from workers.tallies import increments_for
-from workers.templates import render
 
 log = logging.getLogger("minqing.workers")
 
 STORE = "store_submission"
 NOTIFY = "notify_assignees"
-DELIVER = "deliver_notification"
 COUNT = "count_submission"
 CHECK_PHOTO = "check_photo"
-# Longer than any channel's timeout, so a live sender always finishes before its claim runs out.
-CLAIM_SECONDS = 60
 
 
 def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
@@ -54,29 +53,15 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                     uscc=(row.payload.get("enterprise") or {}).get("uscc"),
                 )
                 queries.record_assignments(connection, submission_id, staff_ids)
-            pending = queries.add_to_outbox(connection, _outbox_rows(runtime, row, event, staff_ids))
+            pending = queries.add_to_outbox(
+                connection, outbox_rows(runtime.directory, row, event, staff_ids, set(runtime.channels), lang=lang)
+            )
         for outbox_id in pending:
             actors[DELIVER].send(outbox_id)
-
-    def deliver_notification(outbox_id: int) -> None:
-        with engine().begin() as connection:
-            claim, entry = queries.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
-        if claim == "sent":
-            return
-        if claim == "busy":
-            # Another worker is sending it (a redelivered duplicate). Look again shortly: by then it is
-            # sent, or, if that worker died, its claim runs out and this message takes over.
-            actors[DELIVER].send_with_options(args=(outbox_id,), delay=int(min(entry + 0.05, 2.0) * 1000))
-            return
-        channel = runtime.channels[entry.channel]
-        try:
-            provider_id = channel.send(runtime.directory.staff_member(entry.recipient), entry)
-        except Exception as error:
-            with engine().begin() as connection:
-                queries.mark_attempt_failed(connection, outbox_id, f"{type(error).__name__}: {error}")
-            raise
-        with engine().begin() as connection:
-            queries.mark_sent(connection, outbox_id, provider_id)
+        if event == "received" and staff_ids and is_watched(row.kind, row.payload):
+            # The SLA timer is a delayed message; it does nothing if the case has moved on by then.
+            delay = sla_delay_ms(runtime.settings, runtime.directory, row)
+            actors[CHECK_SLA].send_with_options(args=(submission_id, 1), delay=delay)
 
     def count_submission(submission_id: str, event: str = "received") -> None:
         with engine().begin() as connection:
@@ -105,7 +90,8 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 bytes=len(data or b""), width=found.width if found else 0, height=found.height if found else 0,
                 staff_key=staff_key))
 
-    for fn in (store_submission, notify_assignees, deliver_notification, count_submission, check_photo):
+    lang = "en" if runtime.settings.default_lang.startswith("en") else "zh"
+    for fn in (store_submission, notify_assignees, count_submission, check_photo):
         actors[fn.__name__] = dramatiq.Actor(
             fn,
             broker=runtime.broker,
@@ -114,33 +100,5 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
             priority=0,
             options={},
         )
+    declare_notification_actors(runtime, actors)
     return actors
-
-
-def _outbox_rows(runtime, row, event: str, staff_ids) -> list[dict]:
-    community = runtime.directory.communities.get(row.community)
-    rows = []
-    for staff_id in staff_ids:
-        staff = runtime.directory.staff_member(staff_id)
-        channel = staff.channels[0].type if staff.channels else "log"
-        lang = "zh"
-        text = render(
-            kind=row.kind,
-            event=event,
-            receipt=row.receipt,
-            data=row.payload,
-            community_name=(community.name.zh if community else ""),
-            lang=lang,
-            masked=True,
-        )
-        rows.append(
-            dict(
-                submission_id=row.id,
-                event=event,
-                recipient=staff_id,
-                channel=channel if channel in runtime.channels else "log",
-                subject=text.subject,
-                body=text.body,
-            )
-        )
-    return rows

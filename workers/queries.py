@@ -163,7 +163,21 @@ def transition(connection: Connection, submission_id: str, action: str, *, actor
         status_history.insert(),
         dict(submission_id=submission_id, status=change.after, at=at, actor=actor, note=note),
     )
+    if change.after in COUNTED_STATUSES:
+        _count_status(connection, submission_id, change.after)
     return change
+
+
+# Statuses the outcome list counts, once per case however often it reaches them (reopen, resolve again).
+COUNTED_STATUSES = ("acknowledged", "resolved")
+
+
+def _count_status(connection: Connection, submission_id: str, status: str) -> None:
+    row = connection.execute(
+        select(submissions.c.kind, submissions.c.payload, submissions.c.submitted_at)
+        .where(submissions.c.id == submission_id)
+    ).one()
+    apply_increments(connection, submission_id, status, increments_for(row.kind, row.payload, row.submitted_at, status))
 
 
 def record_assignments(connection: Connection, submission_id: str, staff_ids: tuple[str, ...]) -> None:
@@ -195,15 +209,15 @@ def add_to_outbox(connection: Connection, rows: list[dict]) -> list[int]:
 def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float):
     """Take the right to send one notification for `lease_seconds`.
 
-    Returns ("claimed", row), ("sent", None) when there is nothing left to do, or ("busy", seconds until
-    the other claim runs out).
+    Returns ("claimed", row), ("sent", None) when there is nothing left to do, ("failed", None) when it
+    failed for good (its fallback is what remains to do), or ("busy", seconds until the other claim runs out).
     """
     at = now()
     claimed = connection.execute(
         update(outbox)
         .where(
             outbox.c.id == outbox_id,
-            outbox.c.status != "sent",
+            outbox.c.status == "pending",
             (outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < at),
         )
         .values(claimed_until=at + timedelta(seconds=lease_seconds))
@@ -214,6 +228,8 @@ def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float)
     row = connection.execute(select(outbox.c.status, outbox.c.claimed_until).where(outbox.c.id == outbox_id)).first()
     if row is None or row.status == "sent":
         return "sent", None
+    if row.status == "failed":
+        return "failed", None
     return "busy", max(0.0, (row.claimed_until - at).total_seconds())
 
 
@@ -267,6 +283,13 @@ def rebuild_tallies(connection: Connection) -> int:
     ):
         apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at))
         count += 1
+    reached = connection.execute(
+        select(status_history.c.submission_id, status_history.c.status)
+        .where(status_history.c.status.in_(COUNTED_STATUSES))
+        .order_by(status_history.c.id)
+    ).all()
+    for submission_id, status in reached:
+        _count_status(connection, submission_id, status)  # counted once: apply_increments keys by event
     return count
 
 

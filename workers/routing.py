@@ -54,8 +54,13 @@ def _most_specific(rules: list[Rule], kind: str, community: str | None, category
 
 def _specificity(rule: Rule, kind: str, community: str | None, category: str) -> int | None:
     """How exactly a rule matches (kind outweighs community outweighs category), or None if it doesn't."""
+    return match_score(((4, rule.kind, kind), (2, rule.community, community), (1, rule.category, category)))
+
+
+def match_score(checks) -> int | None:
+    """Sum of the weights of exact matches in (weight, wanted, actual) checks; None if any wanted value
+    other than `*` differs. Shared by routing rules and SLA limits."""
     score = 0
-    checks = ((4, rule.kind, kind), (2, rule.community, community), (1, rule.category, category))
     for weight, wanted, actual in checks:
         if wanted == ANY:
             continue

@@ -38,6 +38,12 @@ class Runtime:
 
         return make_engine(self.settings.database_url, pool_size=self.settings.worker_threads + 2, pre_ping=False)
 
+    @cached_property
+    def rate_backend(self):
+        from workers.rate_limits import make_backend
+
+        return make_backend(self.settings, self.broker)
+
 
 def load_configured_directory(settings: Settings):
     from minqing.directory import default_directory_path, load_directory

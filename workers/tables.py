@@ -105,6 +105,12 @@ outbox = Table(
     # While a worker is sending, others wait; a claim that outlives its worker expires.
     Column("claimed_until", UTCDateTime()),
     Column("sent_at", UTCDateTime()),
+    # Why this message came (an overrun SLA, an unreachable colleague), kept for the next channel's copy.
+    Column("note", Text, nullable=False, default=""),
+    # Set on a row sent in place of another staff member (their channels all failed).
+    Column("on_behalf_of", String(40), nullable=False, default=""),
+    # The row that took over after this one failed for good; a failed row without one is a final failure.
+    Column("superseded_by", Integer),
     UniqueConstraint("submission_id", "event", "recipient", "channel", name="uq_outbox_key"),
     Index("ix_outbox_status", "status"),
 )
@@ -159,4 +165,25 @@ attachments = Table(
     Column("staff_key", String(160), nullable=False, default=""),
     Column("checked_at", UTCDateTime(), nullable=False),
     Index("ix_attachments_submission", "submission_id"),
+)
+
+# One-tap links already used: a link works once, whatever the case's status later allows.
+used_links = Table(
+    "used_links",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("submission_id", String(36), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=False),
+)
+
+# One daily digest per staff member and office day, however often the scheduler asks.
+digests = Table(
+    "digests",
+    metadata,
+    Column("staff_id", String(40), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("outbox_id", Integer),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

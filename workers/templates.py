@@ -19,10 +19,31 @@ EXCERPT = 60
 SUBJECTS = {
     ("received", "zh"): "【民情】新{kind} {receipt}",
     ("received", "en"): "[minqing] New {kind} {receipt}",
+    ("escalated", "zh"): "【民情】超时未受理 {kind} {receipt}",
+    ("escalated", "en"): "[minqing] Not acknowledged in time: {kind} {receipt}",
 }
 BODIES = {
     ("received", "zh"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
     ("received", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
+    ("escalated", "zh"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
+    ("escalated", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
+}
+NOTES = {
+    ("escalated", "zh"): "超过时限（{limit}）仍未受理，负责人：{names}。请督办。",
+    ("escalated", "en"): "Not acknowledged within {limit}; assigned to {names}. Please follow up.",
+    ("fallback", "zh"): "（{names}的通知渠道均未送达，转您处理）",
+    ("fallback", "en"): "({names} could not be reached on any channel; passed to you)",
+}
+LIMIT_UNITS = {
+    ("hours", "zh"): "{n}小时", ("hours", "en"): "{n} h",
+    ("days", "zh"): "{n}天", ("days", "en"): "{n} days",
+    ("working_days", "zh"): "{n}个工作日", ("working_days", "en"): "{n} working days",
+}
+DIGEST = {
+    "subject_zh": "【民情】{day} 待办：{open}件未办结，{overdue}件超时",
+    "subject_en": "[minqing] {day}: {open} open, {overdue} overdue",
+    "overdue_zh": "（超时）",
+    "overdue_en": " (overdue)",
 }
 
 
@@ -38,8 +59,9 @@ def _label(labels, code: str, lang: str) -> str:
 
 
 def render(*, kind: str, event: str, receipt: str, data: dict, community_name: str, lang: str = "zh",
-           masked: bool = True) -> Rendered:
-    """The text of one notification. `masked` hides the resident's name and phone (group chats, logs)."""
+           masked: bool = True, note: str = "") -> Rendered:
+    """The text of one notification. `masked` hides the resident's name and phone (group chats, logs);
+    `note` (from `note()`) goes before the body."""
     lang = "en" if lang.startswith("en") else "zh"
     categories = {"hazard": HAZARD_CATEGORIES, "consultation": SERVICES, "enterprise": ENTERPRISE_CATEGORIES}[kind]
     category = data.get("service") if kind == "consultation" else data.get("category")
@@ -71,4 +93,28 @@ def render(*, kind: str, event: str, receipt: str, data: dict, community_name: s
         place=place,
         contact=contact_text,
     )
-    return Rendered(SUBJECTS[(event, lang)].format(**fields), BODIES[(event, lang)].format(**fields))
+    body = BODIES[(event, lang)].format(**fields)
+    return Rendered(SUBJECTS[(event, lang)].format(**fields), f"{note}\n{body}" if note else body)
+
+
+def note(which: str, *, names: list[str], lang: str = "zh", limit=None) -> str:
+    """The line saying why a message came: an overrun SLA ("escalated") or unreachable staff ("fallback")."""
+    lang = "en" if lang.startswith("en") else "zh"
+    limit_text = ""
+    if limit is not None:
+        amount = int(limit.amount) if float(limit.amount).is_integer() else limit.amount
+        limit_text = LIMIT_UNITS[(limit.unit, lang)].format(n=amount)
+    return NOTES[(which, lang)].format(names=("、" if lang == "zh" else ", ").join(names), limit=limit_text)
+
+
+def render_digest(*, day: str, cases: list[tuple[str, str, str, bool]], lang: str = "zh") -> Rendered:
+    """A staff member's daily list: `cases` are (receipt, kind, category, overdue), oldest first."""
+    lang = "en" if lang.startswith("en") else "zh"
+    overdue = sum(1 for *_, late in cases if late)
+    lines = []
+    for receipt, kind, category, late in cases:
+        categories = {"hazard": HAZARD_CATEGORIES, "consultation": SERVICES, "enterprise": ENTERPRISE_CATEGORIES}[kind]
+        mark = DIGEST[f"overdue_{lang}"] if late else ""
+        lines.append(f"{receipt} {_label(KINDS, kind, lang)}·{_label(categories, category, lang)}{mark}")
+    subject = DIGEST[f"subject_{lang}"].format(day=day, open=len(cases), overdue=overdue)
+    return Rendered(subject, "\n".join(lines))

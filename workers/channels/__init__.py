@@ -1,27 +1,57 @@
-"""Notification channels: one small interface, one module per channel, chosen by name."""
+"""Notification channels: one small interface, one module per channel, chosen by the staff member's `type`."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Mapping, Protocol
+
+# Channels whose messages reach a group (or another system): they only ever get masked text.
+GROUP_CHANNELS = frozenset({"log", "wecom", "dingtalk", "webhook"})
 
 
-class Delivery(Protocol):
-    """What a channel needs to send one notification (an outbox row)."""
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification as a channel sends it: plain text (each channel escapes it), plus action links."""
 
     id: int
     recipient: str
+    event: str
     subject: str
     body: str
+    links: tuple[Link, ...] = ()
 
 
 class Channel(Protocol):
     name: str
 
-    def send(self, recipient, delivery: Delivery) -> str:
-        """Send, returning the provider's message id; raise to have the delivery retried."""
+    def send(self, recipient, notice: Notice) -> str:
+        """Send to `recipient` (a directory Staff), returning the provider's message id; raise to retry."""
+
+    def quota_key(self, recipient) -> str | None:
+        """What the provider's rate limit counts (a robot), or None if it sets none we must keep."""
+
+
+def options_of(recipient, channel_type: str) -> Mapping[str, str]:
+    for channel in recipient.channels:
+        if channel.type == channel_type:
+            return channel.options
+    raise LookupError(f"staff {recipient.id} has no {channel_type} channel")
 
 
 def make_channels(settings) -> dict[str, Channel]:
+    from workers.channels.dingtalk import DingTalkChannel
     from workers.channels.log import LogChannel
+    from workers.channels.ses import SESChannel, SNSChannel
+    from workers.channels.smtp import SMTPChannel
+    from workers.channels.webhook import WebhookChannel
+    from workers.channels.wecom import WeComChannel
 
-    return {"log": LogChannel()}
+    channels = (LogChannel(), SMTPChannel(settings), WeComChannel(settings), DingTalkChannel(settings),
+                WebhookChannel(settings), SESChannel(settings), SNSChannel(settings))
+    return {channel.name: channel for channel in channels}

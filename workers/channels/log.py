@@ -11,13 +11,16 @@ log = logging.getLogger("minqing.notify")
 class LogChannel:
     name = "log"
 
-    def send(self, recipient, delivery) -> str:
+    def send(self, recipient, notice) -> str:
         # JSON keeps a report's newlines and control characters from forging log lines.
         log.info(
             "notify %s",
             json.dumps(
-                {"to": recipient.id, "name": recipient.name, "subject": delivery.subject, "body": delivery.body},
+                {"to": recipient.id, "name": recipient.name, "subject": notice.subject, "body": notice.body},
                 ensure_ascii=False,
             ),
         )
-        return f"log-{delivery.id}"
+        return f"log-{notice.id}"
+
+    def quota_key(self, recipient) -> None:
+        return None

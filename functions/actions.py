@@ -1,0 +1,117 @@
+"""One-tap actions (一键处理) from a notification's signed link: GET shows what will happen, POST does it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from functions.intake import services
+from functions.problems import pick_lang
+from minqing import links
+from minqing.privacy import mask_phones_in
+from schemas.choices import KINDS
+
+blueprint = Blueprint("actions", __name__, template_folder="templates")
+
+TEXTS = {
+    "zh-CN": {
+        "title": "民情 · 一键处理", "acknowledge": "确认受理", "resolve": "标记为已办结",
+        "confirm": "确认{action}以下事项？", "button": "确认", "receipt": "回执码", "kind": "类型",
+        "status": "当前状态", "done": "已完成：{action}。", "recorded": "已记入办理记录（{who}）。",
+        "invalid": "链接无效：可能被改动过，或不是本系统发出的。未做任何更改。",
+        "expired": "链接已过期。未做任何更改，请在系统中办理或联系值班室。",
+        "used": "该链接已经使用过。未做任何更改。",
+        "moved": "该事项当前状态为“{status}”，无法{action}。未做任何更改。",
+        "missing": "找不到该事项（可能尚未入库，请稍后再试）。未做任何更改。",
+        "unavailable": "暂时无法办理，请稍后重试。未做任何更改。",
+    },
+    "en": {
+        "title": "minqing · one-tap action", "acknowledge": "acknowledge", "resolve": "resolve",
+        "confirm": "Confirm: {action} this case?", "button": "Confirm", "receipt": "Receipt", "kind": "Kind",
+        "status": "Status", "done": "Done: {action}.", "recorded": "Recorded in the case history ({who}).",
+        "invalid": "This link is not valid: it was altered or not sent by us. Nothing was changed.",
+        "expired": "This link has expired. Nothing was changed; act in the system or call the duty office.",
+        "used": "This link has already been used. Nothing was changed.",
+        "moved": "The case is now \u201c{status}\u201d, so it cannot {action} any more. Nothing was changed.",
+        "missing": "No such case (it may not be stored yet; try again shortly). Nothing was changed.",
+        "unavailable": "This cannot be done right now; please retry. Nothing was changed.",
+    },
+}
+STATUS_LABELS = {
+    "received": ("待受理", "received"), "acknowledged": ("已受理", "acknowledged"),
+    "in_progress": ("办理中", "in progress"), "resolved": ("已办结", "resolved"), "closed": ("已关闭", "closed"),
+    "rejected": ("不予受理", "rejected"), "reopened": ("已重新打开", "reopened"),
+}
+
+
+def _page(lang: str, status: int, *, message: str, case=None, form: bool = False, action: str = ""):
+    texts = TEXTS[lang]
+    html = render_template("one_tap.html", lang=lang, t=texts, message=message, case=case, form=form,
+                           action=action)
+    return html, status, {"Content-Language": lang, "Cache-Control": "no-store",
+                          "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
+def _refused(lang: str, reason: str):
+    return _page(lang, 410 if reason == "expired" else 403, message=TEXTS[lang][reason])
+
+
+def _case_view(row, lang: str) -> dict:
+    english = lang == "en"
+    label = KINDS[row.kind]
+    return {
+        "receipt": row.receipt,
+        "kind": label.en if english else label.zh,
+        "status": STATUS_LABELS[row.status][1 if english else 0],
+        # The link may be forwarded to a group: show no contact details, and mask phones in the text.
+        "description": mask_phones_in(row.payload.get("description", ""))[:200],
+    }
+
+
+@blueprint.get("/a/<token>")
+def confirm(token: str):
+    svc, lang = services(), pick_lang(services().settings.default_lang)
+    try:
+        grant = links.verify(svc.settings.secret_key, token)
+    except links.LinkRefused as refused:
+        return _refused(lang, refused.reason)
+    from workers import queries
+
+    try:
+        with svc.engine.connect() as connection:
+            row = queries.submission(connection, grant.submission_id)
+    except Exception:
+        return _page(lang, 503, message=TEXTS[lang]["unavailable"])
+    if row is None:
+        return _page(lang, 404, message=TEXTS[lang]["missing"])
+    action = TEXTS[lang][grant.action]
+    return _page(lang, 200, message=TEXTS[lang]["confirm"].format(action=action), case=_case_view(row, lang),
+                 form=True, action=action)
+
+
+@blueprint.post("/a/<token>")
+def act(token: str):
+    svc, lang = services(), pick_lang(services().settings.default_lang)
+    try:
+        grant = links.verify(svc.settings.secret_key, token)
+    except links.LinkRefused as refused:
+        return _refused(lang, refused.reason)
+    from workers import queries
+    from workers.cases import IllegalTransition
+    from workers.one_tap import LinkUsed, act_by_link
+
+    texts, action = TEXTS[lang], TEXTS[lang][grant.action]
+    try:
+        with svc.engine.begin() as connection:
+            act_by_link(connection, grant)
+        with svc.engine.connect() as connection:
+            row = queries.submission(connection, grant.submission_id)
+    except LinkUsed:
+        return _page(lang, 409, message=texts["used"])
+    except IllegalTransition as error:
+        status = STATUS_LABELS[error.status][1 if lang == "en" else 0]
+        return _page(lang, 409, message=texts["moved"].format(status=status, action=action))
+    except LookupError:
+        return _page(lang, 404, message=texts["missing"])
+    who = grant.staff_id
+    return _page(lang, 200, message=texts["done"].format(action=action) + " " + texts["recorded"].format(who=who),
+                 case=_case_view(row, lang))

@@ -1,0 +1,262 @@
+"""Real protocol peers for the notification channels, started by the tests: an SMTP server (aiosmtpd),
+a robot/webhook HTTP server that checks signatures, and an AWS-compatible server (moto, server mode)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.conftest import free_port
+
+SMTP_USER, SMTP_PASSWORD = "minqing", "smtp-test-password"
+DINGTALK_SECRET = "SECdingtalk-test-secret"
+WEBHOOK_SECRET = "webhook-test-secret"
+
+
+class SMTPPeer:
+    """An aiosmtpd server that requires AUTH and records each message with its arrival time."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        self.messages: list[dict] = []
+        peer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                peer.messages.append({"from": envelope.mail_from, "to": envelope.rcpt_tos,
+                                      "data": envelope.original_content, "at": time.time()})
+                return "250 OK"
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            ok = auth_data.login == SMTP_USER.encode() and auth_data.password == SMTP_PASSWORD.encode()
+            return AuthResult(success=ok)
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, authenticator=authenticate,
+                                     auth_required=True, auth_require_tls=False)
+        self.controller.start()
+
+    def env(self) -> dict:
+        return {"MINQING_SMTP_HOST": "127.0.0.1", "MINQING_SMTP_PORT": str(self.port),
+                "MINQING_SMTP_SECURITY": "none", "MINQING_SMTP_USER": SMTP_USER,
+                "MINQING_SMTP_PASSWORD": SMTP_PASSWORD, "MINQING_SMTP_FROM": "minqing@shouyilu.example"}
+
+    def parsed(self) -> list:
+        from email import message_from_bytes, policy
+
+        return [message_from_bytes(m["data"], policy=policy.default) for m in self.messages]
+
+    def stop(self):
+        self.controller.stop()
+
+
+class RobotPeer:
+    """WeCom and DingTalk robots and a generic webhook receiver on one local HTTP server.
+
+    Paths: /wecom/<robot>, /dingtalk/<robot> (checks the timestamp + HMAC-SHA256 signature) and
+    /hook/<name> (checks X-Minqing-Signature). `fail(path, times)` answers HTTP 500 that many times.
+    """
+
+    def __init__(self):
+        self.received: list[dict] = []
+        self.refused: list[dict] = []
+        self.failures: dict[str, int] = {}
+        self.down: set[str] = set()
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                url = urllib.parse.urlparse(self.path)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                path = url.path
+                if path in peer.down or peer.failures.get(path, 0) > 0:
+                    if path not in peer.down:
+                        peer.failures[path] -= 1
+                    return self._answer(500, {"errcode": -1, "errmsg": "system busy"})
+                problem = peer._check(path, dict(urllib.parse.parse_qsl(url.query)), self.headers, body)
+                record = {"path": path, "json": json.loads(body), "headers": dict(self.headers), "at": time.time()}
+                if problem:
+                    peer.refused.append(dict(record, problem=problem))
+                    return self._answer(200, {"errcode": 310000, "errmsg": problem})
+                peer.received.append(record)
+                self._answer(200, {"errcode": 0, "errmsg": "ok"})
+
+            def _answer(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _check(self, path, query, headers, body) -> str | None:
+        if path.startswith("/dingtalk/"):
+            timestamp, sign = query.get("timestamp", ""), query.get("sign", "")
+            expected = base64.b64encode(hmac.new(DINGTALK_SECRET.encode(), f"{timestamp}\n{DINGTALK_SECRET}".encode(),
+                                                 hashlib.sha256).digest()).decode()
+            if not hmac.compare_digest(sign, expected) or abs(time.time() * 1000 - int(timestamp or 0)) > 3600_000:
+                return "sign not match"
+        if path.startswith("/hook/"):
+            timestamp = headers.get("X-Minqing-Timestamp", "")
+            expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), timestamp.encode() + b"." + body,
+                                            hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(headers.get("X-Minqing-Signature", ""), expected):
+                return "bad signature"
+        return None
+
+    def fail(self, path: str, times: int) -> None:
+        self.failures[path] = times
+
+    def at(self, path: str) -> list[dict]:
+        return [r for r in self.received if r["path"] == path]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class AWSPeer:
+    """moto in server mode: SES and SNS over HTTP on a free port."""
+
+    def __init__(self, monkeypatch):
+        from moto.server import ThreadedMotoServer
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                            ("AWS_DEFAULT_REGION", "us-east-1")):
+            monkeypatch.setenv(name, value)
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port)
+        self.server.start()
+        import boto3
+
+        boto3.client("ses", endpoint_url=self.url, region_name="us-east-1").verify_email_identity(
+            EmailAddress="minqing@shouyilu.example")
+
+    def env(self) -> dict:
+        return {"MINQING_AWS_ENDPOINT_URL": self.url, "MINQING_AWS_REGION": "us-east-1",
+                "MINQING_SES_FROM": "minqing@shouyilu.example"}
+
+    def sent_emails(self) -> list:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+
+    def sent_sms(self) -> list:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.sns.models import sns_backends
+
+        return list(sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values())
+
+    def stop(self):
+        self.server.stop()
+
+
+@pytest.fixture()
+def smtp_server():
+    peer = SMTPPeer()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture()
+def robot_server():
+    peer = RobotPeer()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture()
+def aws_server(monkeypatch):
+    peer = AWSPeer(monkeypatch)
+    yield peer
+    peer.stop()
+
+
+def directory_toml(robots: RobotPeer | None = None) -> str:
+    """A small street: 千家街 with a grid worker (WeCom, then e-mail), a secretary (DingTalk), a street
+    leader (webhook) and the safety office (e-mail); escalation chain grid → secretary → leader."""
+    return """
+[street]
+code = "shouyilu"
+name = { zh = "首义路街道", en = "Shouyilu" }
+fallback = ["street-duty"]
+
+[[communities]]
+code = "qianjiajie"
+name = { zh = "千家街社区", en = "Qianjiajie" }
+fallback = "qjj-secretary"
+chain = ["qjj-grid", "qjj-secretary", "street-leader"]
+
+[[staff]]
+id = "qjj-grid"
+name = "王网格员"
+role = "community"
+communities = ["qianjiajie"]
+channels = [{ type = "wecom", webhook_env = "TEST_WECOM_GRID" }, { type = "smtp", to = "grid@qjj.example" }]
+
+[[staff]]
+id = "qjj-secretary"
+name = "杨书记"
+role = "community"
+communities = ["qianjiajie"]
+channels = [{ type = "dingtalk", webhook_env = "TEST_DINGTALK", secret_env = "TEST_DINGTALK_SECRET" }]
+
+[[staff]]
+id = "street-leader"
+name = "街道分管领导"
+role = "street"
+channels = [{ type = "webhook", url_env = "TEST_HOOK_URL", secret_env = "TEST_HOOK_SECRET" }]
+
+[[staff]]
+id = "safety-office"
+name = "街道安全办"
+role = "street"
+channels = [{ type = "smtp", to = "safety@shouyilu.example" }]
+
+[[staff]]
+id = "street-duty"
+name = "街道值班室"
+role = "street"
+channels = [{ type = "log" }]
+
+[[rules]]
+kind = "hazard"
+community = "qianjiajie"
+assignees = ["qjj-grid"]
+
+[[rules]]
+kind = "hazard"
+category = "structure"
+assignees = ["safety-office"]
+also = true
+"""
+
+
+def peer_env(robots: RobotPeer, smtp: SMTPPeer) -> dict:
+    return {
+        "TEST_WECOM_GRID": f"{robots.url}/wecom/grid?key=wecom-robot-key",
+        "TEST_DINGTALK": f"{robots.url}/dingtalk/qjj?access_token=dingtalk-token",
+        "TEST_DINGTALK_SECRET": DINGTALK_SECRET,
+        "TEST_HOOK_URL": f"{robots.url}/hook/leader",
+        "TEST_HOOK_SECRET": WEBHOOK_SECRET,
+        **smtp.env(),
+    }

@@ -1,0 +1,97 @@
+"""Through the real path: `minqing serve` over HTTP → queue → workers → real WeCom/SMTP/DingTalk/webhook
+peers, then one-tap links followed over HTTP."""
+
+import re
+import time
+
+import pytest
+import requests
+
+from minqing import links
+from tests.conftest import LiveServer, wait_until
+from tests.peers import directory_toml, peer_env, robot_server, smtp_server  # noqa: F401 - fixtures
+from tests.test_pipeline import HAZARD
+
+pytestmark = pytest.mark.integration
+LINK = re.compile(r"\((http://127\.0\.0\.1:\d+/a/[^)\s]+)\)")
+
+
+@pytest.fixture()
+def notify_server_env(backend_env, robot_server, smtp_server, tmp_path):
+    path = tmp_path / "directory.toml"
+    path.write_text(directory_toml())
+    return {**backend_env, **peer_env(robot_server, smtp_server), "MINQING_DIRECTORY": str(path)}
+
+
+def robot_links(message) -> list[str]:
+    return LINK.findall(message["json"].get("markdown", {}).get("content") or message["json"]["markdown"]["text"])
+
+
+def test_staff_are_notified_and_act_with_one_tap(notify_server_env, robot_server, smtp_server, tmp_path):
+    server = LiveServer(notify_server_env, tmp_path)
+    try:
+        receipt = server.post("/api/v1/hazard-reports", json=HAZARD[0]).json()["receipt"]
+        [wecom] = wait_until(lambda: robot_server.at("/wecom/grid"))
+        wait_until(lambda: smtp_server.messages)
+        assert receipt in wecom["json"]["markdown"]["content"]
+        assert "13871234567" not in wecom["json"]["markdown"]["content"]  # a group robot: masked
+        [mail] = smtp_server.parsed()
+        assert receipt in mail["Subject"] and "13871234567" in mail.get_body(("plain",)).get_content()
+
+        acknowledge, _ = robot_links(wecom)
+        page = requests.get(acknowledge, timeout=15)
+        assert page.status_code == 200 and "<form" in page.text and "确认受理" in page.text
+        assert server.get(f"/api/v1/receipts/{receipt}").json()["status"] == "received"  # GET changed nothing
+        done = requests.post(acknowledge, timeout=15)
+        assert done.status_code == 200 and "已完成" in done.text
+        assert server.get(f"/api/v1/receipts/{receipt}").json()["status"] == "acknowledged"
+        assert requests.post(acknowledge, timeout=15).status_code == 409  # replayed: used once
+
+        resolve = re.findall(r'href="([^"]+/a/[^"]+)"', mail.get_body(("html",)).get_content())[1]
+        assert requests.post(resolve, timeout=15).status_code == 200
+        status = server.get(f"/api/v1/receipts/{receipt}").json()
+        assert [h["status"] for h in status["history"]] == ["received", "acknowledged", "resolved"]
+        totals = wait_until(lambda: (t := server.get("/api/v1/tallies").json()["totals"]["hazard"]).get("resolved") and t)
+        assert (totals["received"], totals["acknowledged"], totals["resolved"]) == (1, 1, 1)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("backend_env", ["embedded"], indirect=True)
+def test_tampered_and_expired_links_change_nothing(notify_server_env, robot_server, tmp_path):
+    server = LiveServer(notify_server_env, tmp_path)
+    try:
+        receipt = server.post("/api/v1/hazard-reports", json=HAZARD[0]).json()["receipt"]
+        [wecom] = wait_until(lambda: robot_server.at("/wecom/grid"))
+        acknowledge, resolve = robot_links(wecom)
+        grant = links.verify(notify_server_env["MINQING_SECRET_KEY"], acknowledge.rsplit("/", 1)[1])
+        expired = links.sign(notify_server_env["MINQING_SECRET_KEY"], grant.submission_id, grant.staff_id,
+                             "resolve", -1)
+        tampered = resolve.rsplit(".", 1)[0] + "." + acknowledge.rsplit(".", 1)[1]
+        for url, status, words in ((tampered, 403, "链接无效"), (f"{server.url}/a/{expired}", 410, "已过期")):
+            for method in (requests.get, requests.post):
+                answer = method(url, timeout=15)
+                assert answer.status_code == status and words in answer.text and "未做任何更改" in answer.text
+        english = requests.post(f"{server.url}/a/{expired}?lang=en", timeout=15)
+        assert "expired" in english.text
+        assert server.get(f"/api/v1/receipts/{receipt}").json()["status"] == "received"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("backend_env", ["embedded"], indirect=True)
+def test_escalation_goes_up_the_chain_once_and_stops_after_acknowledgement(notify_server_env, robot_server, tmp_path):
+    server = LiveServer(dict(notify_server_env, MINQING_SLA_SECONDS="2"), tmp_path)
+    try:
+        lighting = dict(HAZARD[0], category="lighting")
+        receipt = server.post("/api/v1/hazard-reports", json=lighting).json()["receipt"]
+        [escalation] = wait_until(lambda: robot_server.at("/dingtalk/qjj"), timeout=30)
+        assert "超过时限" in escalation["json"]["markdown"]["text"]
+        acknowledge, _ = robot_links(escalation)  # the secretary acts on it
+        assert requests.post(acknowledge, timeout=15).status_code == 200
+        time.sleep(6)  # three more SLA periods
+        assert len(robot_server.at("/dingtalk/qjj")) == 1 and robot_server.at("/hook/leader") == []
+        history = server.get(f"/api/v1/receipts/{receipt}").json()["history"]
+        assert [h["status"] for h in history] == ["received", "acknowledged"]
+    finally:
+        server.stop()

@@ -1,0 +1,41 @@
+"""JSON over HTTP for the robot and webhook channels (stdlib urllib; one POST, no retries here)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+
+class ChannelError(Exception):
+    """The peer refused or failed the message; Dramatiq retries it, then the next channel is tried."""
+
+
+def post_json(url: str, payload: dict | bytes, *, timeout: float, headers: dict | None = None) -> dict:
+    """POST `payload` (a dict, or JSON already encoded); the parsed answer ({} if not JSON). Raises ChannelError."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = response.read()
+    except urllib.error.HTTPError as error:
+        raise ChannelError(f"HTTP {error.code} from {_host(url)}") from None
+    except (urllib.error.URLError, OSError) as error:
+        raise ChannelError(f"{_host(url)} unreachable: {getattr(error, 'reason', error)}") from None
+    try:
+        return json.loads(answer or b"{}")
+    except ValueError:
+        return {}
+
+
+def robot_answer(answer: dict, host_hint: str) -> None:
+    """WeCom and DingTalk answer 200 with {"errcode": 0} on success and a non-zero errcode otherwise."""
+    if answer.get("errcode", 0) != 0:
+        raise ChannelError(f"{host_hint} refused: errcode {answer.get('errcode')} {answer.get('errmsg', '')}")
+
+
+def _host(url: str) -> str:
+    # Robot URLs carry their access token in the query: never put a whole URL in an error or a log.
+    return urllib.request.urlparse(url).netloc

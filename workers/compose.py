@@ -1,0 +1,63 @@
+"""Outbox rows for a notification: which channel, what text, masked or not (pure; no I/O)."""
+
+from __future__ import annotations
+
+from workers.channels import GROUP_CHANNELS
+from workers.templates import render
+
+# Events whose messages carry one-tap links: the recipient is asked to act on the case.
+ACTIONABLE = ("received", "escalated")
+
+
+def template_event(event: str) -> str:
+    """`escalated-2` → `escalated`: one template per event kind, the level only keys the outbox row."""
+    return event.split("-", 1)[0]
+
+
+def first_channel(staff, known: set[str]) -> str:
+    types = [channel.type for channel in staff.channels if channel.type in known]
+    return types[0] if types else "log"
+
+
+def channel_after(staff, channel_type: str, known: set[str]) -> str | None:
+    """The staff member's next channel after `channel_type`, in their order of preference."""
+    types = [channel.type for channel in staff.channels if channel.type in known]
+    if channel_type not in types:
+        return None
+    rest = types[types.index(channel_type) + 1:]
+    return rest[0] if rest else None
+
+
+def outbox_row(directory, submission, event: str, staff_id: str, channel_type: str, *, lang: str,
+               note: str = "", on_behalf_of: str = "") -> dict:
+    """One outbox row; group channels get masked text, direct channels (e-mail, SMS) the contact details."""
+    community = directory.communities.get(submission.community)
+    text = render(
+        kind=submission.kind,
+        event=template_event(event),
+        receipt=submission.receipt,
+        data=submission.payload,
+        community_name=(community.name.zh if community else "") if lang.startswith("zh") else
+                       (community.name.en if community else ""),
+        lang=lang,
+        masked=channel_type in GROUP_CHANNELS,
+        note=note,
+    )
+    return dict(submission_id=submission.id, event=event, recipient=staff_id, channel=channel_type,
+                subject=text.subject, body=text.body, note=note, on_behalf_of=on_behalf_of)
+
+
+def outbox_rows(directory, submission, event: str, staff_ids, known: set[str], *, lang: str, note: str = "") -> list[dict]:
+    return [
+        outbox_row(directory, submission, event, staff_id, first_channel(directory.staff_member(staff_id), known),
+                   lang=lang, note=note)
+        for staff_id in staff_ids
+    ]
+
+
+def fallback_contact(directory, community_code: str | None) -> str | None:
+    """Who hears of a case when an assignee cannot be reached: the community's fallback, else the street's."""
+    community = directory.communities.get(community_code) if community_code else None
+    if community is not None and community.fallback:
+        return community.fallback
+    return directory.street.fallback[0] if directory.street.fallback else None

@@ -1,0 +1,215 @@
+"""The notification actors: deliver one outbox row, fall back when a channel is exhausted, escalate an
+overrun case up the community's chain, and send each assignee's daily digest. All idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import date, datetime
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage
+
+from minqing import links
+from workers import outbox, queries
+from workers.channels import Link, Notice
+from workers.compose import ACTIONABLE, channel_after, fallback_contact, first_channel, outbox_row, template_event
+from workers import rate_limits
+from workers.sla import due_at, escalation_target, limit_for
+from workers.tallies import office_day
+from workers.templates import note, render_digest
+
+log = logging.getLogger("minqing.notify")
+
+DELIVER = "deliver_notification"
+FALL_BACK = "fall_back"
+CHECK_SLA = "check_sla"
+SEND_DIGESTS = "send_digests"
+SEND_DIGEST = "send_digest"
+# Longer than any channel's timeout, so a live sender always finishes before its claim runs out.
+CLAIM_SECONDS = 60
+LINK_LABELS = {
+    "zh": {"acknowledge": "确认受理", "resolve": "已办结"},
+    "en": {"acknowledge": "Acknowledge", "resolve": "Mark resolved"},
+}
+
+
+def declare_notification_actors(runtime, actors: dict) -> None:
+    """Declare the notification actors on `runtime.broker`, adding them to `actors`."""
+    settings = runtime.settings
+    engine = lambda: runtime.engine  # noqa: E731 - created on first use, in the worker process
+    known = set(runtime.channels)
+    lang = "en" if settings.default_lang.startswith("en") else "zh"
+
+    def deliver_notification(outbox_id: int) -> None:
+        with engine().begin() as connection:
+            claim, entry = queries.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
+        if claim == "sent":
+            return
+        if claim == "failed":
+            actors[FALL_BACK].send(outbox_id)  # again, in case the worker died before sending it
+            return
+        if claim == "busy":
+            # Another worker is sending it (a redelivered duplicate). Look again shortly: by then it is
+            # sent, or, if that worker died, its claim runs out and this message takes over.
+            actors[DELIVER].send_with_options(args=(outbox_id,), delay=int(min(entry + 0.05, 2.0) * 1000))
+            return
+        staff = runtime.directory.staff_member(entry.recipient)
+        channel = runtime.channels[entry.channel]
+        quota = channel.quota_key(staff)
+        if quota and not rate_limits.take(runtime.rate_backend, quota, settings.robot_per_minute):
+            # The robot's quota is spent: come back when the window has moved on, without using a retry.
+            with engine().begin() as connection:
+                outbox.release(connection, outbox_id)
+            actors[DELIVER].send_with_options(args=(outbox_id,), delay=random.randint(2_000, 6_000))
+            return
+        try:
+            provider_id = channel.send(staff, _notice(entry))
+        except Exception as error:
+            message = CurrentMessage.get_current_message()
+            final = message is None or message.options.get("retries", 0) >= settings.notify_max_retries
+            with engine().begin() as connection:
+                queries.mark_attempt_failed(connection, outbox_id, f"{type(error).__name__}: {error}", final=final)
+            if not final:
+                raise
+            log.warning("notification %s to %s by %s failed for good: %s", outbox_id, entry.recipient,
+                        entry.channel, error)
+            actors[FALL_BACK].send(outbox_id)
+            return
+        with engine().begin() as connection:
+            queries.mark_sent(connection, outbox_id, provider_id)
+
+    def _notice(entry) -> Notice:
+        actions = ()
+        if template_event(entry.event) in ACTIONABLE:
+            ttl = settings.link_ttl_hours * 3600
+            actions = tuple(
+                Link(LINK_LABELS[lang][action],
+                     f"{settings.base_url}/a/{links.sign(settings.secret_key, entry.submission_id, entry.recipient, action, ttl)}")
+                for action in links.ACTIONS
+            )
+        return Notice(id=entry.id, recipient=entry.recipient, event=entry.event, subject=entry.subject,
+                      body=entry.body, links=actions)
+
+    def fall_back(outbox_id: int) -> None:
+        with engine().begin() as connection:
+            entry = outbox.entry(connection, outbox_id)
+            if entry is None or entry.status != "failed":
+                return
+            successor = entry.superseded_by
+            if successor is None:
+                row = _successor_row(connection, entry)
+                if row is None:
+                    log.error("notification %s for case %s reached nobody: no channel or fallback left",
+                              outbox_id, entry.submission_id)
+                    return
+                successor, _ = outbox.add_one(connection, row)
+                outbox.supersede(connection, outbox_id, successor)
+        actors[DELIVER].send(successor)
+
+    def _successor_row(connection, entry) -> dict | None:
+        directory = runtime.directory
+        submission = queries.submission(connection, entry.submission_id)
+        staff = directory.staff_member(entry.recipient)
+        next_type = channel_after(staff, entry.channel, known)
+        if next_type is not None:
+            return outbox_row(directory, submission, entry.event, entry.recipient, next_type, lang=lang,
+                              note=entry.note, on_behalf_of=entry.on_behalf_of)
+        contact = fallback_contact(directory, submission.community)
+        if entry.on_behalf_of or contact is None or contact == entry.recipient:
+            return None  # the fallback contact is the last resort; it does not fall back again
+        why = note("fallback", names=[staff.name], lang=lang)
+        return outbox_row(directory, submission, entry.event, contact, first_channel(directory.staff_member(contact), known),
+                          lang=lang, note=f"{why}\n{entry.note}".strip(), on_behalf_of=entry.recipient)
+
+    def check_sla(submission_id: str, level: int = 1) -> None:
+        directory = runtime.directory
+        event = f"escalated-{level}"
+        with engine().begin() as connection:
+            submission = queries.submission(connection, submission_id)
+            if submission is None or submission.status != "received":
+                return  # the case moved on: the timer has nothing left to do
+            community = directory.communities.get(submission.community)
+            staff_ids = queries.assignees(connection, submission_id)
+            target = escalation_target(community.chain if community else (), staff_ids, level)
+            if target is None:
+                return
+            first_time = not outbox.has_event(connection, submission_id, event)
+            limit = limit_for(directory, kind=submission.kind, category=submission.category,
+                              priority=submission.priority or "*")
+            names = [directory.staff_member(s).name for s in staff_ids if s in directory.staff]
+            row = outbox_row(directory, submission, event, target,
+                             first_channel(directory.staff_member(target), known), lang=lang,
+                             note=note("escalated", names=names, lang=lang, limit=limit))
+            outbox_id, status = outbox.add_one(connection, row)
+        if status == "pending":
+            actors[DELIVER].send(outbox_id)
+        if first_time:
+            # Only the run that escalated sets the next timer, so a redelivered check never doubles it.
+            actors[CHECK_SLA].send_with_options(args=(submission_id, level + 1), delay=_sla_delay(limit))
+
+    def _sla_delay(limit) -> int:
+        start = queries.now()
+        return max(0, int((due_at(start, limit, override_seconds=settings.sla_seconds) - start).total_seconds() * 1000))
+
+    def send_digests(day: str | None = None) -> None:
+        day = day or office_day(queries.now()).isoformat()
+        with engine().connect() as connection:
+            staff_ids = outbox.staff_with_open_cases(connection)
+        for staff_id in staff_ids:
+            actors[SEND_DIGEST].send(staff_id, day)
+
+    def send_digest(staff_id: str, day: str) -> None:
+        with engine().begin() as connection:
+            first, outbox_id = outbox.digest_claim(connection, staff_id, date.fromisoformat(day))
+            if first:
+                outbox_id = _add_digest(connection, staff_id, day)
+            status = outbox.entry(connection, outbox_id).status if outbox_id else None
+        if status == "pending":
+            actors[DELIVER].send(outbox_id)
+
+    def _add_digest(connection, staff_id: str, day: str) -> int | None:
+        directory = runtime.directory
+        cases = outbox.open_cases(connection, staff_id)
+        if not cases or staff_id not in directory.staff:
+            return None
+        at = queries.now()
+        listed = [(c.receipt, c.kind, c.category, c.status == "received" and at > _due(c)) for c in cases]
+        text = render_digest(day=day, cases=listed, lang=lang)
+        row = dict(submission_id=cases[0].id, event=f"digest-{day}", recipient=staff_id,
+                   channel=first_channel(directory.staff_member(staff_id), known), subject=text.subject,
+                   body=text.body)
+        outbox_id, _ = outbox.add_one(connection, row)
+        outbox.record_digest(connection, staff_id, date.fromisoformat(day), outbox_id)
+        return outbox_id
+
+    def _due(case) -> datetime:
+        limit = limit_for(runtime.directory, kind=case.kind, category=case.category, priority=case.priority or "*")
+        return due_at(case.submitted_at, limit, override_seconds=settings.sla_seconds)
+
+    retry_policy = dict(max_retries=settings.notify_max_retries, min_backoff=settings.min_backoff_ms,
+                        max_backoff=settings.max_backoff_ms)
+    for fn in (deliver_notification, fall_back, check_sla, send_digests, send_digest):
+        actors[fn.__name__] = dramatiq.Actor(
+            fn,
+            broker=runtime.broker,
+            actor_name=fn.__name__,
+            # SLA timers wait hours or days: a queue of their own keeps them out of the way (and out of
+            # what `join` waits for in tests).
+            queue_name=timers_queue(settings) if fn is check_sla else settings.queue_name,
+            priority=0,
+            options=retry_policy if fn is deliver_notification else {},
+        )
+
+
+def timers_queue(settings) -> str:
+    return f"{settings.queue_name}_timers"
+
+
+def sla_delay_ms(settings, directory, submission) -> int:
+    """How long after now a newly stored case's first SLA check is due."""
+    limit = limit_for(directory, kind=submission.kind, category=submission.category,
+                      priority=submission.priority or "*")
+    due = due_at(submission.submitted_at, limit, override_seconds=settings.sla_seconds)
+    return max(0, int((due - queries.now()).total_seconds() * 1000))
