@@ -1,4 +1,4 @@
-"""Brokers, chosen by the scheme of MINQING_BROKER_URL: `sqlite:` (embedded), `redis:`, `amqp:`."""
+"""Brokers, chosen by the scheme of MINQING_BROKER_URL: `sqlite:` (embedded), `redis:`, `amqp:`, `sqs:`."""
 
 from __future__ import annotations
 
@@ -50,7 +50,11 @@ def make_broker(settings, *, middleware: list | None = None) -> Broker:
 
         # Publisher confirms: enqueue returns only once RabbitMQ has the message.
         return RabbitmqBroker(url=url, middleware=middleware, confirm_delivery=True)
-    raise ValueError(f"MINQING_BROKER_URL: unknown scheme {scheme!r} (use sqlite, redis or amqp)")
+    if scheme == "sqs":
+        from workers.brokers.sqs import make_sqs_broker
+
+        return make_sqs_broker(url, settings, middleware)
+    raise ValueError(f"MINQING_BROKER_URL: unknown scheme {scheme!r} (use sqlite, redis, amqp or sqs)")
 
 
 def sqlite_path(url: str) -> str:
@@ -67,6 +71,8 @@ def ping(broker: Broker) -> None:
         broker.ping()
     elif hasattr(broker, "client"):
         broker.client.ping()
+    elif hasattr(broker, "sqs"):
+        broker.sqs.meta.client.list_queues(MaxResults=1)
     elif hasattr(broker, "parameters"):
         import pika
 
