@@ -132,7 +132,7 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or too slow to answer while gunicorn boots
                 pass
             time.sleep(0.1)
         raise RuntimeError("minqing serve did not start in 30 s")
