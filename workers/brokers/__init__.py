@@ -34,11 +34,12 @@ def make_broker(settings, *, middleware: list | None = None) -> Broker:
         )
     if scheme in ("redis", "rediss"):
         import redis
-        from dramatiq.brokers.redis import RedisBroker
+
+        from workers.brokers.redis import RecoveringRedisBroker
 
         # Short timeouts: an unreachable Redis must turn into a quick 503, not a hung request.
         client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30)
-        return RedisBroker(
+        return RecoveringRedisBroker(
             client=client,
             middleware=middleware,
             heartbeat_timeout=settings.visibility_timeout_ms,
