@@ -66,25 +66,37 @@ def test_killing_a_worker_every_few_seconds_loses_nothing(base_env, redis_url, p
     assert len(kills) >= 3
 
 
+def through_an_outage(env, tmp_path, total: int, prefix: str, outage, **posting):
+    """Post `total` reports while 2 workers process them; `outage()` runs once 100 are stored. Returns the
+    clients' outcome, the final effects, the number of accepted submissions lost, and the workers."""
+    server = LiveServer(env, tmp_path, with_worker=False)
+    engine = make_engine(env["MINQING_DATABASE_URL"])
+    workers = Workers(env, tmp_path, count=2)
+    try:
+        clients = in_background(post_reports, server.url, total, prefix=prefix, pace=0.02, **posting)
+        wait_until(lambda: effects(engine)["stored"] >= 100, timeout=120, interval=0.2)
+        outage()
+        outcome = clients()
+        final = wait_until(lambda: finished(engine, outcome.accepted), timeout=300, interval=0.5)
+        lost = len(outcome.receipts - receipts_stored(engine))
+    finally:
+        workers.stop()
+        server.stop()
+        engine.dispose()
+    return outcome, final, lost, workers
+
+
 def test_a_redis_restart_loses_no_accepted_submission(private_redis, postgres_url, base_env, tmp_path):
     total = 600
     env = {**base_env, "MINQING_BROKER_URL": private_redis.url, "MINQING_DATABASE_URL": postgres_url,
            "MINQING_MAX_RETRIES": "20", "MINQING_MAX_BACKOFF_MS": "2000"}
-    server = LiveServer(env, tmp_path, with_worker=False)
-    engine = make_engine(postgres_url)
-    workers = Workers(env, tmp_path, count=2)
-    try:
-        posting = in_background(post_reports, server.url, total, prefix="redis", retry_for=90, pace=0.02)
-        wait_until(lambda: effects(engine)["stored"] >= 100, timeout=120, interval=0.2)
+
+    def restart_redis():
         private_redis.kill()
         time.sleep(3)
         private_redis.start()
-        outcome = posting()
-        final = wait_until(lambda: finished(engine, outcome.accepted), timeout=300, interval=0.5)
-    finally:
-        workers.stop()
-        server.stop()
-    lost = len(outcome.receipts - receipts_stored(engine))
+
+    outcome, final, lost, _ = through_an_outage(env, tmp_path, total, "redis", restart_redis, retry_for=90)
     answers = dict(sorted(outcome.statuses.items(), key=str))
     print("\n" + figure("Redis kill -9 and restart (AOF)", sent=total, accepted=outcome.accepted, now=final,
                         lost=lost, extra=f"answers {answers} / clients that gave up {outcome.gave_up}"))
@@ -98,23 +110,14 @@ def test_postgres_down_for_ten_seconds_workers_retry_and_catch_up(private_postgr
     total = 600
     env = {**base_env, "MINQING_BROKER_URL": redis_url, "MINQING_DATABASE_URL": private_postgres.url,
            "MINQING_MAX_RETRIES": "30", "MINQING_MAX_BACKOFF_MS": "2000"}
-    server = LiveServer(env, tmp_path, with_worker=False)
-    engine = make_engine(private_postgres.url)
-    workers = Workers(env, tmp_path, count=2)
-    try:
-        posting = in_background(post_reports, server.url, total, prefix="pg", pace=0.02)
-        wait_until(lambda: effects(engine)["stored"] >= 100, timeout=120, interval=0.2)
+
+    def stop_postgres_for_ten_seconds():
         private_postgres.stop("immediate")
         time.sleep(10)
         private_postgres.start()
-        outcome = posting()
-        final = wait_until(lambda: finished(engine, outcome.accepted), timeout=300, interval=0.5)
-    finally:
-        workers.stop()
-        server.stop()
-    lost = len(outcome.receipts - receipts_stored(engine))
+
+    outcome, final, lost, workers = through_an_outage(env, tmp_path, total, "pg", stop_postgres_for_ten_seconds)
     retried = workers.log_lines("Retrying message")
-    engine.dispose()
     print("\n" + figure("PostgreSQL stopped 10 s", sent=total, accepted=outcome.accepted, now=final, lost=lost,
                         extra=f"answers {dict(outcome.statuses)} / retries logged {retried}"))
     assert outcome.statuses[500] == 0
