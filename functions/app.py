@@ -15,8 +15,8 @@ class Services:
 
     def __init__(self, settings: Settings, *, broker=None, directory=None):
         from minqing.attachments import is_issued
+        from minqing.directory import load_configured_directory
         from schemas import SCHEMAS
-        from workers.runtime import load_configured_directory
 
         self.settings = settings
         self.directory = directory if directory is not None else load_configured_directory(settings)
@@ -74,7 +74,8 @@ class Services:
             return None
 
 
-def create_app(settings: Settings | None = None, *, broker=None, directory=None) -> Flask:
+def create_app(settings: Settings | None = None, *, broker=None, directory=None, areas=None) -> Flask:
+    """The app; with `areas` (blueprint names) only those, as for a function deployed on its own."""
     settings = settings or load_settings()
     app = Flask("minqing")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -85,5 +86,6 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None)
     from functions import actions, attachments, consultation, enterprise, hazard, health, pages, receipts, tallies
 
     for module in (hazard, consultation, enterprise, receipts, tallies, health, attachments, pages, actions):
-        app.register_blueprint(module.blueprint)
+        if areas is None or module.blueprint.name in areas:
+            app.register_blueprint(module.blueprint)
     return app

@@ -5,6 +5,7 @@ Read once from a TOML file that office clerks edit; every mistake in it is repor
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from collections.abc import Mapping
@@ -146,6 +147,15 @@ def default_directory_path() -> Path:
     """The demo street's directory shipped in the `infra` package."""
     # The package is always installed unpacked (setuptools, not a zip), so the resource is a real file.
     return Path(str(resources.files("infra").joinpath(EXAMPLE_FILE)))
+
+
+def load_configured_directory(settings) -> "Directory":
+    """The directory `settings` names, or the demo street when none is set."""
+    if settings.directory_path is None:
+        path = default_directory_path()
+        logging.getLogger("minqing.directory").warning("MINQING_DIRECTORY is not set: using the demo street in %s", path)
+        return load_directory(path)
+    return load_directory(settings.directory_path)
 
 
 def _parse_toml(text: str, source: str) -> dict[str, Any]:

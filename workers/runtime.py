@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from minqing.directory import load_configured_directory  # noqa: F401 - kept importable from here
 from minqing.settings import Settings
 
 log = logging.getLogger("minqing.workers")
@@ -44,12 +45,3 @@ class Runtime:
 
         return make_backend(self.settings, self.broker)
 
-
-def load_configured_directory(settings: Settings):
-    from minqing.directory import default_directory_path, load_directory
-
-    if settings.directory_path is None:
-        path = default_directory_path()
-        log.warning("MINQING_DIRECTORY is not set: using the demo street in %s", path)
-        return load_directory(path)
-    return load_directory(settings.directory_path)

@@ -1,4 +1,4 @@
-"""Brokers, chosen by the scheme of MINQING_BROKER_URL: `sqlite:` (embedded), `redis:`, `amqp:`."""
+"""Brokers, chosen by the scheme of MINQING_BROKER_URL: `sqlite:` (embedded), `redis:`, `amqp:`, `sqs:`."""
 
 from __future__ import annotations
 
@@ -34,11 +34,12 @@ def make_broker(settings, *, middleware: list | None = None) -> Broker:
         )
     if scheme in ("redis", "rediss"):
         import redis
-        from dramatiq.brokers.redis import RedisBroker
+
+        from workers.brokers.redis import RecoveringRedisBroker
 
         # Short timeouts: an unreachable Redis must turn into a quick 503, not a hung request.
         client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30)
-        return RedisBroker(
+        return RecoveringRedisBroker(
             client=client,
             middleware=middleware,
             heartbeat_timeout=settings.visibility_timeout_ms,
@@ -50,7 +51,11 @@ def make_broker(settings, *, middleware: list | None = None) -> Broker:
 
         # Publisher confirms: enqueue returns only once RabbitMQ has the message.
         return RabbitmqBroker(url=url, middleware=middleware, confirm_delivery=True)
-    raise ValueError(f"MINQING_BROKER_URL: unknown scheme {scheme!r} (use sqlite, redis or amqp)")
+    if scheme == "sqs":
+        from workers.brokers.sqs import make_sqs_broker
+
+        return make_sqs_broker(url, settings, middleware)
+    raise ValueError(f"MINQING_BROKER_URL: unknown scheme {scheme!r} (use sqlite, redis, amqp or sqs)")
 
 
 def sqlite_path(url: str) -> str:
@@ -67,6 +72,8 @@ def ping(broker: Broker) -> None:
         broker.ping()
     elif hasattr(broker, "client"):
         broker.client.ping()
+    elif hasattr(broker, "sqs"):
+        broker.sqs.meta.client.list_queues(MaxResults=1)
     elif hasattr(broker, "parameters"):
         import pika
 

@@ -1,0 +1,51 @@
+"""Amazon SQS (or any SQS-compatible endpoint) as the queue, through `dramatiq-sqs`.
+
+    MINQING_BROKER_URL=sqs://                     AWS's endpoint; region and credentials the AWS way
+    MINQING_BROKER_URL=sqs://?region=cn-north-1&endpoint_url=http://127.0.0.1:9324&namespace=prod
+
+SQS queue names are `[namespace_]MINQING_QUEUE`, with a `_dlq` queue beside each for messages that failed
+after every retry (they are also kept in the database, as on every broker). A message a worker took and
+did not finish is delivered again once the visibility timeout (MINQING_VISIBILITY_TIMEOUT_MS) runs out.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+# SQS delays a message by 15 minutes at most; longer retry back-offs are cut to that.
+MAX_DELAY_MS = 15 * 60_000
+
+
+def sqs_options(url: str) -> dict:
+    """The broker's keyword arguments from an `sqs://` URL."""
+    parts = urlsplit(url)
+    if parts.netloc or parts.path not in ("", "/"):
+        raise ValueError(f"MINQING_BROKER_URL: write SQS options as a query, sqs://?region=…, not {url!r}")
+    query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    unknown = set(query) - {"region", "endpoint_url", "namespace"}
+    if unknown:
+        raise ValueError(f"MINQING_BROKER_URL: unknown SQS options {sorted(unknown)}")
+    options = {"namespace": query.get("namespace") or None}
+    if "region" in query:
+        options["region_name"] = query["region"]
+    if "endpoint_url" in query:
+        options["endpoint_url"] = query["endpoint_url"]
+    return options
+
+
+def make_sqs_broker(url: str, settings, middleware: list):
+    from dramatiq.middleware import Retries
+    from dramatiq_sqs import SQSBroker
+
+    for each in middleware:
+        if isinstance(each, Retries):
+            each.max_backoff = min(each.max_backoff, MAX_DELAY_MS)
+    broker = SQSBroker(
+        middleware=middleware,
+        dead_letter=True,
+        visibility_timeout=max(1, settings.visibility_timeout_ms // 1000),
+        **sqs_options(url),
+    )
+    # The HTTP functions enqueue without declaring actors; dramatiq-sqs sends only to declared queues.
+    broker.declare_queue(settings.queue_name)
+    return broker
