@@ -110,10 +110,43 @@ def write_poster(poster: Poster, out_dir: Path, fmt: str) -> Path:
     return path
 
 
+# Fonts with Chinese glyphs that Debian and most Linux desktops ship; Pillow has none of its own.
+CJK_FONTS = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+)
+
+
 def poster_png(poster: Poster) -> bytes:
-    """The QR code alone (with its quiet zone), for pasting into other layouts."""
+    """An A4 poster at 150 dpi; with no Chinese font on the machine, the QR code alone (and a warning)."""
+    from PIL import Image, ImageDraw, ImageFont
+
     out = io.BytesIO()
-    qr_code(poster.url).save(out, kind="png", scale=12, border=4)
+    font_path = next((path for path in CJK_FONTS if Path(path).exists()), None)
+    if font_path is None:
+        import logging
+
+        logging.getLogger("minqing.posters").warning("no Chinese font found: the PNG holds the QR code only")
+        qr_code(poster.url).save(out, kind="png", scale=12, border=4)
+        return out.getvalue()
+    dots = 150 / 25.4  # per mm
+    page = Image.new("RGB", (round(210 * dots), round(297 * dots)), "white")
+    draw = ImageDraw.Draw(page)
+    for y, size, text in ((40, 13, poster.community_name), (56, 11, poster.title), (70, 7, poster.place),
+                          (250, 7.5, poster.instruction)):
+        if text:
+            draw.text((page.width / 2, y * dots), text, fill="black", anchor="ms",
+                      font=ImageFont.truetype(font_path, round(size * dots)))
+    qr = qr_code(poster.url)
+    qr_png = io.BytesIO()
+    qr.save(qr_png, kind="png", scale=max(1, round(150 * dots / qr.symbol_size(scale=1, border=4)[0])), border=4)
+    code = Image.open(qr_png)
+    page.paste(code, ((page.width - code.width) // 2, round(85 * dots)))
+    draw.text((page.width / 2, 268 * dots), poster.url, fill="#555555", anchor="ms",
+              font=ImageFont.truetype(font_path, round(3.5 * dots)))
+    page.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 

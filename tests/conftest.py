@@ -125,6 +125,13 @@ class LiveServer:
             [sys.executable, "-m", "minqing", "serve", "--port", str(self.port), "--web-workers", "2", flag],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.stop()  # a server that never came up must not outlive the test
+            raise
+
+    def _wait_until_up(self):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -146,12 +153,14 @@ class LiveServer:
     def stop(self):
         import signal
 
-        if self.process.poll() is None:
+        # The whole process group: gunicorn and the worker too, even if `serve` itself has already gone.
+        try:
             os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=40)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.log.close()
 
 

@@ -1,6 +1,7 @@
 """QR posters: the printed code decodes to the prefilled form's URL, small enough to scan from a metre."""
 
 import io
+from pathlib import Path
 
 import pypdfium2
 import pytest
@@ -81,3 +82,14 @@ def test_the_command_prints_every_spot_in_every_format(tmp_path, monkeypatch, ca
 
 def test_a_form_url_names_only_what_the_poster_fixes():
     assert form_url(BASE, "enterprise", community="shouyi", lock=False) == f"{BASE}/f/enterprise?c=shouyi"
+
+
+def test_the_png_poster_carries_the_community_and_the_instruction(directory):
+    from minqing.posters import CJK_FONTS
+
+    if not any(Path(path).exists() for path in CJK_FONTS):
+        pytest.skip("no Chinese font on this machine (.ci/run installs fonts-wqy-microhei)")
+    poster = next(iter(posters_for(directory, "https://minqing.example.gov.cn", "hazard", spot="qjj-syb-03")))
+    image = Image.open(io.BytesIO(poster_png(poster)))
+    assert image.size == (1240, 1754)  # A4 at 150 dpi
+    assert decoded(image) == [poster.url]
