@@ -77,4 +77,9 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None)
 
     for module in (hazard, consultation, enterprise, receipts, tallies, health):
         app.register_blueprint(module.blueprint)
+
+    from functions import cases, feedback
+
+    for module in (cases, feedback):
+        app.register_blueprint(module.blueprint)
     return app

@@ -36,6 +36,15 @@ class Settings:
     max_backoff_ms: int = 5 * 60_000
     worker_threads: int = 8
     log_level: str = "INFO"
+    # Resolved cases nobody rated are closed after this many days (`minqing cases sweep`).
+    auto_close_days: int = 7
+    # Flask-Limiter: limits per client address and per QR-code spot on the public endpoints; storage URL
+    # (memory:// in each web process, or redis://…); empty limits switch limiting off.
+    rate_limit_per_address: str = "60/minute;600/hour"
+    rate_limit_per_spot: str = "30/minute"
+    rate_limit_storage_url: str = "memory://"
+    # API keys that may post Open311 service requests; none means Open311 posting is refused.
+    open311_api_keys: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -72,6 +81,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_backoff_ms=int(get("MAX_BACKOFF_MS", str(5 * 60_000))),
         worker_threads=int(get("WORKER_THREADS", "8")),
         log_level=get("LOG_LEVEL", "INFO").upper(),
+        auto_close_days=int(get("AUTO_CLOSE_DAYS", "7")),
+        rate_limit_per_address=get("RATE_LIMIT_PER_ADDRESS", "60/minute;600/hour"),
+        rate_limit_per_spot=get("RATE_LIMIT_PER_SPOT", "30/minute"),
+        rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", "memory://"),
+        open311_api_keys=tuple(k.strip() for k in get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
     )
 

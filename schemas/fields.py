@@ -276,3 +276,9 @@ class PastDateTime(_Bilingual, fields.Field):
         if moment < present - self.max_age:
             raise self.make_error("too_old", days=self.max_age.days)
         return moment.isoformat()
+
+
+class Date(_Bilingual, fields.Date):
+    """A calendar day, YYYY-MM-DD."""
+
+    default_error_messages = {"invalid": m.INVALID_DATE, "format": m.INVALID_DATE}

@@ -130,9 +130,9 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"minqing serve exited: {Path(self.log.name).read_text()[-3000:]}")
             try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
+                if requests.get(self.url + "/healthz", timeout=5).ok:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or accepted while gunicorn's workers still boot
                 pass
             time.sleep(0.1)
         raise RuntimeError("minqing serve did not start in 30 s")

@@ -18,7 +18,7 @@ from workers.tables import (
     tallies,
     tally_events,
 )
-from workers import cases
+from workers import case_counts, case_queries, cases
 from workers.cases import Transition
 from workers.tallies import Increment, category_of, increments_for
 
@@ -121,7 +121,7 @@ def submission(connection: Connection, submission_id: str):
 def public_status(connection: Connection, receipt: str) -> dict | None:
     """What anyone holding the receipt may see: no names, phones or free text."""
     row = connection.execute(
-        select(submissions.c.id, *PUBLIC_COLUMNS).where(submissions.c.receipt == receipt)
+        select(submissions.c.id, submissions.c.duplicate_of, *PUBLIC_COLUMNS).where(submissions.c.receipt == receipt)
     ).one_or_none()
     if row is None:
         return None
@@ -139,29 +139,41 @@ def public_status(connection: Connection, receipt: str) -> dict | None:
         "submitted_at": row.submitted_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
         "history": [{"status": h.status, "at": h.at.isoformat()} for h in history],
+        **case_queries.public_links(connection, row),
     }
 
 
-def transition(connection: Connection, submission_id: str, action: str, *, actor: str, note: str = "") -> Transition:
+def transition(connection: Connection, submission_id: str, action: str, *, actor: str, note: str = "",
+               photos: tuple[str, ...] | list[str] = (), details: dict | None = None) -> Transition:
     """Move a case through the workflow, recording who did what; raises IllegalTransition or LookupError.
 
     The row is locked (PostgreSQL) so two staff acting at once cannot both move it from the same state.
+    The event is counted in the tallies here, in the same transaction, once per (case, event), whoever
+    calls: staff, a one-tap link, a resident's feedback or the auto-close sweep.
+    `details` are kept in the history (a reason, an outcome, beneficiaries and hours); `duplicate_of` and
+    `outcome` in them are also set on the case.
     """
-    query = select(submissions.c.status).where(submissions.c.id == submission_id)
+    query = select(submissions).where(submissions.c.id == submission_id)
     if connection.dialect.name == "postgresql":
         query = query.with_for_update()
-    status = connection.execute(query).scalar_one_or_none()
-    if status is None:
+    row = connection.execute(query).one_or_none()
+    if row is None:
         raise LookupError(submission_id)
-    change = cases.apply(status, action)
+    change = cases.apply(row.status, action)
+    details = dict(details or {})
     at = now()
-    connection.execute(
-        update(submissions).where(submissions.c.id == submission_id).values(status=change.after, updated_at=at)
-    )
+    values = dict(status=change.after, updated_at=at)
+    if details.get("duplicate_of"):
+        values["duplicate_of"] = details["duplicate_of"]
+    if "outcome" in details or "beneficiaries" in details:
+        values["outcome"] = {k: details[k] for k in ("outcome", "beneficiaries", "hours") if k in details}
+    connection.execute(update(submissions).where(submissions.c.id == submission_id).values(**values))
     connection.execute(
         status_history.insert(),
-        dict(submission_id=submission_id, status=change.after, at=at, actor=actor, note=note),
+        dict(submission_id=submission_id, status=change.after, at=at, actor=actor, note=note, action=action,
+             photos=list(photos) or None, details=details or None),
     )
+    case_counts.count_transition(connection, row, change.after, at, details)
     return change
 
 
@@ -257,7 +269,7 @@ def tally_rows(connection: Connection, *, since: date | None = None, until: date
 
 
 def rebuild_tallies(connection: Connection) -> int:
-    """Recount every stored submission from scratch; returns how many were counted."""
+    """Recount every stored submission from scratch, and its history and feedback; returns how many."""
     connection.execute(delete(tallies))
     connection.execute(delete(tally_events))
     count = 0
@@ -266,6 +278,7 @@ def rebuild_tallies(connection: Connection) -> int:
     ):
         apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at))
         count += 1
+    case_counts.recount_workflow(connection)
     return count
 
 
