@@ -25,8 +25,8 @@ def _number(value: float) -> str:
 
 def bars(title: str, rows: list[tuple[str, list[float]]], legend: list[str]) -> Markup:
     """Horizontal grouped bars, one group per row (a community): long Chinese names fit on a phone."""
-    label_w, bar_h, gap, width = 120, 14, 10, 640
-    plot_w = width - label_w - 60
+    label_w, bar_h, gap, width = 100, 18, 10, 480
+    plot_w = width - label_w - 40
     top = _nice_max(max((v for _, values in rows for v in values), default=0))
     group_h = bar_h * len(legend) + gap
     height = 40 + group_h * max(len(rows), 1)
@@ -50,7 +50,7 @@ def bars(title: str, rows: list[tuple[str, list[float]]], legend: list[str]) -> 
 
 def line(title: str, months: list[str], series: list[list[float]], legend: list[str]) -> Markup:
     """One line per series over the months, with the axis labelled by month number."""
-    width, height, left, right, top_pad, bottom = 640, 260, 44, 16, 36, 28
+    width, height, left, right, top_pad, bottom = 480, 260, 40, 12, 40, 28
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     top = _nice_max(max((v for values in series for v in values), default=0))
     step = plot_w / max(len(months) - 1, 1)
@@ -80,5 +80,5 @@ def _legend(legend: list[str], x: float) -> str:
     for j, name in enumerate(legend):
         items.append(f'<rect class="{SERIES_CLASSES[j % 4]}" x="{offset}" y="8" width="12" height="12"/>'
                      f'<text class="legend" x="{offset + 16}" y="19">{escape(name)}</text>')
-        offset += 28 + 14 * len(name)
+        offset += 24 + 14 * len(name)
     return "".join(items)

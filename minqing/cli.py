@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     sweep = cases_commands.add_parser("sweep", help="close unrated resolved cases, count overdue ones")
     sweep.set_defaults(handler=_cases_sweep)
 
+    report = commands.add_parser("report", help="the month's outcome report as PDF or XLSX")
+    report.add_argument("--month", required=True, metavar="YYYY-MM")
+    report.add_argument("--format", choices=("pdf", "xlsx"), default="pdf")
+    report.add_argument("--output", metavar="FILE", help="default: minqing-report-YYYY-MM.FORMAT")
+    report.set_defaults(handler=_report)
+
     dead = commands.add_parser("dead-letters", help="list messages that failed after every retry")
     dead.add_argument("--limit", type=int, default=50)
     dead.add_argument("--retry", type=int, metavar="ID", help="enqueue dead letter ID again")
@@ -235,4 +241,23 @@ def _cases_sweep(settings, args) -> int:
     from workers.sweep import sweep
 
     print(json.dumps(sweep(_engine(settings), auto_close_days=settings.auto_close_days)))
+    return 0
+
+
+def _report(settings, args) -> int:
+    from pathlib import Path
+
+    from minqing.report import month_bounds, write_report
+    from workers.runtime import load_configured_directory
+
+    try:
+        month_bounds(args.month)
+    except ValueError:
+        print(f"--month must be YYYY-MM, not {args.month!r}", file=sys.stderr)
+        return 2
+    path = Path(args.output or f"minqing-report-{args.month}.{args.format}")
+    if path.suffix.lower() not in (".pdf", ".xlsx"):
+        path = path.with_suffix(f".{args.format}")
+    write_report(_engine(settings), load_configured_directory(settings), args.month, path)
+    print(path)
     return 0

@@ -64,3 +64,9 @@ def test_other_staff_see_nothing_and_a_revoked_token_opens_nothing(server):
     token_id = grid["Authorization"].split("_")[1]
     assert minqing(server, "token", "revoke", token_id).returncode == 0
     assert server.get("/api/v1/cases", headers=grid).status_code == 401
+
+
+def test_the_dashboard_is_served_over_http(server):
+    server.post("/api/v1/hazard-reports", json=HAZARD[0])
+    page = wait_until(lambda: (r := server.get("/dashboard")).ok and ">1</b>" in r.text and r.text)
+    assert "<svg" in page and "王阿姨" not in page
