@@ -70,3 +70,13 @@ def test_the_dashboard_is_served_over_http(server):
     server.post("/api/v1/hazard-reports", json=HAZARD[0])
     page = wait_until(lambda: (r := server.get("/dashboard")).ok and ">1</b>" in r.text and r.text)
     assert "<svg" in page and "王阿姨" not in page
+
+
+def test_a_csv_export_streams_over_http(server):
+    server.post("/api/v1/hazard-reports", json=HAZARD[0])
+    grid = bearer(server, "qjj-grid")
+    wait_until(lambda: server.get("/api/v1/cases", headers=grid).json()["items"])
+    response = server.get("/api/v1/exports/cases.csv", headers=grid, stream=True)
+    assert response.headers.get("Transfer-Encoding") == "chunked"
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff") and "王阿姨" in text

@@ -20,6 +20,8 @@ CALLS = {
     "cases.list_cases": ("GET", "/api/v1/cases", None),
     "cases.show_case": ("GET", "/api/v1/cases/{id}", None),
     "cases.act": ("POST", "/api/v1/cases/{id}/actions", {"action": "note", "note": "已电话联系"}),
+    "exports.cases_csv": ("GET", "/api/v1/exports/cases.csv", None),
+    "exports.cases_xlsx": ("GET", "/api/v1/exports/cases.xlsx", None),
 }
 
 
