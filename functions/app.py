@@ -78,8 +78,8 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None)
     for module in (hazard, consultation, enterprise, receipts, tallies, health):
         app.register_blueprint(module.blueprint)
 
-    from functions import cases, dashboard, exports, feedback
+    from functions import cases, dashboard, exports, feedback, openapi
 
-    for module in (cases, feedback, dashboard, exports):
+    for module in (cases, feedback, dashboard, exports, openapi):
         app.register_blueprint(module.blueprint)
     return app

@@ -106,6 +106,11 @@ class ReceiptHistory(Schema):
     at = fields.String(required=True)
 
 
+class OriginalStatus(Schema):
+    receipt = fields.String(required=True)
+    status = fields.String(required=True, metadata=_enum(CASE_STATUSES))
+
+
 class ReceiptStatus(Schema):
     receipt = fields.String(required=True)
     kind = fields.String(required=True, metadata=_enum(KINDS))
@@ -115,6 +120,6 @@ class ReceiptStatus(Schema):
     submitted_at = fields.String(required=True, allow_none=True)
     updated_at = fields.String(required=True, allow_none=True)
     history = fields.List(fields.Nested(ReceiptHistory), required=True)
-    duplicate_of = fields.Nested(CaseRef(only=("receipt", "status")), allow_none=True,
+    duplicate_of = fields.Nested(OriginalStatus, allow_none=True,
                                  metadata={"description": "the original case, when this one was a duplicate"})
     feedback_open = fields.Boolean(metadata={"description": "true while the resident may rate the outcome"})
