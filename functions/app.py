@@ -82,4 +82,10 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None)
 
     for module in (cases, feedback, dashboard, exports, openapi):
         app.register_blueprint(module.blueprint)
+
+    from functions.limits import protect
+
+    protect(app, settings, public=[m.blueprint for m in (hazard, consultation, enterprise, receipts, tallies,
+                                                           feedback, dashboard)],
+            submissions=[m.blueprint for m in (hazard, consultation, enterprise)])
     return app

@@ -99,7 +99,7 @@ def build_spec(base_url: str) -> dict:
     staff = [{"staff": []}]
     spec.path(path="/api/v1/receipts/{code}", operations={"get": {
         "summary": "the public status of a submission", "tags": ["public"], "parameters": [code],
-        "responses": {"200": _json("ReceiptStatus"), **_errors(404, 503)}}})
+        "responses": {"200": _json("ReceiptStatus"), **_errors(404, 429, 503)}}})
     spec.path(path="/api/v1/receipts/{code}/feedback", operations={"post": {
         "summary": "效果共评 — rate a resolved case, once", "tags": ["public"], "parameters": [code],
         "requestBody": _body("Feedback"),
@@ -107,7 +107,7 @@ def build_spec(base_url: str) -> dict:
     spec.path(path="/api/v1/tallies", operations={"get": {
         "summary": "public counts", "tags": ["public"],
         "parameters": [{"in": "query", "name": n, "schema": {"type": "string", "format": "date"}} for n in ("from", "to")],
-        "responses": {"200": _json({"type": "object"}), **_errors(400, 503)}}})
+        "responses": {"200": _json({"type": "object"}), **_errors(400, 429, 503)}}})
     spec.path(path="/api/v1/cases", operations={"get": {
         "summary": "the caller's cases, filtered and paged", "tags": ["staff"], "security": staff,
         "parameters": [{"in": "query", "schema": CaseFilterSchema}],
@@ -129,7 +129,7 @@ def build_spec(base_url: str) -> dict:
     spec.path(path="/dashboard", operations={"get": {
         "summary": "the public outcome dashboard", "tags": ["public"],
         "parameters": [{"in": "query", "name": "year", "schema": {"type": "integer"}}],
-        "responses": {"200": html, **_errors(400, 503)}}})
+        "responses": {"200": html, **_errors(400, 429, 503)}}})
     for path, summary in (("/healthz", "liveness"), ("/readyz", "readiness: queue and database")):
         spec.path(path=path, operations={"get": {"summary": summary, "tags": ["operations"],
                                                  "responses": {"200": _json({"type": "object"}),
