@@ -78,14 +78,14 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None)
     for module in (hazard, consultation, enterprise, receipts, tallies, health):
         app.register_blueprint(module.blueprint)
 
-    from functions import cases, dashboard, exports, feedback, openapi
+    from functions import cases, dashboard, exports, feedback, open311, openapi
 
-    for module in (cases, feedback, dashboard, exports, openapi):
+    for module in (cases, feedback, dashboard, exports, openapi, open311):
         app.register_blueprint(module.blueprint)
 
     from functions.limits import protect
 
     protect(app, settings, public=[m.blueprint for m in (hazard, consultation, enterprise, receipts, tallies,
-                                                           feedback, dashboard)],
+                                                           feedback, dashboard, open311)],
             submissions=[m.blueprint for m in (hazard, consultation, enterprise)])
     return app

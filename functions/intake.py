@@ -31,8 +31,17 @@ def accept(kind: str):
     """Handle one form post of `kind`."""
     svc = services()
     lang = pick_lang(svc.settings.default_lang)
+    sid, receipt = submit(kind, parse_body(svc.schemas[kind]), lang)
+    return answer(sid, receipt, lang)
+
+
+def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
+    """Validate `raw` and queue it (once per idempotency key); (id, receipt), or a Problem.
+
+    Every way in (the native forms, Open311) goes through here: same schemas, same queue, same workers.
+    """
+    svc = services()
     schema = svc.schemas[kind]
-    raw = parse_body(schema)
     try:
         data = schema.load(raw)
     except ValidationError as error:
@@ -49,7 +58,7 @@ def accept(kind: str):
                     "该幂等键已用于另一份不同的提交。", "This idempotency key was already used for a different submission."),
                     errors={"Idempotency-Key": ["与已受理的提交内容不一致" if lang == "zh-CN" else
                                                 "does not match the submission already received"]})
-            return answer(sid, receipt, lang)
+            return sid, receipt
     envelope = {
         "id": sid,
         "receipt": receipt,
@@ -68,7 +77,7 @@ def accept(kind: str):
             "提交暂时无法受理，请稍后重试，内容不会重复登记。",
             "The submission could not be queued; retry later, it will not be recorded twice."),
             headers={"Retry-After": "5"})
-    return answer(sid, receipt, lang)
+    return sid, receipt
 
 
 def answer(sid: str, receipt: str, lang: str):

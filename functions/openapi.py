@@ -135,13 +135,10 @@ def build_spec(base_url: str) -> dict:
                                                  "responses": {"200": _json({"type": "object"}),
                                                                **({} if path == "/healthz" else {
                                                                    "503": _json({"type": "object"}, "not ready")})}}})
-    for extend in EXTENSIONS:
-        extend(spec)
+    from functions import open311
+
+    open311.document(spec)
     return spec.to_dict()
-
-
-# Other areas (Open311) add their paths here, so the one document covers them.
-EXTENSIONS: list = []
 
 
 def _path_of(kind: str) -> str:

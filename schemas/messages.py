@@ -143,3 +143,4 @@ UNKNOWN_STAFF = Msg("Unknown staff member: {ids}.", zh="未知的工作人员：
 UNKNOWN_CASE = Msg("No such case.", zh="没有这个案件。")
 SAME_CASE = Msg("A case cannot duplicate itself.", zh="案件不能标记为自身的重复。")
 DATE_ORDER = Msg("The start date is after the end date.", zh="开始日期晚于结束日期。")
+INVALID_URL = Msg("Not a valid http(s) address.", zh="不是有效的 http(s) 网址。")

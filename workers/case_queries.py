@@ -236,3 +236,22 @@ def public_links(connection: Connection, case) -> dict:
         given = connection.execute(select(feedback.c.submission_id).where(feedback.c.submission_id == case.id))
         found["feedback_open"] = given.first() is None
     return found
+
+
+def hazard_requests(connection: Connection, *, receipts=(), category=None, start=None, end=None, status=None,
+                    limit: int = 1000):
+    """Hazard reports as Open311 lists them: newest first, at most `limit`."""
+    query = select(submissions).where(submissions.c.kind == "hazard")
+    if receipts:
+        query = query.where(submissions.c.receipt.in_(receipts))
+    if category:
+        query = query.where(submissions.c.category == category)
+    if start:
+        query = query.where(submissions.c.submitted_at >= start)
+    if end:
+        query = query.where(submissions.c.submitted_at <= end)
+    if status == "open":
+        query = query.where(submissions.c.status.in_(cases.OPEN_STATUSES))
+    elif status == "closed":
+        query = query.where(submissions.c.status.not_in(cases.OPEN_STATUSES))
+    return connection.execute(query.order_by(submissions.c.submitted_at.desc()).limit(limit)).all()
