@@ -5,6 +5,8 @@ error is logged: a resident's report matters more than the limit."""
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -32,7 +34,8 @@ def protect(app: Flask, settings, public: list, submissions: list) -> Limiter | 
     if settings.rate_limit_per_address == "off" and settings.rate_limit_per_spot == "off":
         return None
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage_url,
-                      headers_enabled=True, swallow_errors=True, key_prefix=f"minqing:{settings.queue_name}",
+                      # Its headers would put a Retry-After on every answer (a 503's too): ours goes on 429 only.
+                      headers_enabled=False, swallow_errors=True, key_prefix=f"minqing:{settings.queue_name}",
                       storage_options={"socket_connect_timeout": 1, "socket_timeout": 1}
                       if settings.rate_limit_storage_url.startswith("redis") else {})
     if settings.rate_limit_per_address != "off":
@@ -45,11 +48,9 @@ def protect(app: Flask, settings, public: list, submissions: list) -> Limiter | 
 
     @app.errorhandler(429)
     def _too_many(error):
-        limit = getattr(error, "limit", None)
-        seconds = limit.limit.get_expiry() if limit is not None else 60
-        # Flask-Limiter replaces this with the exact time left when it knows it.
-        return Problem(429, "rate-limited", TOO_MANY, headers={"Retry-After": str(seconds)}).response(
-            _lang())
+        breached = limiter.current_limit
+        seconds = max(1, int(breached.reset_at - time.time())) if breached is not None else 60
+        return Problem(429, "rate-limited", TOO_MANY, headers={"Retry-After": str(seconds)}).response(_lang())
 
     return limiter
 

@@ -21,6 +21,16 @@ def post(client, address, form=HAZARD[0]):
     return client.post("/api/v1/hazard-reports", json=form, environ_base={"REMOTE_ADDR": address})
 
 
+def test_other_answers_keep_their_own_retry_after(settings, stub_broker, engine, monkeypatch):
+    client = app_with(settings, stub_broker, rate_limit_per_address="3/minute", rate_limit_per_spot="2/minute")
+
+    def refuse(envelope):
+        raise ConnectionError("queue down")
+
+    monkeypatch.setattr(client.application.extensions["minqing"], "enqueue_submission", refuse)
+    assert post(client, "10.0.3.1").headers["Retry-After"] == "5"
+
+
 def test_an_address_over_its_limit_gets_429_with_retry_after(settings, stub_broker, engine):
     client = app_with(settings, stub_broker, rate_limit_per_address="3/minute", rate_limit_per_spot="off")
     assert [post(client, "10.0.0.1").status_code for _ in range(3)] == [202] * 3
