@@ -88,4 +88,17 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None,
     for module in (hazard, consultation, enterprise, receipts, tallies, health, attachments, pages, actions):
         if areas is None or module.blueprint.name in areas:
             app.register_blueprint(module.blueprint)
+    if areas is not None:
+        return app  # one serverless function: its own blueprint only, kept light for cold starts
+
+    from functions import cases, dashboard, exports, feedback, open311, openapi
+
+    for module in (cases, feedback, dashboard, exports, openapi, open311):
+        app.register_blueprint(module.blueprint)
+
+    from functions.limits import protect
+
+    protect(app, settings, public=[m.blueprint for m in (hazard, consultation, enterprise, receipts, tallies,
+                                                           feedback, dashboard, open311, pages, attachments)],
+            submissions=[m.blueprint for m in (hazard, consultation, enterprise)])
     return app

@@ -50,8 +50,17 @@ def receive(kind: str) -> tuple[str, str, str]:
     """Parse, validate and enqueue one submission of `kind`: (id, receipt, lang), or a Problem."""
     svc = services()
     lang = pick_lang(svc.settings.default_lang)
+    sid, receipt = submit(kind, parse_body(svc.schemas[kind]), lang)
+    return sid, receipt, lang
+
+
+def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
+    """Validate `raw` and queue it (once per idempotency key); (id, receipt), or a Problem.
+
+    Every way in (the native forms, Open311) goes through here: same schemas, same queue, same workers.
+    """
+    svc = services()
     schema = svc.schemas[kind]
-    raw = parse_body(schema)
     try:
         data = schema.load(raw)
     except ValidationError as error:
@@ -68,7 +77,7 @@ def receive(kind: str) -> tuple[str, str, str]:
                     "该幂等键已用于另一份不同的提交。", "This idempotency key was already used for a different submission."),
                     errors={"Idempotency-Key": ["与已受理的提交内容不一致" if lang == "zh-CN" else
                                                 "does not match the submission already received"]})
-            return sid, receipt, lang
+            return sid, receipt
     envelope = {
         "id": sid,
         "receipt": receipt,
@@ -87,7 +96,7 @@ def receive(kind: str) -> tuple[str, str, str]:
             "提交暂时无法受理，请稍后重试，内容不会重复登记。",
             "The submission could not be queued; retry later, it will not be recorded twice."),
             headers={"Retry-After": "5"})
-    return sid, receipt, lang
+    return sid, receipt
 
 
 def answer(sid: str, receipt: str, lang: str):

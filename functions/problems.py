@@ -25,10 +25,12 @@ class Problem(Exception):
     """An error answer; `detail` is a (zh, en) pair, `errors` maps field paths to localised messages."""
 
     def __init__(self, status: int, slug: str, detail: tuple[str, str] | None = None, *,
-                 errors: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None):
+                 errors: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None,
+                 extra: dict | None = None):
         super().__init__(slug)
         self.status, self.slug, self.detail = status, slug, detail
         self.errors, self.headers = errors, headers or {}
+        self.extra = extra or {}  # RFC 9457 extension members, e.g. the allowed actions of a 409
 
     def response(self, lang: str):
         english = lang.startswith("en")
@@ -44,6 +46,7 @@ class Problem(Exception):
             body["instance"] = request.path
         if self.errors is not None:
             body["errors"] = self.errors
+        body.update(self.extra)
         response = current_app.response_class(
             json.dumps(body, ensure_ascii=False), status=self.status, mimetype="application/problem+json"
         )

@@ -26,16 +26,19 @@ def _day(name: str) -> date | None:
 def tallies():
     svc = services()
     since, until = _day("from"), _day("to")
-    from workers import queries
-    from workers.tallies import summarise
+    from workers import case_counts, queries
+    from workers.tallies import derived, summarise, summarise_months
 
     try:
         with svc.engine.connect() as connection:
             rows = queries.tally_rows(connection, since=since, until=until)
+            durations = case_counts.duration_rows(connection, since=since, until=until)
     except Exception:
         raise Problem(503, "database-unavailable", ("暂时无法读取统计，请稍后重试。", "Tallies cannot be read right now."),
                       headers={"Retry-After": "5"})
     street = svc.directory.street
     body = {"street": {"code": street.code, "name": {"zh": street.name.zh, "en": street.name.en}},
             "from": since and since.isoformat(), "to": until and until.isoformat(), **summarise(rows)}
+    body["rates"] = {kind: derived(metrics) for kind, metrics in body["totals"].items()}
+    body["by_month"] = summarise_months(rows, durations)
     return jsonify(body)

@@ -78,6 +78,29 @@ def _parser() -> argparse.ArgumentParser:
     scheduler = commands.add_parser("scheduler", help="enqueue the daily digest once a day (run one per deployment)")
     scheduler.set_defaults(handler=_scheduler)
 
+    token = commands.add_parser("token", help="staff bearer tokens for the case API")
+    token_commands = token.add_subparsers(metavar="ACTION")
+    create = token_commands.add_parser("create", help="issue a token (printed once, kept only as a hash)")
+    create.add_argument("--staff", required=True, metavar="ID", help="a staff id from the directory")
+    create.add_argument("--expires-days", type=int, default=90, metavar="N")
+    create.set_defaults(handler=_token_create)
+    revoke = token_commands.add_parser("revoke", help="revoke a token by its id (or the token itself)")
+    revoke.add_argument("token_id")
+    revoke.set_defaults(handler=_token_revoke)
+    token_list = token_commands.add_parser("list", help="list tokens (ids, staff, expiry; never secrets)")
+    token_list.set_defaults(handler=_token_list)
+
+    cases = commands.add_parser("cases", help="the case workflow")
+    cases_commands = cases.add_subparsers(metavar="ACTION")
+    sweep = cases_commands.add_parser("sweep", help="close unrated resolved cases, count overdue ones")
+    sweep.set_defaults(handler=_cases_sweep)
+
+    report = commands.add_parser("report", help="the month's outcome report as PDF or XLSX")
+    report.add_argument("--month", required=True, metavar="YYYY-MM")
+    report.add_argument("--format", choices=("pdf", "xlsx"), default="pdf")
+    report.add_argument("--output", metavar="FILE", help="default: minqing-report-YYYY-MM.FORMAT")
+    report.set_defaults(handler=_report)
+
     dead = commands.add_parser("dead-letters", help="list messages that failed after every retry")
     dead.add_argument("--limit", type=int, default=50)
     dead.add_argument("--retry", type=int, metavar="ID", help="enqueue dead letter ID again")
@@ -251,3 +274,66 @@ def _scheduler(settings, args) -> int:
     from workers.scheduler import run_scheduler
 
     return run_scheduler(settings)
+
+def _token_create(settings, args) -> int:
+    from minqing import tokens
+    from workers.runtime import load_configured_directory
+
+    if args.staff not in load_configured_directory(settings).staff:
+        print(f"no staff member {args.staff!r} in the directory", file=sys.stderr)
+        return 1
+    if args.expires_days < 1:
+        print("--expires-days must be at least 1", file=sys.stderr)
+        return 2
+    with _engine(settings).begin() as connection:
+        issued = tokens.create(connection, args.staff, days=args.expires_days)
+    print(issued.token)
+    print(f"token {issued.id} for {issued.staff_id}, expires {issued.expires_at:%Y-%m-%d %H:%M}Z; "
+          "it is shown only this once", file=sys.stderr)
+    return 0
+
+
+def _token_revoke(settings, args) -> int:
+    from minqing import tokens
+
+    with _engine(settings).begin() as connection:
+        revoked = tokens.revoke(connection, args.token_id)
+    print(f"token {args.token_id} revoked" if revoked else f"no live token {args.token_id}",
+          file=sys.stdout if revoked else sys.stderr)
+    return 0 if revoked else 1
+
+
+def _token_list(settings, args) -> int:
+    from minqing import tokens
+
+    with _engine(settings).connect() as connection:
+        for row in tokens.listing(connection):
+            state = "revoked" if row.revoked_at else "live"
+            print(f"{row.id}\t{row.staff_id}\t{state}\texpires {row.expires_at:%Y-%m-%d %H:%M}Z")
+    return 0
+
+
+def _cases_sweep(settings, args) -> int:
+    from workers.sweep import sweep
+
+    print(json.dumps(sweep(_engine(settings), auto_close_days=settings.auto_close_days)))
+    return 0
+
+
+def _report(settings, args) -> int:
+    from pathlib import Path
+
+    from minqing.report import month_bounds, write_report
+    from workers.runtime import load_configured_directory
+
+    try:
+        month_bounds(args.month)
+    except ValueError:
+        print(f"--month must be YYYY-MM, not {args.month!r}", file=sys.stderr)
+        return 2
+    path = Path(args.output or f"minqing-report-{args.month}.{args.format}")
+    if path.suffix.lower() not in (".pdf", ".xlsx"):
+        path = path.with_suffix(f".{args.format}")
+    write_report(_engine(settings), load_configured_directory(settings), args.month, path)
+    print(path)
+    return 0

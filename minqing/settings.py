@@ -59,6 +59,15 @@ class Settings:
     # Every SLA limit becomes this many seconds (trials, tests); None keeps the directory's limits.
     sla_seconds: float | None = None
     digest_at: str = "08:00"
+    # Resolved cases nobody rated are closed after this many days (`minqing cases sweep`).
+    auto_close_days: int = 7
+    # Flask-Limiter: limits per client address and per QR-code spot on the public endpoints; storage URL
+    # (memory:// in each web process, or redis://…); empty limits switch limiting off.
+    rate_limit_per_address: str = "60/minute;600/hour"
+    rate_limit_per_spot: str = "30/minute"
+    rate_limit_storage_url: str = "memory://"
+    # API keys that may post Open311 service requests; none means Open311 posting is refused.
+    open311_api_keys: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
     # Channel credentials named by the directory (`webhook_env = "WECOM_JIANGLING"`); never printed.
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -123,6 +132,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         link_ttl_hours=float(get("LINK_TTL_HOURS", "72")),
         sla_seconds=float(get("SLA_SECONDS")) if get("SLA_SECONDS") else None,
         digest_at=get("DIGEST_AT", "08:00"),
+        auto_close_days=int(get("AUTO_CLOSE_DAYS", "7")),
+        rate_limit_per_address=get("RATE_LIMIT_PER_ADDRESS", "60/minute;600/hour"),
+        rate_limit_per_spot=get("RATE_LIMIT_PER_SPOT", "30/minute"),
+        rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", "memory://"),
+        open311_api_keys=tuple(k.strip() for k in get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         credentials=MappingProxyType(dict(env)),
     )

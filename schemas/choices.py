@@ -78,3 +78,45 @@ LANGUAGES = {
     "zh-CN": Label("简体中文", "Simplified Chinese"),
     "en": Label("英文", "English"),
 }
+
+# The case workflow (issue 5); the codes agree with workers/cases.py (a test checks).
+CASE_STATUSES = {
+    "received": Label("已受理", "Received"),
+    "acknowledged": Label("已签收", "Acknowledged"),
+    "in_progress": Label("处理中", "In progress"),
+    "resolved": Label("已办结", "Resolved"),
+    "closed": Label("已关闭", "Closed"),
+    "rejected": Label("不予受理", "Rejected"),
+    "reopened": Label("已重新打开", "Reopened"),
+}
+
+CASE_ACTIONS = {
+    "acknowledge": Label("签收", "Acknowledge"),
+    "start": Label("开始处理", "Start work"),
+    "resolve": Label("办结", "Resolve"),
+    "close": Label("关闭", "Close"),
+    "reject": Label("不予受理", "Reject"),
+    "reopen": Label("重新打开", "Reopen"),
+    "assign": Label("改派", "Reassign"),
+    "note": Label("备注", "Add a note"),
+}
+
+REJECT_REASONS = {
+    "duplicate": Label("重复上报", "Duplicate"),
+    "not_our_responsibility": Label("不属于本街道职责", "Not our responsibility"),
+    "invalid": Label("无效信息", "Invalid"),
+}
+
+ENTERPRISE_OUTCOMES = {
+    "solved": Label("已解决", "Solved"),
+    "partly_solved": Label("部分解决", "Partly solved"),
+    "not_solved": Label("未能解决", "Not solved"),
+    "referred": Label("已转办", "Referred elsewhere"),
+}
+
+CASE_SORTS = {
+    "-submitted_at": Label("最新提交在前", "Newest first"),
+    "submitted_at": Label("最早提交在前", "Oldest first"),
+    "-updated_at": Label("最近更新在前", "Recently updated first"),
+    "updated_at": Label("最久未更新在前", "Least recently updated first"),
+}

@@ -276,3 +276,18 @@ class PastDateTime(_Bilingual, fields.Field):
         if moment < present - self.max_age:
             raise self.make_error("too_old", days=self.max_age.days)
         return moment.isoformat()
+
+
+class Date(_Bilingual, fields.Date):
+    """A calendar day, YYYY-MM-DD."""
+
+    default_error_messages = {"invalid": m.INVALID_DATE, "format": m.INVALID_DATE}
+
+
+class Url(_Bilingual, fields.Url):
+    """An http(s) address, e.g. a photo hosted elsewhere (Open311's media_url)."""
+
+    default_error_messages = {"invalid": m.INVALID_URL}
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(schemes={"http", "https"}, validate=validate.Length(max=500, error=m.TOO_LONG), **kwargs)

@@ -20,6 +20,7 @@ from .fields import (
     Nested,
     PastDateTime,
     Text,
+    Url,
     at_most,
     unique,
 )
@@ -77,6 +78,7 @@ class HazardReportSchema(SubmissionSchema):
     description = description_field()
     location = Nested(LocationSchema, required=True)
     photos = List(AttachmentKey(), validate=[at_most(MAX_PHOTOS), unique])
+    media_url = Url(metadata={"description": "a photo hosted elsewhere (Open311 media_url)"})
     observed_at = PastDateTime()
     contact = Nested(ReporterSchema)
     patrol = Nested(PatrolSchema)

@@ -140,3 +140,13 @@ ANONYMOUS_WITH_IDENTITY = Msg(
     "An anonymous report cannot include a name or phone number.",
     zh="匿名上报不能填写姓名或电话。",
 )
+
+# The case workflow (issue 5)
+INVALID_DATE = Msg("Not a valid date (YYYY-MM-DD).", zh="不是有效的日期（YYYY-MM-DD）。")
+REQUIRED_FOR_ACTION = Msg("Required for this action.", zh="此操作须填写此项。")
+NOT_FOR_ACTION = Msg("Not allowed for this action or this kind of case.", zh="此操作或此类案件不能填写此项。")
+UNKNOWN_STAFF = Msg("Unknown staff member: {ids}.", zh="未知的工作人员：{ids}。")
+UNKNOWN_CASE = Msg("No such case.", zh="没有这个案件。")
+SAME_CASE = Msg("A case cannot duplicate itself.", zh="案件不能标记为自身的重复。")
+DATE_ORDER = Msg("The start date is after the end date.", zh="开始日期晚于结束日期。")
+INVALID_URL = Msg("Not a valid http(s) address.", zh="不是有效的 http(s) 网址。")

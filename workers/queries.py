@@ -19,7 +19,7 @@ from workers.tables import (
     tallies,
     tally_events,
 )
-from workers import cases
+from workers import case_counts, case_queries, cases
 from workers.cases import Transition
 from workers.tallies import Increment, category_of, increments_for
 
@@ -122,7 +122,7 @@ def submission(connection: Connection, submission_id: str):
 def public_status(connection: Connection, receipt: str) -> dict | None:
     """What anyone holding the receipt may see: no names, phones or free text."""
     row = connection.execute(
-        select(submissions.c.id, *PUBLIC_COLUMNS).where(submissions.c.receipt == receipt)
+        select(submissions.c.id, submissions.c.duplicate_of, *PUBLIC_COLUMNS).where(submissions.c.receipt == receipt)
     ).one_or_none()
     if row is None:
         return None
@@ -140,44 +140,42 @@ def public_status(connection: Connection, receipt: str) -> dict | None:
         "submitted_at": row.submitted_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
         "history": [{"status": h.status, "at": h.at.isoformat()} for h in history],
+        **case_queries.public_links(connection, row),
     }
 
 
-def transition(connection: Connection, submission_id: str, action: str, *, actor: str, note: str = "") -> Transition:
+def transition(connection: Connection, submission_id: str, action: str, *, actor: str, note: str = "",
+               photos: tuple[str, ...] | list[str] = (), details: dict | None = None) -> Transition:
     """Move a case through the workflow, recording who did what; raises IllegalTransition or LookupError.
 
     The row is locked (PostgreSQL) so two staff acting at once cannot both move it from the same state.
+    The event is counted in the tallies here, in the same transaction, once per (case, event), whoever
+    calls: staff, a one-tap link, a resident's feedback or the auto-close sweep.
+    `details` are kept in the history (a reason, an outcome, beneficiaries and hours); `duplicate_of` and
+    `outcome` in them are also set on the case.
     """
-    query = select(submissions.c.status).where(submissions.c.id == submission_id)
+    query = select(submissions).where(submissions.c.id == submission_id)
     if connection.dialect.name == "postgresql":
         query = query.with_for_update()
-    status = connection.execute(query).scalar_one_or_none()
-    if status is None:
+    row = connection.execute(query).one_or_none()
+    if row is None:
         raise LookupError(submission_id)
-    change = cases.apply(status, action)
+    change = cases.apply(row.status, action)
+    details = dict(details or {})
     at = now()
-    connection.execute(
-        update(submissions).where(submissions.c.id == submission_id).values(status=change.after, updated_at=at)
-    )
+    values = dict(status=change.after, updated_at=at)
+    if details.get("duplicate_of"):
+        values["duplicate_of"] = details["duplicate_of"]
+    if "outcome" in details or "beneficiaries" in details:
+        values["outcome"] = {k: details[k] for k in ("outcome", "beneficiaries", "hours") if k in details}
+    connection.execute(update(submissions).where(submissions.c.id == submission_id).values(**values))
     connection.execute(
         status_history.insert(),
-        dict(submission_id=submission_id, status=change.after, at=at, actor=actor, note=note),
+        dict(submission_id=submission_id, status=change.after, at=at, actor=actor, note=note, action=action,
+             photos=list(photos) or None, details=details or None),
     )
-    if change.after in COUNTED_STATUSES:
-        _count_status(connection, submission_id, change.after)
+    case_counts.count_transition(connection, row, change.after, at, details)
     return change
-
-
-# Statuses the outcome list counts, once per case however often it reaches them (reopen, resolve again).
-COUNTED_STATUSES = ("acknowledged", "resolved")
-
-
-def _count_status(connection: Connection, submission_id: str, status: str) -> None:
-    row = connection.execute(
-        select(submissions.c.kind, submissions.c.payload, submissions.c.submitted_at)
-        .where(submissions.c.id == submission_id)
-    ).one()
-    apply_increments(connection, submission_id, status, increments_for(row.kind, row.payload, row.submitted_at, status))
 
 
 def record_assignments(connection: Connection, submission_id: str, staff_ids: tuple[str, ...]) -> None:
@@ -274,7 +272,7 @@ def tally_rows(connection: Connection, *, since: date | None = None, until: date
 
 
 def rebuild_tallies(connection: Connection) -> int:
-    """Recount every stored submission from scratch; returns how many were counted."""
+    """Recount every stored submission from scratch, and its history and feedback; returns how many."""
     connection.execute(delete(tallies))
     connection.execute(delete(tally_events))
     count = 0
@@ -283,13 +281,7 @@ def rebuild_tallies(connection: Connection) -> int:
     ):
         apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at))
         count += 1
-    reached = connection.execute(
-        select(status_history.c.submission_id, status_history.c.status)
-        .where(status_history.c.status.in_(COUNTED_STATUSES))
-        .order_by(status_history.c.id)
-    ).all()
-    for submission_id, status in reached:
-        _count_status(connection, submission_id, status)  # counted once: apply_increments keys by event
+    case_counts.recount_workflow(connection)
     return count
 
 

@@ -187,3 +187,51 @@ digests = Table(
     Column("outbox_id", Integer),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+# --- The case workflow (issue 5) ---------------------------------------------------------------------------
+
+# Bearer tokens for staff: only a hash of the secret is kept, so a copy of the database opens nothing.
+staff_tokens = Table(
+    "staff_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+    Index("ix_staff_tokens_staff", "staff_id"),
+)
+
+# 效果共评: a resident's one judgement of a resolved case.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("submission_id", String(36), ForeignKey("submissions.id"), primary_key=True),
+    Column("rating", Integer, nullable=False),
+    Column("fixed", Integer, nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+# How long a case took to reach an event (acknowledged, resolved): one row per (submission, event), written
+# with the tally increments, so medians are exact and rebuildable.
+case_durations = Table(
+    "case_durations",
+    metadata,
+    Column("submission_id", String(36), primary_key=True),
+    Column("event", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("community", String(32), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Index("ix_case_durations_day", "day"),
+)
+
+# Columns the workflow adds to the core tables (created by migration 0005).
+submissions.append_column(Column("duplicate_of", String(36)))
+submissions.append_column(Column("outcome", JSON))
+status_history.append_column(Column("action", String(16)))
+status_history.append_column(Column("photos", JSON))
+status_history.append_column(Column("details", JSON))

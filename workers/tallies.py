@@ -72,3 +72,104 @@ def _add(bucket: dict, metric: str, value: float) -> None:
 
 def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(value, 2)
+
+
+# --- What the case workflow adds (issue 5) ----------------------------------------------------------------
+
+# Events whose time since the submission is kept, for the median time to acknowledge and to resolve.
+TIMED_EVENTS = ("acknowledged", "resolved")
+SATISFIED_FROM = 4  # a rating of 4 or 5 out of 5 counts as satisfied
+
+
+def _key(kind: str, data: dict, at: datetime) -> dict:
+    return dict(kind=kind, community=data.get("community") or "", category=category_of(kind, data),
+                day=office_day(at))
+
+
+def transition_increments(kind: str, data: dict, event: str, at: datetime, details: dict | None = None, *,
+                          on_time: bool | None = None) -> list[Increment]:
+    """The increments a case reaching `event` (a status) at `at` makes.
+
+    `details` are what the staff member recorded (a consultation's beneficiaries and hours, an enterprise
+    request's outcome); `on_time` says, for "closed", whether the case was resolved before it was due.
+    """
+    details = details or {}
+    key = _key(kind, data, at)
+    found = [Increment(metric=event, value=1, **key)]
+    if event == "resolved" and kind == "consultation" and "beneficiaries" in details:
+        # A requested service, now delivered, is a session held like a logged one.
+        found += [
+            Increment(metric="sessions", value=1, **key),
+            Increment(metric="beneficiaries", value=details["beneficiaries"], **key),
+            Increment(metric="hours", value=details.get("hours") or 0, **key),
+        ]
+    if event == "resolved" and kind == "enterprise" and details.get("outcome") == "solved":
+        found.append(Increment(metric="solved", value=1, **key))
+    if event == "closed" and on_time is not None:
+        found.append(Increment(metric="closed_on_time" if on_time else "closed_late", value=1, **key))
+    return found
+
+
+def overdue_increments(kind: str, data: dict, due: datetime) -> list[Increment]:
+    """A case that passed its due time open: counted once, on the day it fell due."""
+    return [Increment(metric="overdue", value=1, **_key(kind, data, due))]
+
+
+def feedback_increments(kind: str, data: dict, at: datetime, rating: int, fixed: bool) -> list[Increment]:
+    key = _key(kind, data, at)
+    found = [Increment(metric="rated", value=1, **key), Increment(metric="rating_sum", value=rating, **key)]
+    if rating >= SATISFIED_FROM:
+        found.append(Increment(metric="satisfied", value=1, **key))
+    if fixed:
+        found.append(Increment(metric="confirmed_fixed", value=1, **key))
+    return found
+
+
+def derived(metrics: dict) -> dict:
+    """Rates from one bucket of summed metrics: on-time rate, average rating, share satisfied.
+
+    On-time rate = closed on time ÷ (closed + open and overdue); "open and overdue" is what went overdue
+    and was not closed (late closures are already among the closed).
+    """
+    found = {}
+    closed = metrics.get("closed", 0)
+    open_overdue = max(0, metrics.get("overdue", 0) - metrics.get("closed_late", 0))
+    if closed + open_overdue:
+        found["on_time_rate"] = round(metrics.get("closed_on_time", 0) / (closed + open_overdue), 4)
+    if metrics.get("rated"):
+        found["average_rating"] = round(metrics.get("rating_sum", 0) / metrics["rated"], 2)
+        found["satisfied_share"] = round(metrics.get("satisfied", 0) / metrics["rated"], 4)
+    return found
+
+
+def median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def month_of(day: date) -> str:
+    return day.strftime("%Y-%m")
+
+
+def summarise_months(rows, durations=()) -> dict:
+    """Tally rows and duration rows as kind → month → metrics, with rates and median hours added."""
+    months: dict = {}
+    for row in rows:
+        _add(months.setdefault(row.kind, {}).setdefault(month_of(row.day), {}), row.metric, _number(row.value))
+    timed: dict = {}
+    for row in durations:
+        timed.setdefault((row.kind, month_of(row.day), row.event), []).append(row.seconds)
+    for (kind, month, event), seconds in timed.items():
+        bucket = months.setdefault(kind, {}).setdefault(month, {})
+        bucket[f"median_hours_to_{'acknowledge' if event == 'acknowledged' else 'resolve'}"] = round(
+            median(seconds) / 3600, 2)
+    for by_month in months.values():
+        for month, metrics in by_month.items():
+            metrics.update(derived(metrics))
+        by_month_sorted = dict(sorted(by_month.items()))
+        by_month.clear()
+        by_month.update(by_month_sorted)
+    return months

@@ -1,0 +1,185 @@
+"""The staff case API (问题清单 · 任务清单): list, look at and work cases within the caller's scope."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, g, jsonify, request
+from marshmallow import ValidationError
+
+from functions.auth import staff_required
+from functions.intake import parse_body, services
+from functions.problems import Problem, pick_lang
+from minqing.receipts import parse_receipt
+from schemas import errors_by_path
+from schemas import messages as m
+from schemas.cases import CaseActionSchema, CaseFilterSchema
+from schemas.responses import CaseDetail, CaseList
+from workers import cases
+from workers.cases import IllegalTransition
+
+blueprint = Blueprint("cases", __name__)
+
+NOT_FOUND = ("没有这个案件，或您无权查看。", "No such case, or it is not yours to see.")
+OUT_OF_SCOPE = ("您无权查看该社区的案件。", "You may not see that community's cases.")
+BAD_CURSOR = ("分页游标无效，请从第一页重新开始。", "The cursor is not valid; start again from the first page.")
+ILLEGAL = ("当前状态下不能执行该操作。", "That action is not possible from the case's current status.")
+
+
+def validation_problem(error: ValidationError, lang: str) -> Problem:
+    return Problem(422, "validation-error", errors=errors_by_path(error.messages, lang))
+
+
+def _storage():
+    # SQLAlchemy is imported on first use, not when the intake functions start cold.
+    from minqing import access
+    from workers import case_queries, queries
+
+    return access, case_queries, queries
+
+
+def load_filters(staff) -> dict:
+    access, _, _ = _storage()
+    lang = pick_lang(services().settings.default_lang)
+    try:
+        filters = CaseFilterSchema().load(request.args.to_dict())
+    except ValidationError as error:
+        raise validation_problem(error, lang)
+    if filters.get("community") and not access.may_filter_community(staff, filters["community"]):
+        raise Problem(403, "out-of-scope", OUT_OF_SCOPE)
+    return filters
+
+
+@blueprint.get("/api/v1/cases")
+@staff_required
+def list_cases():
+    access, case_queries, queries = _storage()
+    filters = load_filters(g.staff)
+    at = queries.now()
+    with services().engine.connect() as connection:
+        try:
+            rows, next_cursor = case_queries.list_cases(connection, filters, access.scope_clause(g.staff), at)
+        except case_queries.BadCursor:
+            raise Problem(400, "bad-cursor", BAD_CURSOR)
+        assigned = case_queries.assignees_of(connection, [r.id for r in rows])
+    items = [summary(row, assigned[row.id], at) for row in rows]
+    return jsonify(CaseList().dump({"items": items, "next_cursor": next_cursor}))
+
+
+@blueprint.get("/api/v1/cases/<case_id>")
+@staff_required
+def show_case(case_id: str):
+    with services().engine.connect() as connection:
+        return jsonify(detail(connection, find_case(connection, case_id)))
+
+
+@blueprint.post("/api/v1/cases/<case_id>/actions")
+@staff_required
+def act(case_id: str):
+    _, case_queries, queries = _storage()
+    svc = services()
+    lang = pick_lang(svc.settings.default_lang)
+    with svc.engine.begin() as connection:
+        case = find_case(connection, case_id)
+        schema = CaseActionSchema(kind=case.kind, mode=case.payload.get("mode"))
+        try:
+            step = schema.load(parse_body(schema))
+        except ValidationError as error:
+            raise validation_problem(error, lang)
+        details = step_details(connection, case, step, lang)
+        action, note, photos = step["action"], step.get("note", ""), step.get("photos", [])
+        try:
+            if action in cases.RECORD_ONLY:
+                case_queries.record_step(connection, case.id, action, actor=g.staff.id, note=note, photos=photos,
+                                         details=details)
+            else:
+                queries.transition(connection, case.id, action, actor=g.staff.id, note=note, photos=photos,
+                                   details=details)
+        except IllegalTransition as error:
+            raise Problem(409, "illegal-transition", ILLEGAL,
+                          extra={"allowed": list(error.allowed), "current_status": error.status})
+    with svc.engine.connect() as connection:
+        return jsonify(detail(connection, find_case(connection, case_id)))
+
+
+def step_details(connection, case, step: dict, lang: str) -> dict:
+    """What the history keeps beside the note: reason, original, new assignees, outcome, figures."""
+    access, case_queries, _ = _storage()
+    details = {k: step[k] for k in ("reason", "assignees", "beneficiaries", "hours", "outcome") if k in step}
+    if "assignees" in step:
+        unknown = [s for s in step["assignees"] if s not in services().directory.staff]
+        if unknown:
+            message = m.UNKNOWN_STAFF.format(ids=", ".join(unknown))
+            raise Problem(422, "validation-error", errors={"assignees": [m.localize(message, lang)]})
+    if "duplicate_of" in step:
+        original = original_case(connection, step["duplicate_of"])
+        if original is None or original.id == case.id:
+            message = m.UNKNOWN_CASE if original is None else m.SAME_CASE
+            raise Problem(422, "validation-error", errors={"duplicate_of": [m.localize(message, lang)]})
+        details["duplicate_of"] = original.id
+    return details
+
+
+def original_case(connection, code: str):
+    """The case a duplicate points at, by receipt, if the caller may see it."""
+    access, case_queries, _ = _storage()
+    parsed = parse_receipt(services().settings.secret_key, code)
+    if parsed is None:
+        return None
+    found = case_queries.case_by_receipt(connection, parsed[1])
+    scope = access.scope_clause(g.staff)
+    return found and case_queries.case_in_scope(connection, found.id, scope)
+
+
+def find_case(connection, case_id: str):
+    """The case, if it exists and is within the caller's scope; otherwise 404 either way, so that
+    nobody learns that another community's case exists."""
+    access, case_queries, _ = _storage()
+    try:
+        uuid.UUID(case_id)
+    except ValueError:
+        raise Problem(404, "case-not-found", NOT_FOUND)
+    case = case_queries.case_in_scope(connection, case_id, access.scope_clause(g.staff))
+    if case is None:
+        raise Problem(404, "case-not-found", NOT_FOUND)
+    return case
+
+
+def summary(row, assignees: list[str], at) -> dict:
+    due = cases.due_at(row.priority, row.submitted_at)
+    return {
+        "id": row.id, "receipt": row.receipt, "kind": row.kind, "community": row.community or None,
+        "category": row.category, "priority": row.priority, "status": row.status,
+        "submitted_at": row.submitted_at, "updated_at": row.updated_at, "due_at": due,
+        "overdue": cases.is_open(row.status) and due < at, "assignees": assignees,
+        "duplicate_of": row.duplicate_of,
+    }
+
+
+def detail(connection, case) -> dict:
+    access, case_queries, queries = _storage()
+    at = queries.now()
+    assignees = case_queries.assignees_of(connection, [case.id])[case.id]
+    personal = access.sees_personal_data(g.staff, assignees)
+    original = None
+    if case.duplicate_of:
+        found = case_queries.case_in_scope(connection, case.duplicate_of, access.scope_clause(g.staff))
+        original = found and {"id": found.id, "receipt": found.receipt, "status": found.status}
+    given = case_queries.feedback_of(connection, case.id)
+    history = [{"status": h.status, "action": h.action, "at": h.at, "actor": h.actor, "note": h.note,
+                "photos": h.photos or [], "details": h.details or {}}
+               for h in case_queries.history_of(connection, case.id)]
+    body = {
+        **summary(case, assignees, at),
+        "payload": case.payload if personal else access.masked_payload(case.payload),
+        "personal_data": personal,
+        "outcome": case.outcome,
+        "history": history,
+        "allowed_actions": [*cases.ALLOWED.get(case.status, ()), *cases.RECORD_ONLY],
+        "original": original,
+        "duplicates": [dict(r._mapping) for r in case_queries.duplicates_of(connection, case.id)],
+        "likely_duplicates": case_queries.likely_duplicates(connection, case, access.scope_clause(g.staff)),
+        "feedback": given and {"rating": given.rating, "fixed": bool(given.fixed), "comment": given.comment,
+                               "at": given.at},
+    }
+    return CaseDetail().dump(body)

@@ -1,0 +1,73 @@
+"""The public outcome dashboard (效果清单): the street's numbers as its annual report gives them.
+
+Built from the tallies alone, so it carries no personal data; charts are SVG drawn here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, render_template, request
+
+from functions.intake import services
+from functions.problems import Problem, pick_lang
+
+blueprint = Blueprint("dashboard", __name__, template_folder="templates")
+
+UNREADABLE = ("暂时无法读取统计，请稍后重试。", "The figures cannot be read right now; retry later.")
+
+
+@blueprint.get("/dashboard")
+def dashboard():
+    svc = services()
+    lang = pick_lang(svc.settings.default_lang)
+    year = _year()
+    from minqing import charts
+    from minqing.outcomes import CHARTED, HEADLINES, RATES, months_of_year, outcomes, shown
+    from workers import case_counts, queries
+
+    since, until = date(year, 1, 1), date(year, 12, 31)
+    try:
+        with svc.engine.connect() as connection:
+            rows = queries.tally_rows(connection, since=since, until=until)
+            durations = case_counts.duration_rows(connection, since=since, until=until)
+    except Exception:
+        raise Problem(503, "database-unavailable", UNREADABLE, headers={"Retry-After": "5"})
+    figures = outcomes(rows, durations, months=months_of_year(year))
+    en = lang == "en"
+    names = {key: (en_name if en else zh) for key, _, _, zh, en_name in HEADLINES}
+    communities = svc.directory.communities
+    community_rows = [((c.name.en if en else c.name.zh),
+                       [figures.by_community.get(code, {}).get(k, 0) for k in CHARTED[:2]])
+                      for code, c in communities.items()]
+    by_community = charts.bars("各社区隐患发现与整改" if not en else "Hazards found and rectified by community",
+                               community_rows, [names[k] for k in CHARTED[:2]])
+    monthly = charts.line("逐月情况" if not en else "Month by month", list(figures.by_month),
+                          [[m[k] for m in figures.by_month.values()] for k in CHARTED], [names[k] for k in CHARTED])
+    street = svc.directory.street
+    response = html_response(render_template(
+        "dashboard.html", lang=lang, en=en, year=year, street=street.name.en if en else street.name.zh,
+        headline=[(names[key], shown(figures.headline[key])) for key, *_ in HEADLINES],
+        rates=[((en_name if en else zh), shown(figures.rates.get(key), key)) for key, zh, en_name in RATES],
+        by_community=by_community, monthly=monthly, other_lang="zh-CN" if en else "en"))
+    response.headers["Content-Language"] = lang
+    return response
+
+
+def html_response(html: str):
+    from flask import make_response
+
+    response = make_response(html)
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _year() -> int:
+    value = request.args.get("year")
+    if value is None:
+        return date.today().year
+    if not (value.isdigit() and len(value) == 4 and 2000 <= int(value) <= 2100):
+        raise Problem(400, "bad-year", ("年份格式应为四位数字，如2026。", "The year is four digits, e.g. 2026."),
+                      errors={"year": ["应为2000到2100之间的年份" if pick_lang() != "en" else "expected a year 2000–2100"]})
+    return int(value)

@@ -1,0 +1,50 @@
+"""Who may see and work which cases, from the directory's roles.
+
+street: every case · community: cases of their communities · official: enterprise cases assigned to them
+(包保) · service_team: consultations of their services. Personal data (names, phones, enterprise contacts)
+goes to those who answer for a case: the community, official and service-team staff in scope, and street
+staff the case is assigned to; the other street staff see it masked.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, false, select, true
+
+from minqing.privacy import mask_name, mask_phone, mask_phones_in
+from workers.tables import assignments, submissions
+
+
+def scope_clause(staff):
+    """A WHERE clause limiting `submissions` to the cases `staff` may see."""
+    if staff.role == "street":
+        return true()
+    if staff.role == "community":
+        return submissions.c.community.in_(staff.communities) if staff.communities else false()
+    if staff.role == "official":
+        assigned = exists(select(assignments.c.staff_id).where(
+            assignments.c.submission_id == submissions.c.id, assignments.c.staff_id == staff.id))
+        return and_(submissions.c.kind == "enterprise", assigned)
+    if staff.role == "service_team":
+        return and_(submissions.c.kind == "consultation", submissions.c.category.in_(staff.services or ("",)))
+    return false()
+
+
+def may_filter_community(staff, community: str) -> bool:
+    """Whether asking for `community` is within the role's reach (else 403: the filter itself is refused)."""
+    return staff.role != "community" or community in staff.communities
+
+
+def sees_personal_data(staff, assignees: list[str]) -> bool:
+    return staff.role != "street" or staff.id in assignees
+
+
+def masked_payload(payload: dict) -> dict:
+    """The form as a staff member without the need to know sees it: names and phones masked."""
+    shown = dict(payload)
+    contact = shown.get("contact")
+    if isinstance(contact, dict):
+        shown["contact"] = {**contact, "name": mask_name(contact.get("name")), "phone": mask_phone(contact.get("phone"))}
+        shown["contact"] = {k: v for k, v in shown["contact"].items() if v != "" or k not in ("name", "phone")}
+    if isinstance(shown.get("description"), str):
+        shown["description"] = mask_phones_in(shown["description"])
+    return shown

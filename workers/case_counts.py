@@ -1,0 +1,99 @@
+"""Counting the case workflow in the tallies: transitions, overdue cases and residents' feedback.
+
+Each event is counted once per (case, event), guarded by the same `tally_events` key as "received", and
+in the caller's transaction. The recount replays the stored history through the same functions, so a
+rebuild gives the numbers the live path gave.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Connection
+
+from workers import cases, queries
+from workers.tables import case_durations, feedback, status_history, submissions
+from workers.tallies import (
+    TIMED_EVENTS,
+    feedback_increments,
+    office_day,
+    overdue_increments,
+    transition_increments,
+)
+
+
+def count_transition(connection: Connection, case, event: str, at: datetime, details: dict | None) -> None:
+    """Count `case` (a submissions row) reaching `event` at `at`."""
+    due = cases.due_at(case.priority, case.submitted_at)
+    on_time = None
+    if event == "closed":
+        resolved_at = _first_resolved(connection, case.id, at)
+        on_time = resolved_at is not None and resolved_at <= due
+    counted = queries.apply_increments(
+        connection, case.id, event,
+        transition_increments(case.kind, case.payload, event, at, details, on_time=on_time))
+    if counted and event in TIMED_EVENTS:
+        queries.insert_ignoring_known(connection, case_durations, dict(
+            submission_id=case.id, event=event, kind=case.kind, community=case.community or "",
+            category=case.category, day=office_day(at), seconds=(at - case.submitted_at).total_seconds()))
+    if event == "resolved" and at > due:
+        count_overdue(connection, case)
+
+
+def count_overdue(connection: Connection, case) -> bool:
+    due = cases.due_at(case.priority, case.submitted_at)
+    return queries.apply_increments(connection, case.id, "overdue", overdue_increments(case.kind, case.payload, due))
+
+
+def count_feedback(connection: Connection, case, at: datetime, rating: int, fixed: bool) -> bool:
+    return queries.apply_increments(
+        connection, case.id, "feedback", feedback_increments(case.kind, case.payload, at, rating, fixed))
+
+
+def count_overdue_cases(connection: Connection, at: datetime) -> int:
+    """Count every open case past its due time that is not counted yet; returns how many were added."""
+    shortest = min(cases.RESOLVE_WITHIN.values())
+    found = connection.execute(select(submissions).where(
+        submissions.c.status.in_(cases.OPEN_STATUSES), submissions.c.submitted_at < at - shortest)).all()
+    return sum(count_overdue(connection, case) for case in found
+               if cases.due_at(case.priority, case.submitted_at) < at)
+
+
+def recount_workflow(connection: Connection) -> None:
+    """Replay every recorded transition and feedback into the (already emptied) tallies."""
+    connection.execute(delete(case_durations))
+    by_id = {row.id: row for row in connection.execute(select(submissions))}
+    history = connection.execute(select(status_history).order_by(status_history.c.at, status_history.c.id)).all()
+    for step in history:
+        if step.action in cases.RECORD_ONLY or (step.action is None and step.status == "received"):
+            continue
+        case = by_id.get(step.submission_id)
+        if case is not None:
+            count_transition(connection, case, step.status, step.at, step.details)
+    for given in connection.execute(select(feedback)).all():
+        case = by_id.get(given.submission_id)
+        if case is not None:
+            count_feedback(connection, case, given.at, given.rating, bool(given.fixed))
+    count_overdue_cases(connection, queries.now())
+
+
+def _first_resolved(connection: Connection, submission_id: str, before: datetime) -> datetime | None:
+    return connection.execute(
+        select(func.min(status_history.c.at)).where(
+            status_history.c.submission_id == submission_id,
+            status_history.c.status == "resolved",
+            status_history.c.at <= before,
+        )
+    ).scalar_one_or_none()
+
+
+def duration_rows(connection: Connection, *, since=None, until=None):
+    query = select(case_durations)
+    if since:
+        query = query.where(case_durations.c.day >= since)
+    if until:
+        query = query.where(case_durations.c.day <= until)
+    return connection.execute(query).all()
+
+

@@ -1,0 +1,257 @@
+"""The staff side of the problem list (问题清单): filtering, paging, details, reassignment, notes,
+duplicates, residents' feedback and the sweep that closes unrated cases."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
+from sqlalchemy.engine import Connection
+
+from workers import case_counts, cases, queries
+from workers.tables import assignments, feedback, status_history, submissions
+from workers.tallies import OFFICE_TZ
+
+DUPLICATE_RADIUS_M = 50
+DUPLICATE_WINDOW = timedelta(days=30)
+SORTS = {
+    "-submitted_at": (submissions.c.submitted_at, True),
+    "submitted_at": (submissions.c.submitted_at, False),
+    "-updated_at": (submissions.c.updated_at, True),
+    "updated_at": (submissions.c.updated_at, False),
+}
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def overdue_clause(at: datetime):
+    """Open cases past their due time, whatever their priority."""
+    known = list(cases.RESOLVE_WITHIN)
+    late = [and_(submissions.c.priority == p, submissions.c.submitted_at < at - w)
+            for p, w in cases.RESOLVE_WITHIN.items()]
+    late.append(and_(submissions.c.priority.not_in(known), submissions.c.submitted_at < at - cases.DEFAULT_RESOLVE_WITHIN))
+    return and_(submissions.c.status.in_(cases.OPEN_STATUSES), or_(*late))
+
+
+def _office_midnight(day) -> datetime:
+    return datetime.combine(day, time(), tzinfo=OFFICE_TZ)
+
+
+def filtered(filters: dict, scope, at: datetime):
+    """The cases matching `filters` (CaseFilterSchema's output) within `scope`, in the asked order."""
+    clauses = [scope]
+    for name in ("kind", "status", "community", "category"):
+        if filters.get(name):
+            clauses.append(submissions.c[name] == filters[name])
+    if filters.get("assignee"):
+        clauses.append(exists(select(assignments.c.staff_id).where(
+            assignments.c.submission_id == submissions.c.id, assignments.c.staff_id == filters["assignee"])))
+    if filters.get("overdue") is not None:
+        clauses.append(overdue_clause(at) if filters["overdue"] else not_(overdue_clause(at)))
+    if filters.get("submitted_from"):
+        clauses.append(submissions.c.submitted_at >= _office_midnight(filters["submitted_from"]))
+    if filters.get("submitted_to"):
+        clauses.append(submissions.c.submitted_at < _office_midnight(filters["submitted_to"] + timedelta(days=1)))
+    if filters.get("q"):
+        text = filters["q"]
+        clauses.append(or_(
+            submissions.c.payload["description"].as_string().icontains(text, autoescape=True),
+            submissions.c.payload[("location", "address")].as_string().icontains(text, autoescape=True),
+            submissions.c.payload[("enterprise", "name")].as_string().icontains(text, autoescape=True),
+            submissions.c.receipt == text.upper(),
+        ))
+    column, descending = SORTS[filters.get("sort") or "-submitted_at"]
+    order = (column.desc(), submissions.c.id.desc()) if descending else (column.asc(), submissions.c.id.asc())
+    return select(submissions).where(*clauses).order_by(*order)
+
+
+def list_cases(connection: Connection, filters: dict, scope, at: datetime) -> tuple[list, str | None]:
+    """One page of cases and the cursor of the next page (None on the last one)."""
+    column, descending = SORTS[filters.get("sort") or "-submitted_at"]
+    query = filtered(filters, scope, at)
+    if filters.get("cursor"):
+        value, last_id = _decode(filters["cursor"])
+        after = (column < value) if descending else (column > value)
+        tie = (submissions.c.id < last_id) if descending else (submissions.c.id > last_id)
+        query = query.where(or_(after, and_(column == value, tie)))
+    limit = filters.get("limit") or 50
+    rows = connection.execute(query.limit(limit + 1)).all()
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if page else None
+    next_cursor = _encode(getattr(last, column.name), last.id) if more and last else None
+    return page, next_cursor
+
+
+def iter_cases(connection: Connection, filters: dict, scope, at: datetime, batch: int = 500):
+    """Every matching case, fetched `batch` at a time, so an export never holds them all."""
+    result = connection.execution_options(stream_results=True, yield_per=batch).execute(filtered(filters, scope, at))
+    for partition in result.partitions():
+        yield from partition
+
+
+def _encode(value: datetime, last_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([value.isoformat(), last_id]).encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        value, last_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(value), str(last_id)
+    except (ValueError, TypeError):
+        raise BadCursor(cursor) from None
+
+
+def assignees_of(connection: Connection, ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {sid: [] for sid in ids}
+    if ids:
+        for row in connection.execute(select(assignments).where(assignments.c.submission_id.in_(ids))
+                                      .order_by(assignments.c.position)):
+            found[row.submission_id].append(row.staff_id)
+    return found
+
+
+def case_in_scope(connection: Connection, submission_id: str, scope):
+    return connection.execute(select(submissions).where(submissions.c.id == submission_id, scope)).one_or_none()
+
+
+def case_by_receipt(connection: Connection, receipt: str):
+    return connection.execute(select(submissions).where(submissions.c.receipt == receipt)).one_or_none()
+
+
+def history_of(connection: Connection, submission_id: str):
+    return connection.execute(select(status_history).where(status_history.c.submission_id == submission_id)
+                              .order_by(status_history.c.at, status_history.c.id)).all()
+
+
+def feedback_of(connection: Connection, submission_id: str):
+    return connection.execute(select(feedback).where(feedback.c.submission_id == submission_id)).one_or_none()
+
+
+def duplicates_of(connection: Connection, submission_id: str):
+    return connection.execute(select(submissions.c.id, submissions.c.receipt, submissions.c.status)
+                              .where(submissions.c.duplicate_of == submission_id)).all()
+
+
+def likely_duplicates(connection: Connection, case, scope) -> list[dict]:
+    """Hazards of the same category within 50 m reported in the 30 days before this one (or since)."""
+    here = (case.payload.get("location") or {}) if case.kind == "hazard" else {}
+    if "lat" not in here or "lon" not in here:
+        return []
+    nearby = connection.execute(select(submissions).where(
+        scope, submissions.c.kind == "hazard", submissions.c.category == case.category,
+        submissions.c.id != case.id, submissions.c.submitted_at >= case.submitted_at - DUPLICATE_WINDOW,
+    ).order_by(submissions.c.submitted_at)).all()
+    found = []
+    for other in nearby:
+        there = other.payload.get("location") or {}
+        if "lat" in there and "lon" in there:
+            metres = distance_m(here["lat"], here["lon"], there["lat"], there["lon"])
+            if metres <= DUPLICATE_RADIUS_M:
+                found.append({"id": other.id, "receipt": other.receipt, "status": other.status,
+                              "distance_m": round(metres, 1), "submitted_at": other.submitted_at.isoformat()})
+    return found
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine); exact enough at the scale of a street."""
+    r = 6_371_000
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def _lock(connection: Connection, submission_id: str):
+    query = select(submissions).where(submissions.c.id == submission_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).one_or_none()
+    if row is None:
+        raise LookupError(submission_id)
+    return row
+
+
+def record_step(connection: Connection, submission_id: str, action: str, *, actor: str, note: str = "",
+                photos=(), details: dict | None = None) -> None:
+    """A note or a reassignment: into the history, the status unchanged."""
+    row = _lock(connection, submission_id)
+    at = queries.now()
+    if action == "assign":
+        connection.execute(delete(assignments).where(assignments.c.submission_id == submission_id))
+        queries.record_assignments(connection, submission_id, tuple(details["assignees"]))
+    connection.execute(update(submissions).where(submissions.c.id == submission_id).values(updated_at=at))
+    connection.execute(status_history.insert(), dict(
+        submission_id=submission_id, status=row.status, at=at, actor=actor, note=note, action=action,
+        photos=list(photos) or None, details=details or None))
+
+
+def record_feedback(connection: Connection, receipt: str, *, rating: int, fixed: bool, comment: str) -> str:
+    """Take a resident's feedback once; "fixed" closes the case, "not fixed" reopens it.
+
+    Returns "recorded", "unknown" (not stored yet), "not-resolved" or "already-given".
+    """
+    found = case_by_receipt(connection, receipt)
+    if found is None:
+        return "unknown"
+    case = _lock(connection, found.id)
+    if feedback_of(connection, case.id) is not None:
+        return "already-given"
+    if case.status != "resolved":
+        return "not-resolved"
+    at = queries.now()
+    queries.insert_ignoring_known(connection, feedback, dict(
+        submission_id=case.id, rating=rating, fixed=int(fixed), comment=comment, at=at))
+    case_counts.count_feedback(connection, case, at, rating, fixed)
+    # The resident's word settles the case: confirmed, it closes; not fixed, it goes back to work.
+    queries.transition(connection, case.id, "close" if fixed else "reopen", actor="resident", note=comment,
+                       details={"feedback": "fixed" if fixed else "not_fixed"})
+    return "recorded"
+
+
+def unrated_resolved(connection: Connection, before: datetime) -> list[str]:
+    """Resolved cases with no feedback whose last resolution is older than `before`."""
+    last_resolved = (select(status_history.c.submission_id, func.max(status_history.c.at).label("at"))
+                     .where(status_history.c.status == "resolved").group_by(status_history.c.submission_id)
+                     .subquery())
+    return list(connection.execute(
+        select(submissions.c.id).join(last_resolved, last_resolved.c.submission_id == submissions.c.id)
+        .where(submissions.c.status == "resolved", last_resolved.c.at < before,
+               ~exists(select(feedback.c.submission_id).where(feedback.c.submission_id == submissions.c.id)))
+    ).scalars())
+
+
+def public_links(connection: Connection, case) -> dict:
+    """What a receipt adds from the workflow: the original's status for a duplicate, and whether the
+    resident may still rate the outcome."""
+    found: dict = {"duplicate_of": None, "feedback_open": False}
+    if case.duplicate_of:
+        original = connection.execute(select(submissions.c.receipt, submissions.c.status)
+                                      .where(submissions.c.id == case.duplicate_of)).one_or_none()
+        found["duplicate_of"] = original and {"receipt": original.receipt, "status": original.status}
+    if case.status == "resolved":
+        given = connection.execute(select(feedback.c.submission_id).where(feedback.c.submission_id == case.id))
+        found["feedback_open"] = given.first() is None
+    return found
+
+
+def hazard_requests(connection: Connection, *, receipts=(), category=None, start=None, end=None, status=None,
+                    limit: int = 1000):
+    """Hazard reports as Open311 lists them: newest first, at most `limit`."""
+    query = select(submissions).where(submissions.c.kind == "hazard")
+    if receipts:
+        query = query.where(submissions.c.receipt.in_(receipts))
+    if category:
+        query = query.where(submissions.c.category == category)
+    if start:
+        query = query.where(submissions.c.submitted_at >= start)
+    if end:
+        query = query.where(submissions.c.submitted_at <= end)
+    if status == "open":
+        query = query.where(submissions.c.status.in_(cases.OPEN_STATUSES))
+    elif status == "closed":
+        query = query.where(submissions.c.status.not_in(cases.OPEN_STATUSES))
+    return connection.execute(query.order_by(submissions.c.submitted_at.desc()).limit(limit)).all()

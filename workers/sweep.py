@@ -1,0 +1,36 @@
+"""The periodic sweep: close resolved cases nobody rated, and count cases that went overdue.
+
+Run by `minqing cases sweep` (from cron or a systemd timer, e.g. hourly) and, on the embedded default,
+by `minqing serve` every hour. Safe to run anywhere and as often as wanted: every step is a locked
+transition or a keyed tally increment, so two sweeps at once change nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from workers import case_counts, case_queries, queries
+from workers.cases import IllegalTransition
+
+log = logging.getLogger("minqing.sweep")
+AUTO_CLOSE_NOTE = "居民未在期限内评价，自动关闭。 Closed automatically: no feedback within the period."
+
+
+def sweep(engine, *, auto_close_days: int, at: datetime | None = None) -> dict:
+    at = at or queries.now()
+    closed = 0
+    with engine.connect() as connection:
+        waiting = case_queries.unrated_resolved(connection, at - timedelta(days=auto_close_days))
+    for submission_id in waiting:
+        try:
+            with engine.begin() as connection:
+                queries.transition(connection, submission_id, "close", actor="system", note=AUTO_CLOSE_NOTE,
+                                   details={"auto_close": True})
+            closed += 1
+        except IllegalTransition:
+            pass  # rated, reopened or closed by someone else since it was listed
+    with engine.begin() as connection:
+        overdue = case_counts.count_overdue_cases(connection, at)
+    log.info("sweep: closed %s unrated cases, counted %s newly overdue", closed, overdue)
+    return {"closed": closed, "overdue": overdue}
