@@ -116,7 +116,6 @@ def test_the_worker_checks_each_photo_once_and_keeps_a_copy_without_exif(client,
     response = client.post("/api/v1/hazard-reports", json=dict(HAZARD, photos=[issued["key"]]))
     assert response.status_code == 202
     stub_broker.join(settings.queue_name)
-    stub_worker.join()
     with engine.connect() as connection:
         [photo] = queries.photos_of(connection, response.json["id"])
     assert (photo.status, photo.content_type, photo.staff_key) == ("ok", "image/jpeg", staff_copy_key(issued["key"]))
@@ -134,7 +133,6 @@ def test_a_photo_never_uploaded_is_recorded_as_missing(client, stub_broker, stub
     key = target_for(client)["key"]
     response = client.post("/api/v1/hazard-reports", json=dict(HAZARD, photos=[key]))
     stub_broker.join(settings.queue_name)
-    stub_worker.join()
     with engine.connect() as connection:
         [photo] = queries.photos_of(connection, response.json["id"])
     assert photo.status == "missing"

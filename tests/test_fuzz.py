@@ -132,7 +132,6 @@ def fuzzing(client, stub_broker, stub_worker, settings, engine):
 
     yield send, seen
     stub_broker.join(settings.queue_name, fail_fast=True)
-    stub_worker.join()
 
 
 @settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -150,7 +149,6 @@ def test_fuzzed_requests_never_get_a_500_and_rejected_ones_store_nothing(fuzzing
         send("POST", path, {"Content-Type": content_type}, body)
     fuzz_one(send)
     stub_broker.join(settings.queue_name, fail_fast=True)
-    stub_worker.join()
     stored = receipts_stored(engine)
     now = effects(engine)
     rejected = seen["sent"] - sum(n for status, n in seen["answers"].items() if status < 300)
