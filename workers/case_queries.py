@@ -165,20 +165,10 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
-def _lock(connection: Connection, submission_id: str):
-    query = select(submissions).where(submissions.c.id == submission_id)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = connection.execute(query).one_or_none()
-    if row is None:
-        raise LookupError(submission_id)
-    return row
-
-
 def record_step(connection: Connection, submission_id: str, action: str, *, actor: str, note: str = "",
                 photos=(), details: dict | None = None) -> None:
     """A note or a reassignment: into the history, the status unchanged."""
-    row = _lock(connection, submission_id)
+    row = queries.locked_submission(connection, submission_id)
     at = queries.now()
     if action == "assign":
         connection.execute(delete(assignments).where(assignments.c.submission_id == submission_id))
@@ -197,7 +187,7 @@ def record_feedback(connection: Connection, receipt: str, *, rating: int, fixed:
     found = case_by_receipt(connection, receipt)
     if found is None:
         return "unknown"
-    case = _lock(connection, found.id)
+    case = queries.locked_submission(connection, found.id)
     if feedback_of(connection, case.id) is not None:
         return "already-given"
     if case.status != "resolved":

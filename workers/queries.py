@@ -144,6 +144,17 @@ def public_status(connection: Connection, receipt: str) -> dict | None:
     }
 
 
+def locked_submission(connection: Connection, submission_id: str):
+    """The case, locked for this transaction on PostgreSQL so concurrent staff actions queue; LookupError if unknown."""
+    query = select(submissions).where(submissions.c.id == submission_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).one_or_none()
+    if row is None:
+        raise LookupError(submission_id)
+    return row
+
+
 def transition(connection: Connection, submission_id: str, action: str, *, actor: str, note: str = "",
                photos: tuple[str, ...] | list[str] = (), details: dict | None = None) -> Transition:
     """Move a case through the workflow, recording who did what; raises IllegalTransition or LookupError.
@@ -154,12 +165,7 @@ def transition(connection: Connection, submission_id: str, action: str, *, actor
     `details` are kept in the history (a reason, an outcome, beneficiaries and hours); `duplicate_of` and
     `outcome` in them are also set on the case.
     """
-    query = select(submissions).where(submissions.c.id == submission_id)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = connection.execute(query).one_or_none()
-    if row is None:
-        raise LookupError(submission_id)
+    row = locked_submission(connection, submission_id)
     change = cases.apply(row.status, action)
     details = dict(details or {})
     at = now()
