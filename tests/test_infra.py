@@ -32,7 +32,10 @@ def test_every_http_function_in_the_template_routes_to_its_own_handler():
     from functions.app import create_app
     from minqing.settings import load_settings
 
-    app = create_app(load_settings({"MINQING_SECRET_KEY": "infra-test", "MINQING_DATA_DIR": "/nonexistent"}))
+    # The template deploys the serverless functions (intake, receipts, tallies); pages and the staff API run
+    # on a WSGI host.
+    app = create_app(load_settings({"MINQING_SECRET_KEY": "infra-test", "MINQING_DATA_DIR": "/nonexistent"}),
+                     areas={"hazard", "consultation", "enterprise", "receipts", "tallies", "health"})
     routes = {(method, rule.rule.replace("<code>", "{code}")) for rule in app.url_map.iter_rules()
               if rule.endpoint != "static" for method in rule.methods - {"HEAD", "OPTIONS"}}
     functions = {name: r["Properties"] for name, r in sam_template()["Resources"].items()
