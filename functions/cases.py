@@ -146,12 +146,11 @@ def find_case(connection, case_id: str):
 
 
 def summary(row, assignees: list[str], at) -> dict:
-    due = cases.due_at(row.priority, row.submitted_at)
     return {
         "id": row.id, "receipt": row.receipt, "kind": row.kind, "community": row.community or None,
         "category": row.category, "priority": row.priority, "status": row.status,
-        "submitted_at": row.submitted_at, "updated_at": row.updated_at, "due_at": due,
-        "overdue": cases.is_open(row.status) and due < at, "assignees": assignees,
+        "submitted_at": row.submitted_at, "updated_at": row.updated_at, "due_at": row.due_at,
+        "overdue": cases.is_overdue(row.status, row.due_at, at), "assignees": assignees,
         "duplicate_of": row.duplicate_of,
     }
 

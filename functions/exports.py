@@ -44,10 +44,10 @@ def _shaped(connection, batch, at, access, case_queries, cases):
         payload = case.payload if access.sees_personal_data(g.staff, assigned[case.id]) else access.masked_payload(
             case.payload)
         contact = payload.get("contact") or {}
-        due = cases.due_at(case.priority, case.submitted_at)
+        due = case.due_at.isoformat() if case.due_at else ""
         yield [case.receipt, case.kind, case.community, case.category, case.priority, case.status,
-               case.submitted_at.isoformat(), case.updated_at.isoformat(), due.isoformat(),
-               "yes" if cases.is_open(case.status) and due < at else "no", " ".join(assigned[case.id]),
+               case.submitted_at.isoformat(), case.updated_at.isoformat(), due,
+               "yes" if cases.is_overdue(case.status, case.due_at, at) else "no", " ".join(assigned[case.id]),
                payload.get("description", ""), (payload.get("location") or {}).get("address", ""),
                contact.get("name", ""), contact.get("phone", ""), (payload.get("enterprise") or {}).get("name", "")]
 

@@ -189,7 +189,7 @@ def _find(**filters) -> list[dict]:
             "service_notice": "",
             "requested_datetime": row.submitted_at.isoformat(),
             "updated_datetime": row.updated_at.isoformat(),
-            "expected_datetime": cases.due_at(row.priority, row.submitted_at).isoformat(),
+            "expected_datetime": row.due_at.isoformat() if row.due_at else "",
             "address": location.get("address", ""),
             "address_id": None,
             "zipcode": None,

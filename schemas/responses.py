@@ -54,7 +54,9 @@ class CaseSummary(Schema):
     status = fields.String(required=True, metadata=_enum(CASE_STATUSES))
     submitted_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
-    due_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(required=True, allow_none=True, metadata={
+        "description": "the deadline from the directory's SLA, fixed when the case was stored; null for a "
+                       "team's record of a session it held, which nobody has to act on"})
     overdue = fields.Boolean(required=True)
     assignees = fields.List(fields.String(), required=True)
     duplicate_of = fields.String(required=True, allow_none=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import dramatiq
 
@@ -10,7 +11,7 @@ from workers import queries
 from workers.compose import outbox_rows
 from workers.notifications import CHECK_SLA, DELIVER, declare_notification_actors, sla_delay_ms
 from workers.routing import route
-from workers.sla import is_watched
+from workers.sla import case_due_at
 from workers.tallies import increments_for
 
 log = logging.getLogger("minqing.workers")
@@ -27,8 +28,10 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
     engine = lambda: runtime.engine  # noqa: E731 - created on first use, in the worker process
 
     def store_submission(envelope: dict) -> None:
+        due = case_due_at(runtime.directory, envelope["kind"], envelope["data"],
+                          datetime.fromisoformat(envelope["submitted_at"]), override_seconds=runtime.settings.sla_seconds)
         with engine().begin() as connection:
-            stored = queries.store_submission(connection, envelope)
+            stored = queries.store_submission(connection, envelope, due_at=due)
             known_hash = None if stored else queries.body_hash_of(connection, envelope["id"])
         if not stored and known_hash != envelope["body_hash"]:
             # Same idempotency key, different form, both queued before either was stored: keep the first.
@@ -58,10 +61,10 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
             )
         for outbox_id in pending:
             actors[DELIVER].send(outbox_id)
-        if event == "received" and staff_ids and is_watched(row.kind, row.payload):
-            # The SLA timer is a delayed message; it does nothing if the case has moved on by then.
-            delay = sla_delay_ms(runtime.settings, runtime.directory, row)
-            actors[CHECK_SLA].send_with_options(args=(submission_id, 1), delay=delay)
+        if event == "received" and staff_ids and row.due_at is not None:
+            # The SLA timer is a delayed message for the case's deadline; it does nothing if the case has
+            # moved on by then.
+            actors[CHECK_SLA].send_with_options(args=(submission_id, 1), delay=sla_delay_ms(row))
 
     def count_submission(submission_id: str, event: str = "received") -> None:
         with engine().begin() as connection:

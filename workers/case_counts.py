@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
-from workers import cases, queries
+from workers import case_queries, cases, queries
 from workers.tables import case_durations, feedback, status_history, submissions
 from workers.tallies import (
     TIMED_EVENTS,
@@ -25,11 +25,12 @@ from workers.tallies import (
 
 def count_transition(connection: Connection, case, event: str, at: datetime, details: dict | None) -> None:
     """Count `case` (a submissions row) reaching `event` at `at`."""
-    due = cases.due_at(case.priority, case.submitted_at)
+    due = case.due_at
     on_time = None
     if event == "closed":
+        # A case with no deadline (a logged session) cannot be late.
         resolved_at = _first_resolved(connection, case.id, at)
-        on_time = resolved_at is not None and resolved_at <= due
+        on_time = resolved_at is not None and (due is None or resolved_at <= due)
     counted = queries.apply_increments(
         connection, case.id, event,
         transition_increments(case.kind, case.payload, event, at, details, on_time=on_time))
@@ -37,13 +38,13 @@ def count_transition(connection: Connection, case, event: str, at: datetime, det
         queries.insert_ignoring_known(connection, case_durations, dict(
             submission_id=case.id, event=event, kind=case.kind, community=case.community or "",
             category=case.category, day=office_day(at), seconds=(at - case.submitted_at).total_seconds()))
-    if event == "resolved" and at > due:
+    if event == "resolved" and due is not None and at > due:
         count_overdue(connection, case)
 
 
 def count_overdue(connection: Connection, case) -> bool:
-    due = cases.due_at(case.priority, case.submitted_at)
-    return queries.apply_increments(connection, case.id, "overdue", overdue_increments(case.kind, case.payload, due))
+    return queries.apply_increments(connection, case.id, "overdue",
+                                    overdue_increments(case.kind, case.payload, case.due_at))
 
 
 def count_feedback(connection: Connection, case, at: datetime, rating: int, fixed: bool) -> bool:
@@ -53,11 +54,8 @@ def count_feedback(connection: Connection, case, at: datetime, rating: int, fixe
 
 def count_overdue_cases(connection: Connection, at: datetime) -> int:
     """Count every open case past its due time that is not counted yet; returns how many were added."""
-    shortest = min(cases.RESOLVE_WITHIN.values())
-    found = connection.execute(select(submissions).where(
-        submissions.c.status.in_(cases.OPEN_STATUSES), submissions.c.submitted_at < at - shortest)).all()
-    return sum(count_overdue(connection, case) for case in found
-               if cases.due_at(case.priority, case.submitted_at) < at)
+    found = connection.execute(select(submissions).where(case_queries.overdue_clause(at))).all()
+    return sum(count_overdue(connection, case) for case in found)
 
 
 def recount_workflow(connection: Connection) -> None:

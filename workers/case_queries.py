@@ -30,12 +30,10 @@ class BadCursor(ValueError):
 
 
 def overdue_clause(at: datetime):
-    """Open cases past their due time, whatever their priority."""
-    known = list(cases.RESOLVE_WITHIN)
-    late = [and_(submissions.c.priority == p, submissions.c.submitted_at < at - w)
-            for p, w in cases.RESOLVE_WITHIN.items()]
-    late.append(and_(submissions.c.priority.not_in(known), submissions.c.submitted_at < at - cases.DEFAULT_RESOLVE_WITHIN))
-    return and_(submissions.c.status.in_(cases.OPEN_STATUSES), or_(*late))
+    """Open cases past their deadline (`due_at`); a case without one is never overdue, and is not
+    overdue either (the explicit null test keeps `not_()` of this clause from dropping it)."""
+    return and_(submissions.c.status.in_(cases.OPEN_STATUSES), submissions.c.due_at.is_not(None),
+                submissions.c.due_at < at)
 
 
 def _office_midnight(day) -> datetime:

@@ -6,7 +6,7 @@ received → acknowledged → in_progress → resolved → closed, plus rejected
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 STATUSES = ("received", "acknowledged", "in_progress", "resolved", "closed", "rejected", "reopened")
 OPEN_STATUSES = frozenset({"received", "acknowledged", "in_progress", "reopened"})
@@ -62,22 +62,12 @@ RECORD_ONLY = ("note", "assign")
 # What an enterprise request came to (企业诉求办结情况); "solved" counts towards "problems solved".
 ENTERPRISE_OUTCOMES = ("solved", "partly_solved", "not_solved", "referred")
 
-# How long a case may stay open, by its priority (hazard severity or enterprise urgency). A case still open
-# after this is overdue; one resolved within it was handled on time.
-RESOLVE_WITHIN = {
-    "urgent": timedelta(hours=24),
-    "high": timedelta(hours=48),
-    "medium": timedelta(hours=72),
-    "normal": timedelta(days=5),
-    "low": timedelta(days=7),
-}
-DEFAULT_RESOLVE_WITHIN = timedelta(days=7)
-
-
-def due_at(priority: str, submitted_at: datetime) -> datetime:
-    """When a case of this priority, received at `submitted_at`, should be resolved."""
-    return submitted_at + RESOLVE_WITHIN.get(priority or "", DEFAULT_RESOLVE_WITHIN)
-
 
 def is_open(status: str) -> bool:
     return status in OPEN_STATUSES
+
+
+def is_overdue(status: str, due_at: datetime | None, at: datetime) -> bool:
+    """Open past its deadline (the directory's SLA, fixed when the case was stored); a case with no
+    deadline, such as a team's record of a session it held, is never overdue."""
+    return is_open(status) and due_at is not None and due_at < at

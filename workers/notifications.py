@@ -13,6 +13,7 @@ from dramatiq.middleware import CurrentMessage
 
 from minqing import links
 from workers import outbox, queries
+from workers.cases import is_overdue
 from workers.channels import Link, Notice
 from workers.compose import ACTIONABLE, channel_after, fallback_contact, first_channel, outbox_row, template_event
 from workers import rate_limits
@@ -130,6 +131,11 @@ def declare_notification_actors(runtime, actors: dict) -> None:
             submission = queries.submission(connection, submission_id)
             if submission is None or submission.status != "received":
                 return  # the case moved on: the timer has nothing left to do
+            early = _ms_until(submission.due_at) if level == 1 and submission.due_at else 0
+            if early:
+                # Delivered before the case's deadline (a broker caps delays, SQS at 15 minutes): wait again.
+                actors[CHECK_SLA].send_with_options(args=(submission_id, level), delay=early)
+                return
             community = directory.communities.get(submission.community)
             staff_ids = queries.assignees(connection, submission_id)
             target = escalation_target(community.chain if community else (), staff_ids, level)
@@ -175,7 +181,7 @@ def declare_notification_actors(runtime, actors: dict) -> None:
         if not cases or staff_id not in directory.staff:
             return None
         at = queries.now()
-        listed = [(c.receipt, c.kind, c.category, c.status == "received" and at > _due(c)) for c in cases]
+        listed = [(c.receipt, c.kind, c.category, is_overdue(c.status, c.due_at, at)) for c in cases]
         text = render_digest(day=day, cases=listed, lang=lang)
         row = dict(submission_id=cases[0].id, event=f"digest-{day}", recipient=staff_id,
                    channel=first_channel(directory.staff_member(staff_id), known), subject=text.subject,
@@ -183,10 +189,6 @@ def declare_notification_actors(runtime, actors: dict) -> None:
         outbox_id, _ = outbox.add_one(connection, row)
         outbox.record_digest(connection, staff_id, date.fromisoformat(day), outbox_id)
         return outbox_id
-
-    def _due(case) -> datetime:
-        limit = limit_for(runtime.directory, kind=case.kind, category=case.category, priority=case.priority or "*")
-        return due_at(case.submitted_at, limit, override_seconds=settings.sla_seconds)
 
     retry_policy = dict(max_retries=settings.notify_max_retries, min_backoff=settings.min_backoff_ms,
                         max_backoff=settings.max_backoff_ms)
@@ -207,9 +209,10 @@ def timers_queue(settings) -> str:
     return f"{settings.queue_name}_timers"
 
 
-def sla_delay_ms(settings, directory, submission) -> int:
-    """How long after now a newly stored case's first SLA check is due."""
-    limit = limit_for(directory, kind=submission.kind, category=submission.category,
-                      priority=submission.priority or "*")
-    due = due_at(submission.submitted_at, limit, override_seconds=settings.sla_seconds)
-    return max(0, int((due - queries.now()).total_seconds() * 1000))
+def sla_delay_ms(submission) -> int:
+    """How long after now a newly stored case's first SLA check is due: at its deadline."""
+    return _ms_until(submission.due_at)
+
+
+def _ms_until(moment: datetime) -> int:
+    return max(0, int((moment - queries.now()).total_seconds() * 1000))

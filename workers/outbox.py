@@ -81,7 +81,8 @@ def staff_with_open_cases(connection: Connection) -> list[str]:
 def open_cases(connection: Connection, staff_id: str):
     query = (
         select(submissions.c.id, submissions.c.receipt, submissions.c.kind, submissions.c.category,
-               submissions.c.priority, submissions.c.status, submissions.c.submitted_at)
+               submissions.c.priority, submissions.c.status, submissions.c.submitted_at,
+               submissions.c.due_at)
         .join(assignments, assignments.c.submission_id == submissions.c.id)
         .where(assignments.c.staff_id == staff_id, submissions.c.status.in_(OPEN_STATUSES))
         .order_by(submissions.c.submitted_at)

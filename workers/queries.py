@@ -21,7 +21,7 @@ from workers.tables import (
 )
 from workers import case_counts, case_queries, cases
 from workers.cases import Transition
-from workers.tallies import Increment, category_of, increments_for
+from workers.tallies import Increment, category_of, increments_for, priority_of
 
 PUBLIC_COLUMNS = (
     submissions.c.receipt,
@@ -78,8 +78,8 @@ def insert_all_ignoring_known(connection: Connection, table, rows: list[dict]) -
         connection.execute(statement, row)
 
 
-def store_submission(connection: Connection, envelope: dict) -> bool:
-    """Store a submission once; True if this call stored it."""
+def store_submission(connection: Connection, envelope: dict, *, due_at: datetime | None = None) -> bool:
+    """Store a submission once, with its deadline (`workers.sla.case_due_at`); True if this call stored it."""
     kind, data = envelope["kind"], envelope["data"]
     submitted_at = datetime.fromisoformat(envelope["submitted_at"])
     stored_at = now()
@@ -92,7 +92,7 @@ def store_submission(connection: Connection, envelope: dict) -> bool:
             kind=kind,
             community=data.get("community") or "",
             category=category_of(kind, data),
-            priority=data.get("severity") or data.get("urgency") or "",
+            priority=priority_of(data),
             status="received",
             payload=data,
             body_hash=envelope["body_hash"],
@@ -101,6 +101,7 @@ def store_submission(connection: Connection, envelope: dict) -> bool:
             submitted_at=submitted_at,
             stored_at=stored_at,
             updated_at=submitted_at,
+            due_at=due_at,
         ),
     )
     if added:

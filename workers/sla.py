@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from minqing.directory import Directory, SlaLimit
 from workers.routing import match_score
-from workers.tallies import OFFICE_TZ
+from workers.tallies import OFFICE_TZ, category_of, priority_of
 
 ANY = "*"
 DEFAULTS = (
@@ -49,6 +49,16 @@ def due_at(start: datetime, limit: SlaLimit, *, override_seconds: float | None =
         if local.weekday() < 5:
             remaining -= 1
     return local
+
+
+def case_due_at(directory: Directory, kind: str, data: dict, submitted_at: datetime, *,
+                override_seconds: float | None = None) -> datetime | None:
+    """The one deadline of a case (its 时限), fixed when it is stored: the directory's limit counted from
+    `submitted_at`. None for a case nobody has to act on (a team's record of a session it held)."""
+    if not is_watched(kind, data):
+        return None
+    limit = limit_for(directory, kind=kind, category=category_of(kind, data), priority=priority_of(data) or ANY)
+    return due_at(submitted_at, limit, override_seconds=override_seconds)
 
 
 def is_watched(kind: str, data: dict) -> bool:

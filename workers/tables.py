@@ -235,3 +235,8 @@ submissions.append_column(Column("outcome", JSON))
 status_history.append_column(Column("action", String(16)))
 status_history.append_column(Column("photos", JSON))
 status_history.append_column(Column("details", JSON))
+
+# A case's deadline, from the directory's SLA when it was stored (migration 0006); null when nobody has to
+# act on it. Overdue lists, on-time counts, exports, digests and escalation all read this one value.
+submissions.append_column(Column("due_at", UTCDateTime()))
+Index("ix_submissions_due_at", submissions.c.due_at)

@@ -27,6 +27,11 @@ def category_of(kind: str, data: dict) -> str:
     return data["service"] if kind == "consultation" else data["category"]
 
 
+def priority_of(data: dict) -> str:
+    """A hazard's severity or an enterprise request's urgency; "" for a consultation."""
+    return data.get("severity") or data.get("urgency") or ""
+
+
 def increments_for(kind: str, data: dict, submitted_at: datetime, event: str = "received") -> list[Increment]:
     """The increments one event of one submission makes."""
     day = office_day(submitted_at)

@@ -1,0 +1,49 @@
+"""Migration 0006 gives cases stored before it a deadline from the default limits, on SQLite and PostgreSQL."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from workers.db import current_revision, make_engine, upgrade
+from workers.tables import submissions
+
+TUESDAY = datetime(2026, 11, 24, 1, 0)  # naive UTC, as the columns keep it
+FRIDAY_EVENING = datetime(2026, 11, 20, 10, 0)  # 18:00 in the office's time zone
+OLD_CASES = {
+    "urgent-hazard": ("hazard", "urgent", {}, TUESDAY, TUESDAY + timedelta(hours=2)),
+    "high-hazard": ("hazard", "high", {}, TUESDAY, TUESDAY + timedelta(days=7)),
+    "request": ("consultation", "", {"mode": "request"}, FRIDAY_EVENING, datetime(2026, 11, 25, 10, 0)),
+    "logged-session": ("consultation", "", {"mode": "report"}, TUESDAY, None),
+    "enterprise": ("enterprise", "urgent", {}, TUESDAY, TUESDAY + timedelta(days=7)),
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_cases_stored_before_0006_get_the_default_deadline(database_url):
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0005")
+        with engine.begin() as c:
+            for n, (case_id, (kind, priority, payload, at, _)) in enumerate(OLD_CASES.items()):
+                c.execute(sa.text(
+                    "INSERT INTO submissions (id, receipt, kind, community, category, priority, status, payload, "
+                    "body_hash, lang, submitted_at, stored_at, updated_at) VALUES (:id, :receipt, :kind, '', 'other', "
+                    ":priority, 'received', :payload, 'h', 'zh-CN', :at, :at, :at)"),
+                    dict(id=case_id, receipt=f"R{n}", kind=kind, priority=priority, at=at,
+                         payload=json.dumps(payload)))
+        upgrade(engine)
+        assert current_revision(engine) == "0006"
+        with engine.connect() as c:
+            found = dict(c.execute(sa.select(submissions.c.id, submissions.c.due_at)).all())
+        expected = {case_id: due and due.replace(tzinfo=timezone.utc) for case_id, (*_, due) in OLD_CASES.items()}
+        assert found == expected
+    finally:
+        engine.dispose()
