@@ -75,6 +75,13 @@ def test_altered_upload_fields_are_refused(client):
     assert upload(client, issued, phone_jpeg()).status_code == 403
 
 
+def test_upload_fields_with_characters_no_key_or_signature_has_are_refused_not_an_error(client):
+    issued = target_for(client)
+    issued["upload"]["fields"]["signature"] = "签名"
+    assert upload(client, issued, phone_jpeg()).status_code == 403
+    assert not is_issued("secret", "uploads/照片" + "0" * 24)
+
+
 def test_an_expired_upload_target_is_refused(client, app):
     app.extensions["minqing"].settings = app.extensions["minqing"].settings.with_overrides(
         attachments_expiry_seconds=-1)

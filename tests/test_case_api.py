@@ -134,6 +134,7 @@ def test_the_list_filters_sorts_and_pages_with_a_cursor(client, runtime, stub_wo
     assert len(ids(q="围墙")) == 1 and len(ids(q="理发店")) == 1
     assert len(ids(overdue="true")) == 0 and len(ids(overdue="false")) == 12
     assert len(ids(submitted_from="2020-01-01", submitted_to="2020-01-31")) == 0
+    assert len(ids(submitted_from="0001-01-01", submitted_to="9999-12-31")) == 12  # no midnight in UTC: clamped
     assert client.get("/api/v1/cases?cursor=bm9wZQ", headers=leader).status_code == 400
     assert client.get("/api/v1/cases?limit=0&kind=ship", headers=leader).json["errors"].keys() == {"limit", "kind"}
 

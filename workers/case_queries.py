@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
 from sqlalchemy.engine import Connection
@@ -37,6 +37,8 @@ def overdue_clause(at: datetime):
 
 
 def _office_midnight(day) -> datetime:
+    # Clamped: 0001-01-01 or 9999-12-31 are valid dates but have no midnight in UTC, and select the same.
+    day = min(max(day, date(1900, 1, 1)), date(9000, 1, 1))
     return datetime.combine(day, time(), tzinfo=OFFICE_TZ)
 
 
@@ -54,7 +56,7 @@ def filtered(filters: dict, scope, at: datetime):
     if filters.get("submitted_from"):
         clauses.append(submissions.c.submitted_at >= _office_midnight(filters["submitted_from"]))
     if filters.get("submitted_to"):
-        clauses.append(submissions.c.submitted_at < _office_midnight(filters["submitted_to"] + timedelta(days=1)))
+        clauses.append(submissions.c.submitted_at < _office_midnight(filters["submitted_to"]) + timedelta(days=1))
     if filters.get("q"):
         text = filters["q"]
         clauses.append(or_(

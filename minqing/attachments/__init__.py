@@ -75,7 +75,8 @@ def issue_key(secret: str, seed: str | None = None) -> str:
 
 def is_issued(secret: str, key: str) -> bool:
     """True for a key this service issued (and not one invented or altered)."""
-    if not key.startswith(UPLOADS):
+    # Issued keys are ASCII; compare_digest refuses other text, and a key comes from the client.
+    if not key.isascii() or not key.startswith(UPLOADS):
         return False
     code = key[len(UPLOADS):]
     if len(code) != _RANDOM + _CHECK:

@@ -46,7 +46,8 @@ class FileStore:
     def check_upload(self, fields) -> tuple[str, str]:
         """(key, content type) a direct upload may store, or UploadRefused."""
         given = {name: fields.get(name, "") for name in ("key", "Content-Type", "expires")}
-        if not hmac.compare_digest(fields.get("signature", ""), self._sign(given)):
+        # As bytes: compare_digest refuses str with non-ASCII characters, and these come from the client.
+        if not hmac.compare_digest(fields.get("signature", "").encode(), self._sign(given).encode()):
             raise UploadRefused("bad-upload-signature")
         if not given["expires"].isdigit() or int(given["expires"]) < time.time():
             raise UploadRefused("upload-expired")
