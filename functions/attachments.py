@@ -13,6 +13,7 @@ from minqing.attachments import CONTENT_TYPES, issue_key
 from schemas import errors_by_path
 from schemas import messages as m
 from schemas.attachment import AttachmentRequestSchema
+from schemas.responses import AttachmentTarget
 
 blueprint = Blueprint("attachments", __name__)
 
@@ -36,8 +37,9 @@ def upload_target():
         raise Problem(422, "validation-error", errors=errors_by_path(error.messages, pick_lang()))
     key = issue_key(svc.settings.secret_key)
     target = svc.attachments.upload_target(key, wanted["content_type"])
-    response = jsonify({"key": key, "upload": target, "max_bytes": svc.settings.attachments_max_bytes,
-                        "expires_in": svc.settings.attachments_expiry_seconds})
+    response = jsonify(AttachmentTarget().dump({
+        "key": key, "upload": target, "max_bytes": svc.settings.attachments_max_bytes,
+        "expires_in": svc.settings.attachments_expiry_seconds}))
     response.status_code = 201
     return response
 

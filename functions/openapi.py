@@ -18,6 +18,7 @@ ERRORS = {
     403: "a filter outside the caller's scope",
     404: "no such receipt or case (or not the caller's to see)",
     409: "the action is not possible from the case's status",
+    410: "the link has expired",
     413: "body over the size limit",
     415: "unsupported content type",
     422: "validation failed; `errors` maps field paths to messages",
@@ -69,6 +70,7 @@ def build_spec(base_url: str) -> dict:
 
     from schemas import SCHEMAS
     from schemas import responses as r
+    from schemas.attachment import AttachmentRequestSchema
     from schemas.cases import CaseActionSchema, CaseFilterSchema, FeedbackSchema
 
     plugin = MarshmallowPlugin()
@@ -83,7 +85,8 @@ def build_spec(base_url: str) -> dict:
     for name, schema in (("Problem", r.Problem), ("Accepted", r.Accepted), ("CaseList", r.CaseList),
                          ("CaseDetail", r.CaseDetail), ("ReceiptStatus", r.ReceiptStatus),
                          ("FeedbackAccepted", r.FeedbackAccepted), ("CaseAction", CaseActionSchema),
-                         ("Feedback", FeedbackSchema)):
+                         ("Feedback", FeedbackSchema), ("AttachmentRequest", AttachmentRequestSchema),
+                         ("AttachmentTarget", r.AttachmentTarget)):
         spec.components.schema(name, schema=schema)
     for kind, schema in SCHEMAS.items():
         spec.components.schema(FORMS[_path_of(kind)][0], schema=schema)
@@ -135,10 +138,84 @@ def build_spec(base_url: str) -> dict:
                                                  "responses": {"200": _json({"type": "object"}),
                                                                **({} if path == "/healthz" else {
                                                                    "503": _json({"type": "object"}, "not ready")})}}})
+    _document_attachments(spec)
+    _document_pages(spec)
     from functions import open311
 
     open311.document(spec)
     return spec.to_dict()
+
+
+def _html(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _path_parameter(name: str, description: str, **schema) -> dict:
+    return {"in": "path", "name": name, "required": True, "description": description,
+            "schema": {"type": "string", **schema}}
+
+
+def _document_attachments(spec) -> None:
+    spec.path(path="/api/v1/attachments", operations={"post": {
+        "summary": "somewhere to upload one photo before submitting the form", "tags": ["intake"],
+        "requestBody": _body("AttachmentRequest"),
+        "responses": {"201": _json("AttachmentTarget", "an upload target and the key to name in `photos`"),
+                      **_errors(400, 413, 422, 429)}}})
+    signed = {name: {"type": "string"} for name in ("key", "Content-Type", "expires", "signature")}
+    spec.path(path="/api/v1/attachments/upload", operations={"post": {
+        "summary": "the embedded store's direct upload: the target's `fields`, then the photo as `file`",
+        "description": "Only on the embedded file store; with S3 the photo goes to the bucket and this is 404.",
+        "tags": ["intake"],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {**signed, "file": {"type": "string", "format": "binary",
+                                              "description": "JPEG, PNG, WebP or HEIC"}}}}}},
+        "responses": {"204": {"description": "stored"}, "403": {
+            "description": "the fields are not the ones issued, or they have expired",
+            "content": {PROBLEM: {"schema": "Problem"}}}, **_errors(400, 404, 413, 415, 422, 429)}}})
+
+
+def _document_pages(spec) -> None:
+    """The server-rendered pages (text/html): the phone forms, the thank-you and status pages, one-tap
+    links and the pages' own script and style."""
+    from functions.forms import FORMS, MODES
+
+    query = [{"in": "query", "name": name, "description": text, "schema": {"type": "string"}} for name, text in (
+        ("c", "community code to prefill"), ("spot", "QR-code spot to prefill (names its community)"),
+        ("cat", "category (or service) to prefill"),
+        ("mode", "form variant: " + ", ".join(sorted({m for modes in MODES.values() for m in modes if m}))),
+        ("lock", "1 fixes what the poster fixes (community, category)"), ("lang", "en for English"),
+        ("team", "patrol team, carried to the next finding"), ("vid", "patrol volunteer id, likewise"))]
+    receipt = _path_parameter("receipt", "the receipt code (回执码)")
+    problem = {PROBLEM: {"schema": "Problem"}}
+    spec.path(path="/f/{kind}", operations={"get": {
+        "summary": "the phone form a QR poster opens (zh-CN, or English with ?lang=en)", "tags": ["pages"],
+        "parameters": [_path_parameter("kind", "which form", enum=list(FORMS)), *query],
+        "responses": {"200": _html("the form"), **_errors(404, 429)}}})
+    spec.path(path="/thanks/{receipt}", operations={"get": {
+        "summary": "the thank-you page after a browser's form post, with the receipt in large type",
+        "tags": ["pages"], "parameters": [receipt, *query],
+        "responses": {"200": _html("the thank-you page"), **_errors(404, 429)}}})
+    spec.path(path="/r/{receipt}", operations={"get": {
+        "summary": "the public status history of a submission (no personal data)", "tags": ["pages"],
+        "parameters": [receipt, {"in": "query", "name": "lang", "schema": {"type": "string"}}],
+        "responses": {"200": _html("the status page"), "404": _html("no such receipt"), **_errors(429, 503)}}})
+    token = _path_parameter("token", "the signed link from a notification (case, recipient, action, expiry)")
+    refused = {"403": _html("the link was altered or is not ours"), "404": _html("no such case (yet)"),
+               "410": _html(ERRORS[410]), "503": _html("the database is unavailable; nothing was changed")}
+    spec.path(path="/a/{token}", operations={
+        "get": {"summary": "一键处理 — what a one-tap link will do, with a button to confirm", "tags": ["pages"],
+                "parameters": [token], "responses": {"200": _html("the confirmation page"), **refused}},
+        "post": {"summary": "一键处理 — do it: acknowledge or resolve, once, in the recipient's name",
+                 "tags": ["pages"], "parameters": [token],
+                 "responses": {"200": _html("done"), **refused,
+                               "409": _html("the link was used, or the case has moved on")}}})
+    spec.path(path="/assets/{filename}", operations={"get": {
+        "summary": "the pages' own script (no third-party resources)", "tags": ["pages"],
+        "parameters": [_path_parameter("filename", "e.g. form.js")],
+        "responses": {"200": {"description": "the file", "content": {
+            media: {"schema": {"type": "string"}} for media in ("text/javascript", "text/css")}},
+            "404": {"description": "no such file", "content": problem}, **_errors(429)}}})
 
 
 def _path_of(kind: str) -> str:

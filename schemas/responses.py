@@ -33,6 +33,22 @@ class Accepted(Schema):
     status_url = fields.String(required=True)
 
 
+class UploadTarget(Schema):
+    """Shaped like an S3 presigned POST: send `fields` as multipart form fields, then the photo as `file`."""
+
+    method = fields.String(required=True, metadata=_enum(["POST"]))
+    url = fields.String(required=True)
+    form_fields = fields.Dict(keys=fields.String(), values=fields.String(), required=True, data_key="fields",
+                              attribute="fields")
+
+
+class AttachmentTarget(Schema):
+    key = fields.String(required=True, metadata={"description": "name this key in the form's `photos`"})
+    upload = fields.Nested(UploadTarget, required=True)
+    max_bytes = fields.Integer(required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds the upload target is valid"})
+
+
 class CaseRef(Schema):
     id = fields.String(required=True)
     receipt = fields.String(required=True)
