@@ -115,3 +115,16 @@ def test_markdown_and_html_show_free_text_without_interpreting_it():
     assert "［点我领奖］" in markdown  # still readable
     html = html_message(NOTICE)
     assert "<script>" not in html and "[点我领奖](http://evil.example)" in html.replace("&quot;", '"')
+
+
+def test_a_robots_quota_is_its_own_not_its_variable_names(base_env, staff):
+    from workers.channels.wecom import WeComChannel
+
+    def key(url):
+        return WeComChannel(channel_settings(base_env, {"TEST_WECOM_GRID": url})).quota_key(staff["qjj-grid"])
+
+    assert key("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a") == key(
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a")
+    assert key("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a") != key(
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=b")
+    assert "key=a" not in key("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a")  # no secret in Redis

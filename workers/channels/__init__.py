@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Mapping, Protocol
 
@@ -35,6 +36,16 @@ class Channel(Protocol):
 
     def quota_key(self, recipient) -> str | None:
         """What the provider's rate limit counts (a robot), or None if it sets none we must keep."""
+
+
+def robot_quota_key(kind: str, settings, webhook_env: str) -> str:
+    """A robot's rate-limit key: the robot itself (a digest of its URL, which holds its secret), so robots
+    configured under the same variable name elsewhere on a shared Redis do not share a quota."""
+    try:
+        url = settings.credential(webhook_env)
+    except LookupError:
+        return f"{kind}:{webhook_env}"  # sending will fail and say why; the quota is moot
+    return f"{kind}:{hashlib.sha256(url.encode()).hexdigest()[:20]}"
 
 
 def options_of(recipient, channel_type: str) -> Mapping[str, str]:

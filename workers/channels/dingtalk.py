@@ -11,7 +11,7 @@ import hmac
 import time
 import urllib.parse
 
-from workers.channels import options_of
+from workers.channels import options_of, robot_quota_key
 from workers.channels.formats import markdown_message
 from workers.channels.http import post_json, robot_answer
 
@@ -41,4 +41,4 @@ class DingTalkChannel:
         return f"dingtalk-{notice.id}"
 
     def quota_key(self, recipient) -> str:
-        return "dingtalk:" + options_of(recipient, self.name)["webhook_env"]
+        return robot_quota_key("dingtalk", self.settings, options_of(recipient, self.name)["webhook_env"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.channels import options_of
+from workers.channels import options_of, robot_quota_key
 from workers.channels.formats import markdown_message
 from workers.channels.http import post_json, robot_answer
 
@@ -22,4 +22,4 @@ class WeComChannel:
         return f"wecom-{notice.id}"
 
     def quota_key(self, recipient) -> str:
-        return "wecom:" + options_of(recipient, self.name)["webhook_env"]
+        return robot_quota_key("wecom", self.settings, options_of(recipient, self.name)["webhook_env"])
