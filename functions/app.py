@@ -47,16 +47,14 @@ class Services:
         return make_engine(self.settings.database_url, pool_size=4)
 
     def enqueue_submission(self, envelope: dict) -> None:
+        self.enqueue("store_submission", envelope)
+
+    def enqueue(self, actor_name: str, *args) -> None:
+        """Queue a message for a worker's actor (the web process declares no actors of its own)."""
         from dramatiq import Message
 
         self.broker.enqueue(
-            Message(
-                queue_name=self.settings.queue_name,
-                actor_name="store_submission",
-                args=(envelope,),
-                kwargs={},
-                options={},
-            )
+            Message(queue_name=self.settings.queue_name, actor_name=actor_name, args=args, kwargs={}, options={})
         )
 
     def known_body_hash(self, sid: str) -> str | None:

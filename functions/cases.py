@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from flask import Blueprint, g, jsonify, request
@@ -19,11 +20,14 @@ from workers import cases
 from workers.cases import IllegalTransition
 
 blueprint = Blueprint("cases", __name__)
+log = logging.getLogger("minqing.cases")
 
 NOT_FOUND = ("没有这个案件，或您无权查看。", "No such case, or it is not yours to see.")
 OUT_OF_SCOPE = ("您无权查看该社区的案件。", "You may not see that community's cases.")
 BAD_CURSOR = ("分页游标无效，请从第一页重新开始。", "The cursor is not valid; start again from the first page.")
 ILLEGAL = ("当前状态下不能执行该操作。", "That action is not possible from the case's current status.")
+QUEUE_DOWN = ("暂时无法通知新的负责人，未做更改，请稍后重试。", "The new assignee cannot be told right now; nothing "
+              "was changed. Retry shortly.")
 
 
 def validation_problem(error: ValidationError, lang: str) -> Problem:
@@ -90,8 +94,12 @@ def act(case_id: str):
         action, note, photos = step["action"], step.get("note", ""), step.get("photos", [])
         try:
             if action in cases.RECORD_ONLY:
-                case_queries.record_step(connection, case.id, action, actor=g.staff.id, note=note, photos=photos,
-                                         details=details)
+                step_id, added = case_queries.record_step(connection, case.id, action, actor=g.staff.id, note=note,
+                                                          photos=photos, details=details)
+                if added:
+                    # Queued before the commit: if the queue refuses it, nothing is recorded and the caller
+                    # retries; the worker waits (retries) until it sees the committed step.
+                    enqueue_or_503(svc, "notify_assignees", case.id, case_queries.assigned_event(step_id))
             else:
                 queries.transition(connection, case.id, action, actor=g.staff.id, note=note, photos=photos,
                                    details=details)
@@ -100,6 +108,14 @@ def act(case_id: str):
                           extra={"allowed": list(error.allowed), "current_status": error.status})
     with svc.engine.connect() as connection:
         return jsonify(detail(connection, find_case(connection, case_id)))
+
+
+def enqueue_or_503(svc, actor_name: str, *args) -> None:
+    try:
+        svc.enqueue(actor_name, *args)
+    except Exception:
+        log.warning("queue unavailable for %s%r", actor_name, args, exc_info=True)
+        raise Problem(503, "queue-unavailable", QUEUE_DOWN, headers={"Retry-After": "5"})
 
 
 def step_details(connection, case, step: dict, lang: str) -> dict:

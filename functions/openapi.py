@@ -119,9 +119,10 @@ def build_spec(base_url: str) -> dict:
         "summary": "a case with its history", "tags": ["staff"], "security": staff, "parameters": [case_id],
         "responses": {"200": _json("CaseDetail"), **_errors(401, 404)}}})
     spec.path(path="/api/v1/cases/{case_id}/actions", operations={"post": {
-        "summary": "a transition, a reassignment or a note", "tags": ["staff"], "security": staff,
+        "summary": "a transition, a reassignment (the staff it adds are notified) or a note", "tags": ["staff"],
+        "security": staff,
         "parameters": [case_id], "requestBody": _body("CaseAction"),
-        "responses": {"200": _json("CaseDetail"), **_errors(400, 401, 404, 409, 413, 415, 422)}}})
+        "responses": {"200": _json("CaseDetail"), **_errors(400, 401, 404, 409, 413, 415, 422, 503)}}})
     for suffix, media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
         spec.path(path=f"/api/v1/exports/cases.{suffix}", operations={"get": {
             "summary": f"every matching case as {suffix.upper()}", "tags": ["staff"], "security": staff,

@@ -2,6 +2,8 @@
 peers, then one-tap links followed over HTTP."""
 
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -93,5 +95,42 @@ def test_escalation_goes_up_the_chain_once_and_stops_after_acknowledgement(notif
         assert len(robot_server.at("/dingtalk/qjj")) == 1 and robot_server.at("/hook/leader") == []
         history = server.get(f"/api/v1/receipts/{receipt}").json()["history"]
         assert [h["status"] for h in history] == ["received", "acknowledged"]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("backend_env", ["embedded", "redis+postgres"], indirect=True)
+def test_a_reassignment_tells_the_new_assignee_once_who_acts_with_one_tap(notify_server_env, robot_server, tmp_path):
+    server = LiveServer(notify_server_env, tmp_path)
+    try:
+        receipt = server.post("/api/v1/hazard-reports", json=HAZARD[0]).json()["receipt"]
+        wait_until(lambda: robot_server.at("/wecom/grid"))
+        issued = subprocess.run([sys.executable, "-m", "minqing", "token", "create", "--staff", "street-leader"],
+                                env=server.env, capture_output=True, text=True, timeout=60)
+        leader = {"Authorization": f"Bearer {issued.stdout.strip()}"}
+        [case] = wait_until(lambda: server.get("/api/v1/cases", headers=leader).json()["items"])
+
+        def assign(*assignees):
+            response = server.post(f"/api/v1/cases/{case['id']}/actions", headers=leader,
+                                   json={"action": "assign", "assignees": list(assignees), "note": "请书记跟进"})
+            assert response.status_code == 200, response.text
+
+        assign("qjj-grid", "qjj-secretary")
+        [notice] = wait_until(lambda: robot_server.at("/dingtalk/qjj"))
+        text = notice["json"]["markdown"]["text"]
+        assert "转派给您" in text and receipt in text and "街道分管领导将此件转派给您" in text
+        assign("qjj-grid", "qjj-secretary")  # the same request again: nobody new to tell
+        time.sleep(2)
+        assert len(robot_server.at("/dingtalk/qjj")) == 1
+        assert len(robot_server.at("/wecom/grid")) == 1  # the grid worker already had it
+
+        acknowledge, _ = robot_links(notice)
+        assert requests.post(acknowledge, timeout=15).status_code == 200
+        history = server.get(f"/api/v1/cases/{case['id']}", headers=leader).json()["history"]
+        assert (history[-1]["status"], history[-1]["actor"]) == ("acknowledged", "qjj-secretary")
+
+        assign("qjj-grid")
+        assign("qjj-secretary")  # handed back: told again
+        wait_until(lambda: len(robot_server.at("/dingtalk/qjj")) == 2)
     finally:
         server.stop()

@@ -7,12 +7,13 @@ from datetime import datetime
 
 import dramatiq
 
-from workers import queries
+from workers import case_queries, queries
 from workers.compose import outbox_rows
 from workers.notifications import CHECK_SLA, DELIVER, declare_notification_actors, sla_delay_ms
 from workers.routing import route
 from workers.sla import case_due_at
 from workers.tallies import increments_for
+from workers.templates import note
 
 log = logging.getLogger("minqing.workers")
 
@@ -44,20 +45,20 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
             actors[CHECK_PHOTO].send(envelope["id"], key)
 
     def notify_assignees(submission_id: str, event: str = "received") -> None:
+        """Tell a new case's assignees ("received"), or the staff a reassignment added ("assigned-<step>")."""
+        why = ""
         with engine().begin() as connection:
             row = queries.submission(connection, submission_id)
-            staff_ids = queries.assignees(connection, submission_id)
-            if not staff_ids:
-                staff_ids = route(
-                    runtime.directory,
-                    kind=row.kind,
-                    community=row.community or None,
-                    category=row.category,
-                    uscc=(row.payload.get("enterprise") or {}).get("uscc"),
-                )
-                queries.record_assignments(connection, submission_id, staff_ids)
+            if event == "received":
+                staff_ids = _assignees_or_routed(connection, row)
+            else:
+                by, added = case_queries.newly_assigned(connection, submission_id, event)
+                staff_ids = [staff_id for staff_id in added if staff_id in runtime.directory.staff]
+                by_name = runtime.directory.staff[by].name if by in runtime.directory.staff else by
+                why = note("assigned", names=[by_name], lang=lang)
             pending = queries.add_to_outbox(
-                connection, outbox_rows(runtime.directory, row, event, staff_ids, set(runtime.channels), lang=lang)
+                connection, outbox_rows(runtime.directory, row, event, staff_ids, set(runtime.channels), lang=lang,
+                                        note=why)
             )
         for outbox_id in pending:
             actors[DELIVER].send(outbox_id)
@@ -65,6 +66,19 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
             # The SLA timer is a delayed message for the case's deadline; it does nothing if the case has
             # moved on by then.
             actors[CHECK_SLA].send_with_options(args=(submission_id, 1), delay=sla_delay_ms(row))
+
+    def _assignees_or_routed(connection, row) -> tuple[str, ...]:
+        staff_ids = tuple(queries.assignees(connection, row.id))
+        if not staff_ids:
+            staff_ids = route(
+                runtime.directory,
+                kind=row.kind,
+                community=row.community or None,
+                category=row.category,
+                uscc=(row.payload.get("enterprise") or {}).get("uscc"),
+            )
+            queries.record_assignments(connection, row.id, staff_ids)
+        return staff_ids
 
     def count_submission(submission_id: str, event: str = "received") -> None:
         with engine().begin() as connection:

@@ -166,17 +166,44 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def record_step(connection: Connection, submission_id: str, action: str, *, actor: str, note: str = "",
-                photos=(), details: dict | None = None) -> None:
-    """A note or a reassignment: into the history, the status unchanged."""
+                photos=(), details: dict | None = None) -> tuple[int, list[str]]:
+    """A note or a reassignment: into the history, the status unchanged. Returns the step's id and, for a
+    reassignment, the staff it added (also kept in the step's details as `added`), who are to be told."""
     row = queries.locked_submission(connection, submission_id)
     at = queries.now()
+    added: list[str] = []
     if action == "assign":
+        before = set(queries.assignees(connection, submission_id))
+        added = [staff_id for staff_id in details["assignees"] if staff_id not in before]
+        details = {**details, "added": added}
         connection.execute(delete(assignments).where(assignments.c.submission_id == submission_id))
         queries.record_assignments(connection, submission_id, tuple(details["assignees"]))
     connection.execute(update(submissions).where(submissions.c.id == submission_id).values(updated_at=at))
-    connection.execute(status_history.insert(), dict(
+    step = connection.execute(status_history.insert(), dict(
         submission_id=submission_id, status=row.status, at=at, actor=actor, note=note, action=action,
         photos=list(photos) or None, details=details or None))
+    return step.inserted_primary_key[0], added
+
+
+def assigned_event(step_id: int) -> str:
+    """The notification event of a reassignment: one per step, so a redelivered message repeats nothing
+    and a later reassignment is told again."""
+    return f"assigned-{step_id}"
+
+
+def newly_assigned(connection: Connection, submission_id: str, event: str) -> tuple[str, list[str]]:
+    """Who did the reassignment behind `event`, and whom it added that still answer for the case.
+
+    LookupError while the step is not visible (the staff action's transaction has not committed yet).
+    """
+    step_id = int(event.rsplit("-", 1)[1])
+    step = connection.execute(select(status_history).where(
+        status_history.c.id == step_id, status_history.c.submission_id == submission_id,
+        status_history.c.action == "assign")).one_or_none()
+    if step is None:
+        raise LookupError(f"no reassignment {step_id} of case {submission_id}")
+    current = set(queries.assignees(connection, submission_id))
+    return step.actor, [staff_id for staff_id in (step.details or {}).get("added", []) if staff_id in current]
 
 
 def record_feedback(connection: Connection, receipt: str, *, rating: int, fixed: bool, comment: str) -> str:

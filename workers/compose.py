@@ -6,11 +6,12 @@ from workers.channels import GROUP_CHANNELS
 from workers.templates import render
 
 # Events whose messages carry one-tap links: the recipient is asked to act on the case.
-ACTIONABLE = ("received", "escalated")
+ACTIONABLE = ("received", "escalated", "assigned")
 
 
 def template_event(event: str) -> str:
-    """`escalated-2` → `escalated`: one template per event kind, the level only keys the outbox row."""
+    """`escalated-2` → `escalated`, `assigned-41` → `assigned`: one template per event kind; the rest only
+    keys the outbox row."""
     return event.split("-", 1)[0]
 
 

@@ -21,18 +21,24 @@ SUBJECTS = {
     ("received", "en"): "[minqing] New {kind} {receipt}",
     ("escalated", "zh"): "【民情】超时未受理 {kind} {receipt}",
     ("escalated", "en"): "[minqing] Not acknowledged in time: {kind} {receipt}",
+    ("assigned", "zh"): "【民情】转派给您 {kind} {receipt}",
+    ("assigned", "en"): "[minqing] Assigned to you: {kind} {receipt}",
 }
 BODIES = {
     ("received", "zh"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
     ("received", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
     ("escalated", "zh"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
     ("escalated", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
+    ("assigned", "zh"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
+    ("assigned", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
 }
 NOTES = {
     ("escalated", "zh"): "超过时限（{limit}）仍未受理，负责人：{names}。请督办。",
     ("escalated", "en"): "Not acknowledged within {limit}; assigned to {names}. Please follow up.",
     ("fallback", "zh"): "（{names}的通知渠道均未送达，转您处理）",
     ("fallback", "en"): "({names} could not be reached on any channel; passed to you)",
+    ("assigned", "zh"): "{names}将此件转派给您。",
+    ("assigned", "en"): "{names} assigned this case to you.",
 }
 LIMIT_UNITS = {
     ("hours", "zh"): "{n}小时", ("hours", "en"): "{n} h",
@@ -98,7 +104,8 @@ def render(*, kind: str, event: str, receipt: str, data: dict, community_name: s
 
 
 def note(which: str, *, names: list[str], lang: str = "zh", limit=None) -> str:
-    """The line saying why a message came: an overrun SLA ("escalated") or unreachable staff ("fallback")."""
+    """The line saying why a message came: an overrun SLA ("escalated"), unreachable staff ("fallback") or
+    a reassignment ("assigned", `names` = who reassigned it)."""
     lang = "en" if lang.startswith("en") else "zh"
     limit_text = ""
     if limit is not None:
