@@ -69,6 +69,20 @@ def test_a_redelivered_message_sends_nothing_twice(client, runtime, settings, en
     assert told(engine, hazard["id"]) == [(event, "qjj-secretary", "sent")]
 
 
+def test_a_queue_that_refuses_the_notice_leaves_the_case_as_it_was(client, runtime, engine, hazard, leader,
+                                                                  monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionError("queue down")
+
+    monkeypatch.setattr(runtime.broker, "enqueue", refuse)
+    response = client.post(f"/api/v1/cases/{hazard['id']}/actions", headers=leader,
+                           json={"action": "assign", "assignees": ["qjj-secretary"]})
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    monkeypatch.undo()
+    case = client.get(f"/api/v1/cases/{hazard['id']}", headers=leader).json
+    assert case["assignees"] == ["qjj-grid", "safety-office"] and case["history"][-1]["action"] is None
+
+
 def test_the_worker_waits_for_a_step_it_cannot_see_yet(engine, hazard):
     with engine.connect() as c, pytest.raises(LookupError):
         case_queries.newly_assigned(c, hazard["id"], case_queries.assigned_event(987654))
