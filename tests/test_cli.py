@@ -56,11 +56,15 @@ def test_dead_letters_are_listed_and_can_be_retried(base_env, runtime, stub_work
     from tests.conftest import wait_until
     from workers import queries
 
-    runtime.broker.actors["count_submission"].send("no-such-submission")
+    runtime.broker.actors["notify_assignees"].send("no-such-submission")
     runtime.broker.join(settings.queue_name, fail_fast=False)
-    wait_until(lambda: queries.list_dead_letters(engine.connect()), timeout=5)
+    def dead_letters():
+        with engine.connect() as connection:
+            return queries.list_dead_letters(connection)
+
+    wait_until(dead_letters, timeout=5)
     listing = minqing(base_env, "dead-letters").stdout
-    assert "count_submission" in listing
+    assert "notify_assignees" in listing
     letter_id = listing.split("\t")[0]
     assert "queued again" in minqing(base_env, "dead-letters", "--retry", letter_id).stdout
     assert "no dead letters" in minqing(base_env, "dead-letters").stdout
