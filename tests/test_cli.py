@@ -68,3 +68,28 @@ def test_dead_letters_are_listed_and_can_be_retried(base_env, runtime, stub_work
     letter_id = listing.split("\t")[0]
     assert "queued again" in minqing(base_env, "dead-letters", "--retry", letter_id).stdout
     assert "no dead letters" in minqing(base_env, "dead-letters").stdout
+
+
+@pytest.mark.parametrize("command", [["worker"], ["worker", "--processes", "2"], ["scheduler"]])
+def test_a_command_stops_when_signalled_twice(base_env, command):
+    # A supervisor forwards SIGTERM and `kill` to the process group sends it as well: twice, at once.
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "minqing", *command], env={**os.environ, **base_env},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if "started" in line or time.monotonic() > deadline:
+                break
+        time.sleep(0.5)
+        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, signal.SIGTERM)
+        code = process.wait(timeout=30)
+        assert code == 0, seen + [process.stdout.read()]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
