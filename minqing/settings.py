@@ -52,6 +52,10 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_from: str = ""
+    # PEM file of the CA(s) that signed the SMTP server's certificate; empty: the system trust store.
+    smtp_ca_file: str = ""
+    # An SMTP connection unused this long is closed rather than reused (the server may have dropped it).
+    smtp_idle_s: float = 60.0
     aws_endpoint_url: str | None = None
     aws_region: str = "cn-north-1"
     ses_from: str = ""
@@ -126,6 +130,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_user=get("SMTP_USER", ""),
         smtp_password=get("SMTP_PASSWORD", ""),
         smtp_from=get("SMTP_FROM", ""),
+        smtp_ca_file=get("SMTP_CA_FILE", ""),
+        smtp_idle_s=float(get("SMTP_IDLE_S", "60")),
         aws_endpoint_url=get("AWS_ENDPOINT_URL"),
         aws_region=get("AWS_REGION", "cn-north-1"),
         ses_from=get("SES_FROM", ""),
