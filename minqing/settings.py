@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
-from dataclasses import dataclass, field, replace
+import urllib.parse
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -17,9 +19,12 @@ from typing import Mapping
 log = logging.getLogger("minqing.settings")
 
 PREFIX = "MINQING_"
+MASK = "***"
+# A setting or query parameter whose name contains one of these holds a secret.
+SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASS|SIGN|CREDENTIAL", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
     data_dir: Path
     database_url: str
@@ -75,6 +80,11 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
     # Channel credentials named by the directory (`webhook_env = "WECOM_JIANGLING"`); never printed.
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks: never print a secret, a password in a URL or a token.
+        shown = (f"{f.name}={redacted(f.name, getattr(self, f.name))!r}" for f in fields(self) if f.repr)
+        return f"Settings({', '.join(shown)})"
 
     @property
     def embedded_queue(self) -> bool:
@@ -146,6 +156,37 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         credentials=MappingProxyType(dict(env)),
     )
+
+
+def redacted(name: str, value):
+    """`value` as it may be shown: masked if `name` looks secret, and with passwords and tokens cut from URLs."""
+    if isinstance(value, Mapping):
+        return {key: redacted(key, item) for key, item in value.items()}
+    if value in (None, "", ()):
+        return value
+    if SECRET_NAME.search(name):
+        return MASK
+    if isinstance(value, str) and "://" in value:
+        return redacted_url(value)
+    return value
+
+
+def redacted_url(url: str) -> str:
+    """`url` with the password of its user part and any secret-looking query parameter masked."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if has_password else f"{userinfo}@{host}"
+    query = parts.query
+    if query:
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        query = "&".join(f"{k}={MASK if SECRET_NAME.search(k) else v}" for k, v in pairs)
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _kept_secret(data_dir: Path) -> str:
