@@ -187,6 +187,10 @@ class AWSPeer:
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port)
         self.server.start()
         import boto3
+        import requests
+
+        # moto keeps its stores per process, not per server: start from empty, not from the last test's mail.
+        requests.post(f"{self.url}/moto-api/reset", timeout=15).raise_for_status()
 
         boto3.client("ses", endpoint_url=self.url, region_name="us-east-1").verify_email_identity(
             EmailAddress="minqing@shouyilu.example")
@@ -194,6 +198,18 @@ class AWSPeer:
     def env(self) -> dict:
         return {"MINQING_AWS_ENDPOINT_URL": self.url, "MINQING_AWS_REGION": "us-east-1",
                 "MINQING_SES_FROM": "minqing@shouyilu.example"}
+
+    def data(self) -> dict:
+        """What moto holds, read over HTTP (`/moto-api/data.json`), as another process would see it."""
+        import requests
+
+        return requests.get(f"{self.url}/moto-api/data.json", timeout=15).json()
+
+    def emails_over_http(self) -> list[dict]:
+        return self.data().get("ses", {}).get("Message", [])
+
+    def sms_over_http(self) -> list[dict]:
+        return self.data().get("sns", {}).get("SMS", [])
 
     def sent_emails(self) -> list:
         from moto.core import DEFAULT_ACCOUNT_ID
@@ -304,6 +320,54 @@ id = "street-duty"
 name = "街道值班室"
 role = "street"
 channels = [{ type = "log" }]
+
+[[rules]]
+kind = "hazard"
+community = "qianjiajie"
+assignees = ["qjj-grid"]
+
+[[rules]]
+kind = "hazard"
+category = "structure"
+assignees = ["safety-office"]
+also = true
+"""
+
+
+def aws_directory_toml() -> str:
+    """千家街 again, with staff reached through AWS: the grid worker by SES e-mail (then SNS SMS), the safety
+    office by SNS SMS; the secretary is the community's fallback."""
+    return """
+[street]
+code = "shouyilu"
+name = { zh = "首义路街道", en = "Shouyilu" }
+fallback = ["qjj-secretary"]
+
+[[communities]]
+code = "qianjiajie"
+name = { zh = "千家街社区", en = "Qianjiajie" }
+fallback = "qjj-secretary"
+chain = ["qjj-grid", "qjj-secretary"]
+
+[[staff]]
+id = "qjj-grid"
+name = "王网格员"
+role = "community"
+communities = ["qianjiajie"]
+channels = [{ type = "ses", to = "grid@qjj.example" }, { type = "sns", phone = "13800001111" }]
+
+[[staff]]
+id = "qjj-secretary"
+name = "杨书记"
+role = "community"
+communities = ["qianjiajie"]
+channels = [{ type = "log" }]
+
+[[staff]]
+id = "safety-office"
+name = "街道安全办"
+role = "street"
+channels = [{ type = "sns", phone = "+8613900002222" }]
 
 [[rules]]
 kind = "hazard"
