@@ -20,6 +20,8 @@ log = logging.getLogger("minqing.settings")
 
 PREFIX = "MINQING_"
 MASK = "***"
+# A misspelt mode must not fall back to sending mail (and the SMTP password) in clear.
+SMTP_SECURITY = ("starttls", "ssl", "none")
 # A setting or query parameter whose name contains one of these holds a secret.
 SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASS|SIGN|CREDENTIAL", re.IGNORECASE)
 
@@ -136,7 +138,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         robot_per_minute=int(get("ROBOT_PER_MINUTE", "20")),
         smtp_host=get("SMTP_HOST", ""),
         smtp_port=int(get("SMTP_PORT", "587")),
-        smtp_security=get("SMTP_SECURITY", "starttls").lower(),
+        smtp_security=_one_of("SMTP_SECURITY", get("SMTP_SECURITY", "starttls").lower(), SMTP_SECURITY),
         smtp_user=get("SMTP_USER", ""),
         smtp_password=get("SMTP_PASSWORD", ""),
         smtp_from=get("SMTP_FROM", ""),
@@ -156,6 +158,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         credentials=MappingProxyType(dict(env)),
     )
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{PREFIX}{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 def redacted(name: str, value):

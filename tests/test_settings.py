@@ -2,6 +2,8 @@
 
 import logging
 
+import pytest
+
 from minqing.settings import load_settings, redacted_url
 
 SECRETS = {
@@ -42,3 +44,8 @@ def test_the_settings_themselves_still_hold_the_real_values(tmp_path):
 def test_urls_without_credentials_are_shown_as_they_are():
     assert redacted_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     assert redacted_url("postgresql://postgres@127.0.0.1:5432/db") == "postgresql://postgres@127.0.0.1:5432/db"
+
+
+def test_an_unknown_smtp_security_mode_is_refused_rather_than_sending_in_clear(tmp_path):
+    with pytest.raises(ValueError, match="MINQING_SMTP_SECURITY must be one of starttls, ssl, none"):
+        load_settings({"MINQING_DATA_DIR": str(tmp_path), "MINQING_SMTP_SECURITY": "tls"})
