@@ -9,7 +9,8 @@ import requests
 
 from minqing import links
 from tests.conftest import LiveServer, wait_until
-from tests.peers import aws_directory_toml, aws_server, directory_toml, peer_env, robot_server, smtp_server  # noqa: F401
+from tests.peers import aws_server, robot_server, smtp_server  # noqa: F401 - fixtures
+from tests.peers import aws_directory_toml, directory_toml, peer_env
 from tests.test_pipeline import HAZARD
 
 pytestmark = pytest.mark.integration

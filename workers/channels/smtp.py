@@ -129,8 +129,8 @@ class SMTPChannel:
     def _kept(self) -> _Connection | None:
         connection = getattr(self._local, "connection", None)
         if connection is not None and time.monotonic() - connection.last_used > self.settings.smtp_idle_s:
-            # Idle too long: the server has probably timed it out, so don't even try it.
-            self._discard(connection, polite=True)
+            # Idle too long: the server has probably timed it out, so don't try it, nor wait on a QUIT.
+            self._discard(connection)
             return None
         return connection
 
