@@ -6,7 +6,7 @@ import logging
 
 import dramatiq
 
-from minqing.settings import Settings
+from minqing.settings import Settings, redacted_url
 
 log = logging.getLogger("minqing.workers")
 
@@ -38,18 +38,9 @@ def run_worker(settings: Settings, *, threads: int | None = None) -> int:
     runtime = build(settings)
     worker = dramatiq.Worker(runtime.broker, worker_threads=threads or settings.worker_threads, worker_timeout=100)
     worker.start()
-    log.info("worker started: %s threads on %s", worker.worker_threads, _redact(settings.broker_url))
+    log.info("worker started: %s threads on %s", worker.worker_threads, redacted_url(settings.broker_url))
     wait_for_stop()
     log.info("worker stopping")
     worker.stop(timeout=30_000)
     runtime.broker.close()
     return 0
-
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]
