@@ -93,3 +93,23 @@ def test_a_command_stops_when_signalled_twice(base_env, command):
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_the_recorded_head_is_alembics_head():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from workers.db import HEAD, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+
+
+def test_a_worker_on_an_up_to_date_database_does_not_import_alembic(base_env):
+    minqing(base_env, "db", "upgrade")
+    code = ("import sys; from minqing.settings import load_settings; from minqing.cli import _engine; "
+            "_engine(load_settings()); print('alembic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **base_env}, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr

@@ -89,10 +89,16 @@ def insert_ignoring_known(connection: Connection, table, values: dict) -> bool:
     return connection.execute(_ignoring_known(connection.dialect.name, table), values).first() is not None
 
 
+@functools.cache
+def _all_ignoring_known(dialect: str, table):
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    return insert(table).on_conflict_do_nothing()
+
+
 def insert_all_ignoring_known(connection: Connection, table, rows: list[dict]) -> None:
-    statement = _ignoring_known(connection.dialect.name, table)
-    for row in rows:
-        connection.execute(statement, row)
+    """Insert the rows whose key is not known yet, in one statement."""
+    if rows:
+        connection.execute(_all_ignoring_known(connection.dialect.name, table), rows)
 
 
 def store_submission(connection: Connection, envelope: dict) -> SimpleNamespace | None:
