@@ -140,23 +140,58 @@ def bench_backend(name: str, seconds: int, connections: int, total: int, worker_
         finally:
             stop(server)
         engine = make_engine(env.get("MINQING_DATABASE_URL") or f"sqlite:///{env['MINQING_DATA_DIR']}/minqing.db")
+        services = {"postgres": "postgres", "redis": "redis-server"}
+        services_before = {name: cpu_seconds(command=command) for name, command in services.items()}
         started = time.monotonic()
         worker = start(["worker", "--processes", str(worker_processes)], env, log)
+        first = None
         try:
             while True:
                 stored, counted, unsent = count(engine)
+                if stored and first is None:
+                    # Start-up (imports, connections) is over once something is stored: steady state from here.
+                    first = (time.monotonic(), stored, cpu_seconds(group=worker.pid))
                 if stored >= total and counted >= total and unsent == 0:
                     break
                 if time.monotonic() - started > 600:
                     raise RuntimeError(f"not drained: {stored} stored, {counted} counted, {unsent} unsent")
-                time.sleep(0.05)
-            elapsed = time.monotonic() - started
+                time.sleep(0.02)
+            finished = time.monotonic()
+            worker_cpu = cpu_seconds(group=worker.pid)
+            # Before the worker stops: a database backend's CPU time goes with its connection.
+            services_cpu = {name: cpu_seconds(command=command) - services_before[name]
+                            for name, command in services.items()}
         finally:
             stop(worker)
             engine.dispose()
-        results["end_to_end"] = {"submissions": total, "seconds": round(elapsed, 2),
-                                 "per_second": round(total / elapsed, 1), "worker_processes": worker_processes}
+        first_at, first_stored, first_cpu = first
+        steady = total - first_stored
+        results["end_to_end"] = {
+            "submissions": total, "worker_processes": worker_processes,
+            "seconds": round(finished - started, 2), "per_second": round(total / (finished - started), 1),
+            "steady_per_second": round(steady / (finished - first_at), 1),
+            # CPU per submission in steady state: what bounds throughput on a machine of a given size.
+            "cpu_ms": {"worker": round((worker_cpu - first_cpu) * 1000 / steady, 2),
+                       **({name: round(seconds * 1000 / total, 2) for name, seconds in services_cpu.items()}
+                          if name != "embedded" else {})},
+        }
     return results
+
+
+def cpu_seconds(*, group: int | None = None, command: str | None = None) -> float:
+    """User + system CPU seconds of the live processes in a process group, or whose command starts so."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if command and not Path(f"/proc/{pid}/cmdline").read_bytes().startswith(command.encode()):
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if group is not None and int(fields[2]) != group:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 @contextlib.contextmanager
@@ -196,7 +231,10 @@ def main() -> None:
         print(f"{name}: bare GET {g['rps']:.0f} req/s (p50 {g['p50_ms']:.1f} ms, p99 {g['p99_ms']:.1f} ms); "
               f"POST hazard-reports {p['rps']:.0f} req/s (p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms, "
               f"{p['errors']} non-2xx); ratio {result['ratio']}; end to end {e['per_second']} submissions/s "
-              f"({e['submissions']} in {e['seconds']} s, {e['worker_processes']} worker processes)", flush=True)
+              f"({e['submissions']} in {e['seconds']} s from worker start, {e['worker_processes']} worker processes), "
+              f"{e['steady_per_second']}/s once started; CPU ms per submission: "
+              + ", ".join(f"{k} {v}" for k, v in e["cpu_ms"].items()) + f"; load average {os.getloadavg()[0]:.1f}",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
-from dataclasses import dataclass, field, replace
+import urllib.parse
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -17,9 +19,14 @@ from typing import Mapping
 log = logging.getLogger("minqing.settings")
 
 PREFIX = "MINQING_"
+MASK = "***"
+# A misspelt mode must not fall back to sending mail (and the SMTP password) in clear.
+SMTP_SECURITY = ("starttls", "ssl", "none")
+# A setting or query parameter whose name contains one of these holds a secret.
+SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASS|SIGN|CREDENTIAL", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
     data_dir: Path
     database_url: str
@@ -52,6 +59,10 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_from: str = ""
+    # PEM file of the CA(s) that signed the SMTP server's certificate; empty: the system trust store.
+    smtp_ca_file: str = ""
+    # An SMTP connection unused this long is closed rather than reused (the server may have dropped it).
+    smtp_idle_s: float = 60.0
     aws_endpoint_url: str | None = None
     aws_region: str = "cn-north-1"
     ses_from: str = ""
@@ -71,6 +82,11 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
     # Channel credentials named by the directory (`webhook_env = "WECOM_JIANGLING"`); never printed.
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks: never print a secret, a password in a URL or a token.
+        shown = (f"{f.name}={redacted(f.name, getattr(self, f.name))!r}" for f in fields(self) if f.repr)
+        return f"Settings({', '.join(shown)})"
 
     @property
     def embedded_queue(self) -> bool:
@@ -122,10 +138,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         robot_per_minute=int(get("ROBOT_PER_MINUTE", "20")),
         smtp_host=get("SMTP_HOST", ""),
         smtp_port=int(get("SMTP_PORT", "587")),
-        smtp_security=get("SMTP_SECURITY", "starttls").lower(),
+        smtp_security=_one_of("SMTP_SECURITY", get("SMTP_SECURITY", "starttls").lower(), SMTP_SECURITY),
         smtp_user=get("SMTP_USER", ""),
         smtp_password=get("SMTP_PASSWORD", ""),
         smtp_from=get("SMTP_FROM", ""),
+        smtp_ca_file=get("SMTP_CA_FILE", ""),
+        smtp_idle_s=float(get("SMTP_IDLE_S", "60")),
         aws_endpoint_url=get("AWS_ENDPOINT_URL"),
         aws_region=get("AWS_REGION", "cn-north-1"),
         ses_from=get("SES_FROM", ""),
@@ -140,6 +158,43 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         credentials=MappingProxyType(dict(env)),
     )
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{PREFIX}{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def redacted(name: str, value):
+    """`value` as it may be shown: masked if `name` looks secret, and with passwords and tokens cut from URLs."""
+    if isinstance(value, Mapping):
+        return {key: redacted(key, item) for key, item in value.items()}
+    if value in (None, "", ()):
+        return value
+    if SECRET_NAME.search(name):
+        return MASK
+    if isinstance(value, str) and "://" in value:
+        return redacted_url(value)
+    return value
+
+
+def redacted_url(url: str) -> str:
+    """`url` with the password of its user part and any secret-looking query parameter masked."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if has_password else f"{userinfo}@{host}"
+    query = parts.query
+    if query:
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        query = "&".join(f"{k}={MASK if SECRET_NAME.search(k) else v}" for k, v in pairs)
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _kept_secret(data_dir: Path) -> str:

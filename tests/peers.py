@@ -22,18 +22,41 @@ WEBHOOK_SECRET = "webhook-test-secret"
 
 
 class SMTPPeer:
-    """An aiosmtpd server that requires AUTH and records each message with its arrival time."""
+    """An aiosmtpd server that requires AUTH and records each message with its arrival time.
 
-    def __init__(self):
+    `security`: "none" (plain, AUTH allowed without TLS), "starttls" (STARTTLS required, AUTH only after it)
+    or "ssl" (implicit TLS), with `certificate` (a trustme LeafCert) for the TLS ones. `connections` counts
+    the connections that carried mail; `restart()` stops the server and starts a new one on the same port;
+    `fail_data(n)` answers 451 to the next n DATA commands (after the data was sent).
+    """
+
+    def __init__(self, security: str = "none", certificate=None):
+        self.security, self.certificate = security, certificate
+        self.messages: list[dict] = []
+        self.data_attempts = 0
+        self.failing_data = 0
+        self._carriers: list = []  # the protocol object of each connection that carried mail
+        self.port = free_port()
+        self.controller = self._start()
+
+    def _start(self):
+        import ssl
+
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
-        self.messages: list[dict] = []
         peer = self
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
-                peer.messages.append({"from": envelope.mail_from, "to": envelope.rcpt_tos,
+                peer.data_attempts += 1
+                if not any(server is known for known in peer._carriers):
+                    peer._carriers.append(server)
+                if peer.failing_data > 0:
+                    peer.failing_data -= 1
+                    return "451 4.3.0 try again later"
+                tls = server.transport.get_extra_info("ssl_object") is not None
+                peer.messages.append({"from": envelope.mail_from, "to": envelope.rcpt_tos, "tls": tls,
                                       "data": envelope.original_content, "at": time.time()})
                 return "250 OK"
 
@@ -41,15 +64,33 @@ class SMTPPeer:
             ok = auth_data.login == SMTP_USER.encode() and auth_data.password == SMTP_PASSWORD.encode()
             return AuthResult(success=ok)
 
-        self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, authenticator=authenticate,
-                                     auth_required=True, auth_require_tls=False)
-        self.controller.start()
+        options = dict(authenticator=authenticate, auth_required=True, auth_require_tls=False)
+        if self.security != "none":
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.certificate.configure_cert(context)
+            if self.security == "starttls":
+                options.update(tls_context=context, require_starttls=True, auth_require_tls=True)
+            else:
+                options.update(ssl_context=context)
+        controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
+        controller.start()
+        return controller
+
+    @property
+    def connections(self) -> int:
+        return len(self._carriers)
 
     def env(self) -> dict:
         return {"MINQING_SMTP_HOST": "127.0.0.1", "MINQING_SMTP_PORT": str(self.port),
-                "MINQING_SMTP_SECURITY": "none", "MINQING_SMTP_USER": SMTP_USER,
+                "MINQING_SMTP_SECURITY": self.security, "MINQING_SMTP_USER": SMTP_USER,
                 "MINQING_SMTP_PASSWORD": SMTP_PASSWORD, "MINQING_SMTP_FROM": "minqing@shouyilu.example"}
+
+    def fail_data(self, times: int) -> None:
+        self.failing_data = times
+
+    def restart(self) -> None:
+        self.controller.stop()
+        self.controller = self._start()
 
     def parsed(self) -> list:
         from email import message_from_bytes, policy
@@ -146,6 +187,10 @@ class AWSPeer:
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port)
         self.server.start()
         import boto3
+        import requests
+
+        # moto keeps its stores per process, not per server: start from empty, not from the last test's mail.
+        requests.post(f"{self.url}/moto-api/reset", timeout=15).raise_for_status()
 
         boto3.client("ses", endpoint_url=self.url, region_name="us-east-1").verify_email_identity(
             EmailAddress="minqing@shouyilu.example")
@@ -153,6 +198,18 @@ class AWSPeer:
     def env(self) -> dict:
         return {"MINQING_AWS_ENDPOINT_URL": self.url, "MINQING_AWS_REGION": "us-east-1",
                 "MINQING_SES_FROM": "minqing@shouyilu.example"}
+
+    def data(self) -> dict:
+        """What moto holds, read over HTTP (`/moto-api/data.json`), as another process would see it."""
+        import requests
+
+        return requests.get(f"{self.url}/moto-api/data.json", timeout=15).json()
+
+    def emails_over_http(self) -> list[dict]:
+        return self.data().get("ses", {}).get("Message", [])
+
+    def sms_over_http(self) -> list[dict]:
+        return self.data().get("sns", {}).get("SMS", [])
 
     def sent_emails(self) -> list:
         from moto.core import DEFAULT_ACCOUNT_ID
@@ -173,6 +230,32 @@ class AWSPeer:
 @pytest.fixture()
 def smtp_server():
     peer = SMTPPeer()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture()
+def mail_ca(tmp_path):
+    """A throwaway CA and a certificate it signed for 127.0.0.1; `ca_file` is the CA's PEM on disk."""
+    import trustme
+
+    ca = trustme.CA(organization_name="minqing test CA")
+    ca.certificate = ca.issue_cert("127.0.0.1", "localhost")
+    ca.ca_file = str(tmp_path / "mail-ca.pem")
+    ca.cert_pem.write_to_path(ca.ca_file)
+    return ca
+
+
+@pytest.fixture()
+def starttls_smtp_server(mail_ca):
+    peer = SMTPPeer("starttls", mail_ca.certificate)
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture()
+def ssl_smtp_server(mail_ca):
+    peer = SMTPPeer("ssl", mail_ca.certificate)
     yield peer
     peer.stop()
 
@@ -237,6 +320,54 @@ id = "street-duty"
 name = "街道值班室"
 role = "street"
 channels = [{ type = "log" }]
+
+[[rules]]
+kind = "hazard"
+community = "qianjiajie"
+assignees = ["qjj-grid"]
+
+[[rules]]
+kind = "hazard"
+category = "structure"
+assignees = ["safety-office"]
+also = true
+"""
+
+
+def aws_directory_toml() -> str:
+    """千家街 again, with staff reached through AWS: the grid worker by SES e-mail (then SNS SMS), the safety
+    office by SNS SMS; the secretary is the community's fallback."""
+    return """
+[street]
+code = "shouyilu"
+name = { zh = "首义路街道", en = "Shouyilu" }
+fallback = ["qjj-secretary"]
+
+[[communities]]
+code = "qianjiajie"
+name = { zh = "千家街社区", en = "Qianjiajie" }
+fallback = "qjj-secretary"
+chain = ["qjj-grid", "qjj-secretary"]
+
+[[staff]]
+id = "qjj-grid"
+name = "王网格员"
+role = "community"
+communities = ["qianjiajie"]
+channels = [{ type = "ses", to = "grid@qjj.example" }, { type = "sns", phone = "13800001111" }]
+
+[[staff]]
+id = "qjj-secretary"
+name = "杨书记"
+role = "community"
+communities = ["qianjiajie"]
+channels = [{ type = "log" }]
+
+[[staff]]
+id = "safety-office"
+name = "街道安全办"
+role = "street"
+channels = [{ type = "sns", phone = "+8613900002222" }]
 
 [[rules]]
 kind = "hazard"

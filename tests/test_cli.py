@@ -56,11 +56,60 @@ def test_dead_letters_are_listed_and_can_be_retried(base_env, runtime, stub_work
     from tests.conftest import wait_until
     from workers import queries
 
-    runtime.broker.actors["count_submission"].send("no-such-submission")
+    runtime.broker.actors["notify_assignees"].send("no-such-submission")
     runtime.broker.join(settings.queue_name, fail_fast=False)
-    wait_until(lambda: queries.list_dead_letters(engine.connect()), timeout=5)
+    def dead_letters():
+        with engine.connect() as connection:
+            return queries.list_dead_letters(connection)
+
+    wait_until(dead_letters, timeout=5)
     listing = minqing(base_env, "dead-letters").stdout
-    assert "count_submission" in listing
+    assert "notify_assignees" in listing
     letter_id = listing.split("\t")[0]
     assert "queued again" in minqing(base_env, "dead-letters", "--retry", letter_id).stdout
     assert "no dead letters" in minqing(base_env, "dead-letters").stdout
+
+
+@pytest.mark.parametrize("command", [["worker"], ["worker", "--processes", "2"], ["scheduler"]])
+def test_a_command_stops_when_signalled_twice(base_env, command):
+    # A supervisor forwards SIGTERM and `kill` to the process group sends it as well: twice, at once.
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "minqing", *command], env={**os.environ, **base_env},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if "started" in line or time.monotonic() > deadline:
+                break
+        time.sleep(0.5)
+        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, signal.SIGTERM)
+        code = process.wait(timeout=30)
+        assert code == 0, seen + [process.stdout.read()]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_the_recorded_head_is_alembics_head():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from workers.db import HEAD, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+
+
+def test_a_worker_on_an_up_to_date_database_does_not_import_alembic(base_env):
+    minqing(base_env, "db", "upgrade")
+    code = ("import sys; from minqing.settings import load_settings; from minqing.cli import _engine; "
+            "_engine(load_settings()); print('alembic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **base_env}, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr

@@ -11,6 +11,7 @@ from minqing.directory import Directory
 from minqing.settings import load_settings
 from tests.conftest import wait_until
 from tests.peers import directory_toml, peer_env, robot_server, smtp_server  # noqa: F401 - fixtures
+from tests.peers import mail_ca, starttls_smtp_server  # noqa: F401 - fixtures
 from tests.test_pipeline import HAZARD, envelope
 from tests.test_cli import minqing
 from workers import outbox as outbox_queries
@@ -27,10 +28,19 @@ def notify_env(base_env, robot_server, smtp_server):
 
 @pytest.fixture()
 def notify_runtime(notify_env, stub_broker, engine, request):
+    overrides = getattr(request, "param", {})
+    yield from running(load_settings({**notify_env, **overrides}), stub_broker)
+
+
+@pytest.fixture()
+def untrusted_tls_runtime(notify_env, starttls_smtp_server, stub_broker, engine):
+    """E-mail goes to a STARTTLS server whose certificate comes from a CA this client was not told to trust."""
+    yield from running(load_settings({**notify_env, **starttls_smtp_server.env()}), stub_broker)
+
+
+def running(settings, stub_broker):
     from workers.main import build
 
-    overrides = getattr(request, "param", {})
-    settings = load_settings({**notify_env, **overrides})
     runtime = build(settings, broker=stub_broker, directory=Directory.from_mapping(directory_toml()))
     worker = dramatiq.Worker(stub_broker, worker_timeout=50, worker_threads=4)
     worker.start()
@@ -87,6 +97,20 @@ def test_when_every_channel_of_an_assignee_is_down_the_fallback_contact_is_told(
     assert (secretary.status, secretary.on_behalf_of) == ("sent", "qjj-grid")
     with engine.connect() as c:
         assert outbox_queries.count_failed(c) == 0  # someone was reached
+
+
+def test_a_mail_server_with_an_untrusted_certificate_is_retried_then_fallen_back_from_never_sent(
+        untrusted_tls_runtime, robot_server, starttls_smtp_server, engine):
+    robot_server.down.add("/wecom/grid")
+    submit(untrusted_tls_runtime, LIGHTING)
+    untrusted_tls_runtime.broker.join(untrusted_tls_runtime.settings.queue_name)
+    wecom, smtp, secretary = rows(engine)
+    assert (smtp.channel, smtp.status, smtp.superseded_by) == ("smtp", "failed", secretary.id)
+    assert smtp.attempts == untrusted_tls_runtime.settings.notify_max_retries + 1
+    assert "CERTIFICATE_VERIFY_FAILED" in smtp.last_error and not smtp.provider_message_id
+    assert starttls_smtp_server.messages == []  # nothing went over the unverified connection
+    assert (secretary.recipient, secretary.status) == ("qjj-secretary", "sent")
+    assert len(robot_server.at("/dingtalk/qjj")) == 1
 
 
 @pytest.mark.parametrize("notify_runtime", [{"MINQING_SMTP_PORT": "1"}], indirect=True)

@@ -11,7 +11,8 @@ import requests
 
 from minqing import links
 from tests.conftest import LiveServer, wait_until
-from tests.peers import directory_toml, peer_env, robot_server, smtp_server  # noqa: F401 - fixtures
+from tests.peers import aws_server, robot_server, smtp_server  # noqa: F401 - fixtures
+from tests.peers import aws_directory_toml, directory_toml, peer_env
 from tests.test_pipeline import HAZARD
 
 pytestmark = pytest.mark.integration
@@ -95,6 +96,43 @@ def test_escalation_goes_up_the_chain_once_and_stops_after_acknowledgement(notif
         assert len(robot_server.at("/dingtalk/qjj")) == 1 and robot_server.at("/hook/leader") == []
         history = server.get(f"/api/v1/receipts/{receipt}").json()["history"]
         assert [h["status"] for h in history] == ["received", "acknowledged"]
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def aws_notify_env(backend_env, aws_server, tmp_path):
+    path = tmp_path / "directory.toml"
+    path.write_text(aws_directory_toml())
+    return {**backend_env, **aws_server.env(), "MINQING_DIRECTORY": str(path)}
+
+
+@pytest.mark.parametrize("backend_env", ["embedded"], indirect=True)
+def test_staff_get_ses_mail_and_sns_sms_through_the_real_path(aws_notify_env, aws_server, tmp_path):
+    server = LiveServer(aws_notify_env, tmp_path)
+    try:
+        receipt = server.post("/api/v1/hazard-reports", json=HAZARD[0]).json()["receipt"]
+        [mail] = wait_until(lambda: aws_server.emails_over_http(), timeout=30)
+        [sms] = wait_until(lambda: aws_server.sms_over_http(), timeout=30)
+        assert mail["destinations"]["ToAddresses"] == ["grid@qjj.example"] and receipt in mail["subject"]
+        assert sms["phone_number"] == "+8613900002222" and receipt in sms["message"]
+        # Both go to the assignee alone: they carry the contact details needed to act, and one-tap links.
+        for text in (mail["body"], sms["message"]):
+            assert "13871234567" in text and "王阿姨" in text and f"{server.url}/a/" in text
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("backend_env", ["embedded"], indirect=True)
+def test_when_ses_refuses_the_mail_the_staff_member_gets_an_sms_instead(aws_notify_env, aws_server, tmp_path):
+    unverified = dict(aws_notify_env, MINQING_SES_FROM="not-verified@shouyilu.example")
+    server = LiveServer(unverified, tmp_path)
+    try:
+        lighting = dict(HAZARD[0], category="lighting")  # the grid worker alone
+        receipt = server.post("/api/v1/hazard-reports", json=lighting).json()["receipt"]
+        [sms] = wait_until(lambda: aws_server.sms_over_http(), timeout=60)
+        assert sms["phone_number"] == "+8613800001111" and receipt in sms["message"]
+        assert aws_server.emails_over_http() == []
     finally:
         server.stop()
 

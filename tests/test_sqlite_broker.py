@@ -186,9 +186,20 @@ def test_leases_are_renewed_while_a_slow_actor_runs(queue_file, sqlite_broker, s
     rival.close()
 
 
-@pytest.mark.parametrize("unusable", ["a directory", "missing/parent/queue.db"])
+def test_missing_folders_of_the_queue_file_are_made(tmp_path):
+    broker = SQLiteBroker(tmp_path / "missing" / "parent" / "queue.db")
+    broker.enqueue(a_message())
+    assert (tmp_path / "missing" / "parent" / "queue.db").exists()
+    broker.close()
+
+
+@pytest.mark.parametrize("unusable", ["a directory", "a file as its folder"])
 def test_an_unusable_path_raises_a_connection_error_on_enqueue(tmp_path, unusable):
-    path = tmp_path if unusable == "a directory" else tmp_path / unusable
+    if unusable == "a directory":
+        path = tmp_path
+    else:
+        (tmp_path / "file").write_text("")
+        path = tmp_path / "file" / "queue.db"
     broker = SQLiteBroker(path)
     with pytest.raises(BrokerConnectionError):
         broker.enqueue(a_message())

@@ -1,4 +1,4 @@
-"""The actors. Each does one side effect and is idempotent: Dramatiq delivers at least once."""
+"""The actors. Each is idempotent: Dramatiq delivers at least once."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ log = logging.getLogger("minqing.workers")
 
 STORE = "store_submission"
 NOTIFY = "notify_assignees"
-COUNT = "count_submission"
 CHECK_PHOTO = "check_photo"
 
 
@@ -29,62 +28,64 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
     engine = lambda: runtime.engine  # noqa: E731 - created on first use, in the worker process
 
     def store_submission(envelope: dict) -> None:
-        due = case_due_at(runtime.directory, envelope["kind"], envelope["data"],
-                          datetime.fromisoformat(envelope["submitted_at"]), override_seconds=runtime.settings.sla_seconds)
+        """Store a submission with its assignees, its outbox rows and its counts, in one transaction.
+
+        One transaction, as the case workflow counts its transitions: a stored submission is always routed
+        and counted, and the office's numbers never disagree with its records, even for a moment.
+        """
+        submitted_at = datetime.fromisoformat(envelope["submitted_at"])
+        due = case_due_at(runtime.directory, envelope["kind"], envelope["data"], submitted_at,
+                          override_seconds=runtime.settings.sla_seconds)
         with engine().begin() as connection:
-            stored = queries.store_submission(connection, envelope, due_at=due)
-            known_hash = None if stored else queries.body_hash_of(connection, envelope["id"])
-        if not stored and known_hash != envelope["body_hash"]:
-            # Same idempotency key, different form, both queued before either was stored: keep the first.
-            log.warning("submission %s: idempotency key reused with another body; dropped", envelope["id"])
-            return
-        # Sent again on redelivery as well, so a crash between the commit and the sends loses nothing.
-        actors[NOTIFY].send(envelope["id"])
-        actors[COUNT].send(envelope["id"], "received")
+            row = queries.store_submission(connection, envelope, due_at=due)
+            if row is not None:
+                staff_ids = route(runtime.directory, kind=row.kind, community=row.community or None,
+                                  category=row.category, uscc=(row.payload.get("enterprise") or {}).get("uscc"))
+                queries.record_assignments(connection, row.id, staff_ids)
+                pending = queries.add_to_outbox(connection, outbox_rows(
+                    runtime.directory, row, "received", staff_ids, set(runtime.channels), lang=lang))
+                queries.apply_increments(connection, row.id, "received",
+                                         increments_for(row.kind, row.payload, row.submitted_at))
+            elif queries.body_hash_of(connection, envelope["id"]) != envelope["body_hash"]:
+                # Same idempotency key, different form, both queued before either was stored: keep the first.
+                log.warning("submission %s: idempotency key reused with another body; dropped", envelope["id"])
+                return
+            else:
+                # Redelivered: what the first delivery committed stands; only the sends after it may be lost.
+                row = queries.submission(connection, envelope["id"])
+                staff_ids = queries.assignees(connection, row.id)
+                pending = queries.pending_notifications(connection, row.id, "received")
+        _after_storing(row, staff_ids, pending, "received")
         for key in envelope["data"].get("photos") or ():
             actors[CHECK_PHOTO].send(envelope["id"], key)
 
     def notify_assignees(submission_id: str, event: str = "received") -> None:
-        """Tell a new case's assignees ("received"), or the staff a reassignment added ("assigned-<step>")."""
+        """Notify a case's assignees of `event` once each; for a reassignment ("assigned-<step>"), only the
+        staff it added. The pipeline's own notices are made when storing."""
         why = ""
         with engine().begin() as connection:
             row = queries.submission(connection, submission_id)
-            if event == "received":
-                staff_ids = _assignees_or_routed(connection, row)
-            else:
+            if row is None:
+                raise LookupError(f"no submission {submission_id}")
+            if event.startswith("assigned-"):
                 by, added = case_queries.newly_assigned(connection, submission_id, event)
                 staff_ids = [staff_id for staff_id in added if staff_id in runtime.directory.staff]
                 by_name = runtime.directory.staff[by].name if by in runtime.directory.staff else by
                 why = note("assigned", names=[by_name], lang=lang)
-            pending = queries.add_to_outbox(
-                connection, outbox_rows(runtime.directory, row, event, staff_ids, set(runtime.channels), lang=lang,
-                                        note=why)
-            )
+            else:
+                staff_ids = queries.assignees(connection, submission_id)
+            pending = queries.add_to_outbox(connection, outbox_rows(
+                runtime.directory, row, event, staff_ids, set(runtime.channels), lang=lang, note=why))
+        _after_storing(row, staff_ids, pending, event)
+
+    def _after_storing(row, staff_ids, pending: list[int], event: str) -> None:
+        # Sent again on redelivery as well, so a crash between the commit and the sends loses nothing.
         for outbox_id in pending:
             actors[DELIVER].send(outbox_id)
         if event == "received" and staff_ids and row.due_at is not None:
             # The SLA timer is a delayed message for the case's deadline; it does nothing if the case has
             # moved on by then.
-            actors[CHECK_SLA].send_with_options(args=(submission_id, 1), delay=sla_delay_ms(row))
-
-    def _assignees_or_routed(connection, row) -> tuple[str, ...]:
-        staff_ids = tuple(queries.assignees(connection, row.id))
-        if not staff_ids:
-            staff_ids = route(
-                runtime.directory,
-                kind=row.kind,
-                community=row.community or None,
-                category=row.category,
-                uscc=(row.payload.get("enterprise") or {}).get("uscc"),
-            )
-            queries.record_assignments(connection, row.id, staff_ids)
-        return staff_ids
-
-    def count_submission(submission_id: str, event: str = "received") -> None:
-        with engine().begin() as connection:
-            row = queries.submission(connection, submission_id)
-            increments = increments_for(row.kind, row.payload, row.submitted_at, event)
-            queries.apply_increments(connection, submission_id, event, increments)
+            actors[CHECK_SLA].send_with_options(args=(row.id, 1), delay=sla_delay_ms(row))
 
     def check_photo(submission_id: str, key: str) -> None:
         from minqing.attachments import staff_copy_key
@@ -108,7 +109,7 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 staff_key=staff_key))
 
     lang = "en" if runtime.settings.default_lang.startswith("en") else "zh"
-    for fn in (store_submission, notify_assignees, count_submission, check_photo):
+    for fn in (store_submission, notify_assignees, check_photo):
         actors[fn.__name__] = dramatiq.Actor(
             fn,
             broker=runtime.broker,

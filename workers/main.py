@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 import dramatiq
 
-from minqing.settings import Settings
+from minqing.settings import Settings, redacted_url
 
 log = logging.getLogger("minqing.workers")
 
@@ -34,24 +32,15 @@ def build(settings: Settings, *, broker=None, directory=None):
 
 def run_worker(settings: Settings, *, threads: int | None = None) -> int:
     """Process messages until SIGTERM or SIGINT; unfinished messages go back to the queue."""
+    from minqing.stopping import block_stop_signals, wait_for_stop
+
+    block_stop_signals()
     runtime = build(settings)
     worker = dramatiq.Worker(runtime.broker, worker_threads=threads or settings.worker_threads, worker_timeout=100)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
     worker.start()
-    log.info("worker started: %s threads on %s", worker.worker_threads, _redact(settings.broker_url))
-    stopping.wait()
+    log.info("worker started: %s threads on %s", worker.worker_threads, redacted_url(settings.broker_url))
+    wait_for_stop()
     log.info("worker stopping")
     worker.stop(timeout=30_000)
     runtime.broker.close()
     return 0
-
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]

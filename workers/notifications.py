@@ -40,11 +40,12 @@ def declare_notification_actors(runtime, actors: dict) -> None:
     """Declare the notification actors on `runtime.broker`, adding them to `actors`."""
     settings = runtime.settings
     engine = lambda: runtime.engine  # noqa: E731 - created on first use, in the worker process
+    single = lambda: runtime.autocommit  # noqa: E731
     known = set(runtime.channels)
     lang = "en" if settings.default_lang.startswith("en") else "zh"
 
     def deliver_notification(outbox_id: int) -> None:
-        with engine().begin() as connection:
+        with single().connect() as connection:
             claim, entry = queries.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
         if claim == "sent":
             return
@@ -61,7 +62,7 @@ def declare_notification_actors(runtime, actors: dict) -> None:
         quota = channel.quota_key(staff)
         if quota and not rate_limits.take(runtime.rate_backend, quota, settings.robot_per_minute):
             # The robot's quota is spent: come back when the window has moved on, without using a retry.
-            with engine().begin() as connection:
+            with single().connect() as connection:
                 outbox.release(connection, outbox_id)
             actors[DELIVER].send_with_options(args=(outbox_id,), delay=random.randint(2_000, 6_000))
             return
@@ -70,7 +71,7 @@ def declare_notification_actors(runtime, actors: dict) -> None:
         except Exception as error:
             message = CurrentMessage.get_current_message()
             final = message is None or message.options.get("retries", 0) >= settings.notify_max_retries
-            with engine().begin() as connection:
+            with single().connect() as connection:
                 queries.mark_attempt_failed(connection, outbox_id, f"{type(error).__name__}: {error}", final=final)
             if not final:
                 raise
@@ -78,7 +79,7 @@ def declare_notification_actors(runtime, actors: dict) -> None:
                         entry.channel, error)
             actors[FALL_BACK].send(outbox_id)
             return
-        with engine().begin() as connection:
+        with single().connect() as connection:
             queries.mark_sent(connection, outbox_id, provider_id)
 
     def _notice(entry) -> Notice:

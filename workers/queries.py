@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -43,6 +44,22 @@ _ASSIGNEES = (
 _PENDING = select(outbox.c.id, outbox.c.event, outbox.c.recipient, outbox.c.channel).where(
     outbox.c.submission_id == bindparam("id"), outbox.c.status == "pending"
 )
+_PENDING_OF_EVENT = _PENDING.where(outbox.c.event == bindparam("event")).order_by(outbox.c.id)
+_ADD_HISTORY = status_history.insert()
+_CLAIM = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("outbox_id"), outbox.c.status == "pending",
+           or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < bindparam("at")))
+    .values(claimed_until=bindparam("until"))
+    .returning(*outbox.c)
+)
+_CLAIM_STATE = select(outbox.c.status, outbox.c.claimed_until).where(outbox.c.id == bindparam("outbox_id"))
+_MARK_SENT = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("outbox_id"), outbox.c.status != "sent")
+    .values(status="sent", sent_at=bindparam("at"), provider_message_id=bindparam("provider_id"),
+            attempts=outbox.c.attempts + 1)
+)
 
 
 def now() -> datetime:
@@ -72,44 +89,47 @@ def insert_ignoring_known(connection: Connection, table, values: dict) -> bool:
     return connection.execute(_ignoring_known(connection.dialect.name, table), values).first() is not None
 
 
+@functools.cache
+def _all_ignoring_known(dialect: str, table):
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    return insert(table).on_conflict_do_nothing()
+
+
 def insert_all_ignoring_known(connection: Connection, table, rows: list[dict]) -> None:
-    statement = _ignoring_known(connection.dialect.name, table)
-    for row in rows:
-        connection.execute(statement, row)
+    """Insert the rows whose key is not known yet, in one statement."""
+    if rows:
+        connection.execute(_all_ignoring_known(connection.dialect.name, table), rows)
 
 
-def store_submission(connection: Connection, envelope: dict, *, due_at: datetime | None = None) -> bool:
-    """Store a submission once, with its deadline (`workers.sla.case_due_at`); True if this call stored it."""
+def store_submission(connection: Connection, envelope: dict, *,
+                     due_at: datetime | None = None) -> SimpleNamespace | None:
+    """Store a submission once, with its deadline (`workers.sla.case_due_at`); what was stored (as the row
+    reads), or None if it was already known."""
     kind, data = envelope["kind"], envelope["data"]
     submitted_at = datetime.fromisoformat(envelope["submitted_at"])
-    stored_at = now()
-    added = insert_ignoring_known(
-        connection,
-        submissions,
-        dict(
-            id=envelope["id"],
-            receipt=envelope["receipt"],
-            kind=kind,
-            community=data.get("community") or "",
-            category=category_of(kind, data),
-            priority=priority_of(data),
-            status="received",
-            payload=data,
-            body_hash=envelope["body_hash"],
-            idempotency_key=envelope.get("idempotency_key"),
-            lang=envelope.get("lang") or "zh-CN",
-            submitted_at=submitted_at,
-            stored_at=stored_at,
-            updated_at=submitted_at,
-            due_at=due_at,
-        ),
+    values = dict(
+        id=envelope["id"],
+        receipt=envelope["receipt"],
+        kind=kind,
+        community=data.get("community") or "",
+        category=category_of(kind, data),
+        priority=priority_of(data),
+        status="received",
+        payload=data,
+        body_hash=envelope["body_hash"],
+        idempotency_key=envelope.get("idempotency_key"),
+        lang=envelope.get("lang") or "zh-CN",
+        submitted_at=submitted_at,
+        stored_at=now(),
+        updated_at=submitted_at,
+        due_at=due_at,
     )
-    if added:
-        connection.execute(
-            status_history.insert(),
-            dict(submission_id=envelope["id"], status="received", at=submitted_at, actor="system", note=""),
-        )
-    return added
+    if not insert_ignoring_known(connection, submissions, values):
+        return None
+    connection.execute(
+        _ADD_HISTORY, dict(submission_id=envelope["id"], status="received", at=submitted_at, actor="system", note="")
+    )
+    return SimpleNamespace(**values)
 
 
 def body_hash_of(connection: Connection, submission_id: str) -> str | None:
@@ -203,12 +223,19 @@ def add_to_outbox(connection: Connection, rows: list[dict]) -> list[int]:
     if not rows:
         return []
     created = now()
-    insert_all_ignoring_known(
-        connection, outbox, [dict(row, status="pending", attempts=0, created_at=created) for row in rows]
-    )
+    statement = _ignoring_known(connection.dialect.name, outbox)
+    added = [connection.execute(statement, dict(row, status="pending", attempts=0, created_at=created)).scalar()
+             for row in rows]
+    if all(added):
+        return added
     keys = {(r["event"], r["recipient"], r["channel"]) for r in rows}
     found = connection.execute(_PENDING, {"id": rows[0]["submission_id"]}).all()
     return [r.id for r in found if (r.event, r.recipient, r.channel) in keys]
+
+
+def pending_notifications(connection: Connection, submission_id: str, event: str) -> list[int]:
+    """Ids of a case's notifications of `event` not yet sent."""
+    return list(connection.execute(_PENDING_OF_EVENT, {"id": submission_id, "event": event}).scalars())
 
 
 def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float):
@@ -219,18 +246,11 @@ def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float)
     """
     at = now()
     claimed = connection.execute(
-        update(outbox)
-        .where(
-            outbox.c.id == outbox_id,
-            outbox.c.status == "pending",
-            (outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < at),
-        )
-        .values(claimed_until=at + timedelta(seconds=lease_seconds))
-        .returning(*outbox.c)
+        _CLAIM, {"outbox_id": outbox_id, "at": at, "until": at + timedelta(seconds=lease_seconds)}
     ).first()
     if claimed is not None:
         return "claimed", claimed
-    row = connection.execute(select(outbox.c.status, outbox.c.claimed_until).where(outbox.c.id == outbox_id)).first()
+    row = connection.execute(_CLAIM_STATE, {"outbox_id": outbox_id}).first()
     if row is None or row.status == "sent":
         return "sent", None
     if row.status == "failed":
@@ -239,11 +259,7 @@ def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float)
 
 
 def mark_sent(connection: Connection, outbox_id: int, provider_message_id: str) -> bool:
-    result = connection.execute(
-        update(outbox)
-        .where(outbox.c.id == outbox_id, outbox.c.status != "sent")
-        .values(status="sent", sent_at=now(), provider_message_id=provider_message_id, attempts=outbox.c.attempts + 1)
-    )
+    result = connection.execute(_MARK_SENT, {"outbox_id": outbox_id, "at": now(), "provider_id": provider_message_id})
     return result.rowcount == 1
 
 

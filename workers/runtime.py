@@ -40,6 +40,12 @@ class Runtime:
         return make_engine(self.settings.database_url, pool_size=self.settings.worker_threads + 2, pre_ping=False)
 
     @cached_property
+    def autocommit(self):
+        """The same pool, each statement its own transaction: for the one-statement steps of a delivery,
+        where BEGIN and COMMIT would be two more round trips than the work itself."""
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @cached_property
     def rate_backend(self):
         from workers.rate_limits import make_backend
 

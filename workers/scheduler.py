@@ -7,8 +7,6 @@ staff member and day). SLA timers do not need it: they are delayed messages on t
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from datetime import datetime, time, timedelta
 
 from dramatiq import Message
@@ -33,12 +31,12 @@ def enqueue_digests(broker, settings, day: str) -> None:
 def run_scheduler(settings, *, broker=None) -> int:
     from workers.brokers import make_broker
 
+    from minqing.stopping import block_stop_signals, wait_for_stop
+
+    block_stop_signals()
     broker = broker or make_broker(settings)
     broker.declare_queue(settings.queue_name)
     at = time.fromisoformat(settings.digest_at)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
     now = datetime.now(OFFICE_TZ)
     if now.time() >= at:
         # Started (or restarted) after today's time: today's digest may be missing; asking again is harmless.
@@ -46,7 +44,7 @@ def run_scheduler(settings, *, broker=None) -> int:
     log.info("scheduler started: daily digests at %s (UTC+8)", settings.digest_at)
     while True:
         due = next_run(datetime.now(OFFICE_TZ), at)
-        if stopping.wait((due - datetime.now(OFFICE_TZ)).total_seconds()):
+        if wait_for_stop((due - datetime.now(OFFICE_TZ)).total_seconds()):
             break
         enqueue_digests(broker, settings, due.date().isoformat())
         log.info("daily digests for %s enqueued", due.date().isoformat())

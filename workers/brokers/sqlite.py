@@ -88,6 +88,8 @@ class SQLiteBroker(Broker):
         return local.connection
 
     def _connect(self) -> sqlite3.Connection:
+        # The first process on a fresh machine may be any of serve, worker or scheduler.
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         try:
             # Switching to WAL takes an exclusive lock, so only the first opener of the file does it.
@@ -369,5 +371,5 @@ def _mapped(error_class: type[Exception]) -> Iterator[None]:
     # Dramatiq and our HTTP layer understand broker connection errors, not sqlite3's.
     try:
         yield
-    except sqlite3.Error as e:
+    except (sqlite3.Error, OSError) as e:
         raise error_class(f"SQLite broker: {e}") from e
