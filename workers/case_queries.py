@@ -30,8 +30,8 @@ class BadCursor(ValueError):
 
 
 def overdue_clause(at: datetime):
-    """Open cases past their deadline (`due_at`); a case without one is never overdue, and is not
-    overdue either (the explicit null test keeps `not_()` of this clause from dropping it)."""
+    """Open cases past their deadline (`due_at`). A case without one is never overdue; the explicit null
+    test also puts it among the not-overdue, which SQL's NULL would otherwise leave out of both."""
     return and_(submissions.c.status.in_(cases.OPEN_STATUSES), submissions.c.due_at.is_not(None),
                 submissions.c.due_at < at)
 
@@ -174,7 +174,7 @@ def record_step(connection: Connection, submission_id: str, action: str, *, acto
     added: list[str] = []
     if action == "assign":
         before = set(queries.assignees(connection, submission_id))
-        added = [staff_id for staff_id in details["assignees"] if staff_id not in before]
+        added = [staff_id for staff_id in dict.fromkeys(details["assignees"]) if staff_id not in before]
         details = {**details, "added": added}
         connection.execute(delete(assignments).where(assignments.c.submission_id == submission_id))
         queries.record_assignments(connection, submission_id, tuple(details["assignees"]))
