@@ -106,7 +106,6 @@ def test_a_redis_restart_loses_no_accepted_submission(private_redis, postgres_ur
     assert lost == 0 and final["stored"] == final["counted"] == total and final["doubled"] == 0
 
 
-@pytest.mark.skip(reason="fails since the notification channels and SLA timers were merged in; under investigation in issue 6 — passed on its own branch")
 def test_postgres_down_for_ten_seconds_workers_retry_and_catch_up(private_postgres, redis_url, base_env, tmp_path):
     total = 600
     env = {**base_env, "MINQING_BROKER_URL": redis_url, "MINQING_DATABASE_URL": private_postgres.url,

@@ -9,7 +9,6 @@ import random
 from datetime import date, datetime
 
 import dramatiq
-from dramatiq.middleware import CurrentMessage
 
 from minqing import links
 from workers import outbox, queries
@@ -67,8 +66,9 @@ def declare_notification_actors(runtime, actors: dict) -> None:
         try:
             provider_id = channel.send(staff, _notice(entry))
         except Exception as error:
-            message = CurrentMessage.get_current_message()
-            final = message is None or message.options.get("retries", 0) >= settings.notify_max_retries
+            # The channel's budget is counted on the row, not in the message: a database outage also costs
+            # the message retries, and must not use up the channel's (nor drop the message, see below).
+            final = entry.attempts >= settings.notify_max_retries
             with engine().begin() as connection:
                 queries.mark_attempt_failed(connection, outbox_id, f"{type(error).__name__}: {error}", final=final)
             if not final:
@@ -188,8 +188,10 @@ def declare_notification_actors(runtime, actors: dict) -> None:
         limit = limit_for(runtime.directory, kind=case.kind, category=case.category, priority=case.priority or "*")
         return due_at(case.submitted_at, limit, override_seconds=settings.sla_seconds)
 
-    retry_policy = dict(max_retries=settings.notify_max_retries, min_backoff=settings.min_backoff_ms,
-                        max_backoff=settings.max_backoff_ms)
+    # Dramatiq's retries are for whatever else fails (the database): as long as any other actor's, so a
+    # database outage that the store outlasts does not drop a delivery whose row stays pending forever.
+    retry_policy = dict(max_retries=max(settings.max_retries, settings.notify_max_retries + 1),
+                        min_backoff=settings.min_backoff_ms, max_backoff=settings.max_backoff_ms)
     for fn in (deliver_notification, fall_back, check_sla, send_digests, send_digest):
         actors[fn.__name__] = dramatiq.Actor(
             fn,
