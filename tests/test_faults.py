@@ -129,6 +129,7 @@ def test_postgres_down_for_ten_seconds_workers_retry_and_catch_up(private_postgr
     assert lost == 0 and final["stored"] == final["counted"] == outcome.accepted == total
     assert final["doubled"] == 0 and final["dead"] == 0
     assert retried > 0, "the outage should have made workers retry"
+    assert sends == final["notifications"], "no worker died: a send the outage kept from its record is not repeated"
 
 
 def all_delivered(engine, stored: int, notifications: int):

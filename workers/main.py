@@ -17,6 +17,7 @@ def build(settings: Settings, *, broker=None, directory=None):
     """A runtime with its broker (our middleware added) and the actors declared on it."""
     from workers.actors import declare_actors
     from workers.brokers import make_broker
+    from dramatiq.middleware import CurrentMessage
 
     from workers.middleware import DeadLetters
     from workers.runtime import Runtime
@@ -24,6 +25,9 @@ def build(settings: Settings, *, broker=None, directory=None):
     broker = broker or make_broker(settings)
     runtime = Runtime(settings=settings, broker=broker, directory=directory)
     broker.add_middleware(DeadLetters(lambda: runtime.engine))
+    if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
+        # Lets deliver_notification leave a note for its retry (SENT_AS).
+        broker.add_middleware(CurrentMessage())
     declare_actors(runtime)
     return runtime
 

@@ -9,6 +9,7 @@ import random
 from datetime import date, datetime
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 
 from minqing import links
 from workers import outbox, queries
@@ -26,6 +27,8 @@ FALL_BACK = "fall_back"
 CHECK_SLA = "check_sla"
 SEND_DIGESTS = "send_digests"
 SEND_DIGEST = "send_digest"
+# In a delivery message's options once its notification is sent, so a retry records it instead of resending.
+SENT_AS = "sent_as"
 # Longer than any channel's timeout, so a live sender always finishes before its claim runs out.
 CLAIM_SECONDS = 60
 LINK_LABELS = {
@@ -42,6 +45,13 @@ def declare_notification_actors(runtime, actors: dict) -> None:
     lang = "en" if settings.default_lang.startswith("en") else "zh"
 
     def deliver_notification(outbox_id: int) -> None:
+        message = CurrentMessage.get_current_message()
+        if message is not None and message.options.get(SENT_AS):
+            # An earlier try sent it and then could not record that (the database was away): record it now
+            # rather than wait out its own claim and send it a second time.
+            with engine().begin() as connection:
+                queries.mark_sent(connection, outbox_id, message.options[SENT_AS])
+            return
         with engine().begin() as connection:
             claim, entry = queries.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
         if claim == "sent":
@@ -77,6 +87,8 @@ def declare_notification_actors(runtime, actors: dict) -> None:
                         entry.channel, error)
             actors[FALL_BACK].send(outbox_id)
             return
+        if message is not None:
+            message.options[SENT_AS] = provider_id  # kept by the retry if the record below fails
         with engine().begin() as connection:
             queries.mark_sent(connection, outbox_id, provider_id)
 
