@@ -97,7 +97,8 @@ def main() -> None:
             parts = ", ".join(f"{name} {ms:.0f}" for name, ms in biggest)
             cpus = [cpu_ms(f"import {module}", env) - bare for _ in range(args.runs)]
             print(f"{module:28s} importtime min {min(totals):4.0f} / median {statistics.median(totals):4.0f} ms, "
-                  f"CPU min {min(cpus):4.0f} / median {statistics.median(cpus):4.0f} ms over {args.runs} runs ({parts})")
+                  f"CPU min {min(cpus):4.0f} / median {statistics.median(cpus):4.0f} ms "
+                  f"over {args.runs} runs ({parts})")
         firsts = []
         for _ in range(args.runs):
             run = subprocess.run([sys.executable, "-c", FIRST_REQUEST.format(root=str(ROOT))], env=env, cwd=ROOT,

@@ -227,7 +227,8 @@ def test_a_robot_failing_half_the_time_still_gets_every_notification_exactly_onc
     expected = {(ROBOTS[row.recipient], row.receipt) for row in rows if row.channel == "wecom"}
     fell_back = [row for row in rows if row.status == "failed"]
     by_id = {row.id: row for row in rows}
-    sent_by_robot = {(ROBOTS[row.recipient], row.receipt) for row in rows if row.channel == "wecom" and row.status == "sent"}
+    sent_by_robot = {(ROBOTS[row.recipient], row.receipt) for row in rows
+                     if row.channel == "wecom" and row.status == "sent"}
     print("\n" + figure("WeCom robots answering 500 to half the requests", sent=total, accepted=outcome.accepted,
                         now=final, lost=lost,
                         extra=f"robot answers 200 × {len(robot_server.received)}, 500 × {len(robot_server.failed)} / "
