@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property, partial
+from importlib import import_module
 
 from flask import Flask
 
@@ -10,19 +11,22 @@ from functions.problems import register_problem_handlers
 from minqing.settings import Settings, load_settings
 
 
+# The areas a function deployed on its own may be built from (`areas`): each is `functions/<name>.py`,
+# whose blueprint has the same name.
+SERVERLESS_AREAS = ("hazard", "consultation", "enterprise", "receipts", "tallies", "health", "attachments", "pages",
+                    "actions")
+FORM_KINDS = frozenset({"hazard", "consultation", "enterprise"})
+
+
 class Services:
     """What the HTTP functions reach: settings, schemas, the queue and (lazily) the database."""
 
     def __init__(self, settings: Settings, *, broker=None, directory=None):
-        from minqing.attachments import is_issued
         from minqing.directory import load_configured_directory
-        from schemas import SCHEMAS
 
         self.settings = settings
         self.directory = directory if directory is not None else load_configured_directory(settings)
-        issued_key = partial(is_issued, settings.secret_key)
-        self.schemas = {kind: cls(communities=self.directory.community_codes, issued_key=issued_key)
-                        for kind, cls in SCHEMAS.items()}
+        self.schemas = FormSchemas(self)
         self._broker = broker
 
     @property
@@ -72,6 +76,25 @@ class Services:
             return None
 
 
+class FormSchemas(dict):
+    """Each form's schema, bound to the directory's communities, made when that form is first used: a
+    function deployed for one form never imports the others'."""
+
+    def __init__(self, services: Services):
+        super().__init__()
+        self.services = services
+
+    def __missing__(self, kind: str):
+        from minqing.attachments import is_issued
+        from schemas import schema_class
+
+        settings = self.services.settings
+        schema = schema_class(kind)(communities=self.services.directory.community_codes,
+                                    issued_key=partial(is_issued, settings.secret_key))
+        self[kind] = schema
+        return schema
+
+
 def create_app(settings: Settings | None = None, *, broker=None, directory=None, areas=None) -> Flask:
     """The app; with `areas` (blueprint names) only those, as for a function deployed on its own."""
     settings = settings or load_settings()
@@ -81,13 +104,18 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None,
     app.extensions["minqing"] = Services(settings, broker=broker, directory=directory)
     register_problem_handlers(app)
 
+    if areas is not None:
+        # One serverless function: its own blueprints only, and no other area's module imported (cold starts).
+        for name in (n for n in SERVERLESS_AREAS if n in areas):
+            app.register_blueprint(import_module(f"functions.{name}").blueprint)
+        for kind in FORM_KINDS & set(areas):
+            app.extensions["minqing"].schemas[kind]  # its first request needs it: made in the init phase
+        return app
+
     from functions import actions, attachments, consultation, enterprise, hazard, health, pages, receipts, tallies
 
     for module in (hazard, consultation, enterprise, receipts, tallies, health, attachments, pages, actions):
-        if areas is None or module.blueprint.name in areas:
-            app.register_blueprint(module.blueprint)
-    if areas is not None:
-        return app  # one serverless function: its own blueprint only, kept light for cold starts
+        app.register_blueprint(module.blueprint)
 
     from functions import cases, dashboard, exports, feedback, open311, openapi
 

@@ -1,16 +1,33 @@
 """Validation of the three intake forms. Imports only marshmallow and the standard library: it sits on the
-HTTP intake path, which must cold-start fast."""
+HTTP intake path, which must cold-start fast. A form's schema module is imported when it is first asked for,
+so a function deployed for one form loads only its own."""
 
-from .consultation import ConsultationSchema
-from .enterprise import EnterpriseRequestSchema
-from .hazard import HazardReportSchema
+from importlib import import_module
+
 from .messages import Msg, errors_by_path, localize
 
-SCHEMAS = {
-    "hazard": HazardReportSchema,
-    "consultation": ConsultationSchema,
-    "enterprise": EnterpriseRequestSchema,
+_CLASSES = {
+    "hazard": ("schemas.hazard", "HazardReportSchema"),
+    "consultation": ("schemas.consultation", "ConsultationSchema"),
+    "enterprise": ("schemas.enterprise", "EnterpriseRequestSchema"),
 }
+
+
+def schema_class(kind: str):
+    """The schema class of a form kind (`hazard`, `consultation`, `enterprise`)."""
+    module, name = _CLASSES[kind]
+    return getattr(import_module(module), name)
+
+
+def __getattr__(name: str):
+    # `SCHEMAS` and the classes by name, as before, imported on first use.
+    if name == "SCHEMAS":
+        return {kind: schema_class(kind) for kind in _CLASSES}
+    for kind, (_, class_name) in _CLASSES.items():
+        if name == class_name:
+            return schema_class(kind)
+    raise AttributeError(f"module 'schemas' has no attribute {name!r}")
+
 
 __all__ = [
     "SCHEMAS",
@@ -20,4 +37,5 @@ __all__ = [
     "Msg",
     "errors_by_path",
     "localize",
+    "schema_class",
 ]

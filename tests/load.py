@@ -33,9 +33,10 @@ class Outcome:
 
 
 def post_reports(base_url: str, total: int, *, prefix: str, clients: int = 8, retry_for: float = 60,
-                 pace: float = 0.0) -> Outcome:
-    """POST `total` reports from `clients` threads; a 503 or a refused connection is retried with the same
-    Idempotency-Key for up to `retry_for` seconds. `pace` spaces each client's posts, to spread the load."""
+                 pace: float = 0.0, reports: list[dict] = REPORTS) -> Outcome:
+    """POST `total` reports (taken in turn from `reports`) from `clients` threads; a 503 or a refused
+    connection is retried with the same Idempotency-Key for up to `retry_for` seconds. `pace` spaces each
+    client's posts, to spread the load."""
     outcome = Outcome()
     lock = threading.Lock()
     local = threading.local()
@@ -49,7 +50,7 @@ def post_reports(base_url: str, total: int, *, prefix: str, clients: int = 8, re
             outcome.sent += 1
         while True:
             try:
-                response = session.post(f"{base_url}/api/v1/hazard-reports", json=REPORTS[i % len(REPORTS)],
+                response = session.post(f"{base_url}/api/v1/hazard-reports", json=reports[i % len(reports)],
                                         headers={"Idempotency-Key": key}, timeout=20)
                 status = response.status_code
             except requests.RequestException:

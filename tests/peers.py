@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import random
 import threading
 import time
 import urllib.parse
@@ -105,14 +106,19 @@ class RobotPeer:
     """WeCom and DingTalk robots and a generic webhook receiver on one local HTTP server.
 
     Paths: /wecom/<robot>, /dingtalk/<robot> (checks the timestamp + HMAC-SHA256 signature) and
-    /hook/<name> (checks X-Minqing-Signature). `fail(path, times)` answers HTTP 500 that many times.
+    /hook/<name> (checks X-Minqing-Signature). `fail(path, times)` answers HTTP 500 that many times;
+    `flaky(path, rate)` answers 500 to that share of requests, at random, and keeps each one in `failed`.
     """
 
     def __init__(self):
         self.received: list[dict] = []
         self.refused: list[dict] = []
+        self.failed: list[dict] = []
         self.failures: dict[str, int] = {}
+        self.failure_rates: dict[str, float] = {}
         self.down: set[str] = set()
+        self.random = random.Random(6)
+        self.lock = threading.Lock()
         peer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -123,6 +129,12 @@ class RobotPeer:
                 url = urllib.parse.urlparse(self.path)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 path = url.path
+                if path in peer.failure_rates:
+                    with peer.lock:
+                        unlucky = peer.random.random() < peer.failure_rates[path]
+                    if unlucky:
+                        peer.failed.append({"path": path, "json": json.loads(body), "at": time.time()})
+                        return self._answer(500, {"errcode": -1, "errmsg": "system busy"})
                 if path in peer.down or peer.failures.get(path, 0) > 0:
                     if path not in peer.down:
                         peer.failures[path] -= 1
@@ -164,6 +176,9 @@ class RobotPeer:
 
     def fail(self, path: str, times: int) -> None:
         self.failures[path] = times
+
+    def flaky(self, path: str, rate: float) -> None:
+        self.failure_rates[path] = rate
 
     def at(self, path: str) -> list[dict]:
         return [r for r in self.received if r["path"] == path]

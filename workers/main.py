@@ -24,7 +24,7 @@ def build(settings: Settings, *, broker=None, directory=None):
     runtime = Runtime(settings=settings, broker=broker, directory=directory)
     broker.add_middleware(DeadLetters(lambda: runtime.engine))
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
-        # Lets deliver_notification see its retry count, to fall back on the last attempt.
+        # Lets deliver_notification leave a note for its retry (SENT_AS).
         broker.add_middleware(CurrentMessage())
     declare_actors(runtime)
     return runtime

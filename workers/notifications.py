@@ -28,6 +28,8 @@ FALL_BACK = "fall_back"
 CHECK_SLA = "check_sla"
 SEND_DIGESTS = "send_digests"
 SEND_DIGEST = "send_digest"
+# In a delivery message's options once its notification is sent, so a retry records it instead of resending.
+SENT_AS = "sent_as"
 # Longer than any channel's timeout, so a live sender always finishes before its claim runs out.
 CLAIM_SECONDS = 60
 LINK_LABELS = {
@@ -45,6 +47,13 @@ def declare_notification_actors(runtime, actors: dict) -> None:
     lang = "en" if settings.default_lang.startswith("en") else "zh"
 
     def deliver_notification(outbox_id: int) -> None:
+        message = CurrentMessage.get_current_message()
+        if message is not None and message.options.get(SENT_AS):
+            # An earlier try sent it and then could not record that (the database was away): record it now
+            # rather than wait out its own claim and send it a second time.
+            with single().connect() as connection:
+                queries.mark_sent(connection, outbox_id, message.options[SENT_AS])
+            return
         with single().connect() as connection:
             claim, entry = queries.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
         if claim == "sent":
@@ -69,8 +78,9 @@ def declare_notification_actors(runtime, actors: dict) -> None:
         try:
             provider_id = channel.send(staff, _notice(entry))
         except Exception as error:
-            message = CurrentMessage.get_current_message()
-            final = message is None or message.options.get("retries", 0) >= settings.notify_max_retries
+            # The channel's budget is counted on the row, not in the message: a database outage also costs
+            # the message retries, and must not use up the channel's (nor drop the message, see below).
+            final = entry.attempts >= settings.notify_max_retries
             with single().connect() as connection:
                 queries.mark_attempt_failed(connection, outbox_id, f"{type(error).__name__}: {error}", final=final)
             if not final:
@@ -79,6 +89,8 @@ def declare_notification_actors(runtime, actors: dict) -> None:
                         entry.channel, error)
             actors[FALL_BACK].send(outbox_id)
             return
+        if message is not None:
+            message.options[SENT_AS] = provider_id  # kept by the retry if the record below fails
         with single().connect() as connection:
             queries.mark_sent(connection, outbox_id, provider_id)
 
@@ -191,8 +203,10 @@ def declare_notification_actors(runtime, actors: dict) -> None:
         outbox.record_digest(connection, staff_id, date.fromisoformat(day), outbox_id)
         return outbox_id
 
-    retry_policy = dict(max_retries=settings.notify_max_retries, min_backoff=settings.min_backoff_ms,
-                        max_backoff=settings.max_backoff_ms)
+    # Dramatiq's retries are for whatever else fails (the database): as long as any other actor's, so a
+    # database outage that the store outlasts does not drop a delivery whose row stays pending forever.
+    retry_policy = dict(max_retries=max(settings.max_retries, settings.notify_max_retries + 1),
+                        min_backoff=settings.min_backoff_ms, max_backoff=settings.max_backoff_ms)
     for fn in (deliver_notification, fall_back, check_sla, send_digests, send_digest):
         actors[fn.__name__] = dramatiq.Actor(
             fn,

@@ -12,8 +12,14 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-# SQS delays a message by 15 minutes at most; longer retry back-offs are cut to that.
+from dramatiq.common import current_millis
+from dramatiq.middleware import Middleware, SkipMessage
+
+# SQS delays a message by 15 minutes at most; longer retry back-offs are cut to that, and longer delays
+# (SLA timers wait hours or days) travel in hops of at most this, see LongDelays.
 MAX_DELAY_MS = 15 * 60_000
+# When a message that hops is due (milliseconds since the epoch), in its options.
+DUE = "minqing_due"
 
 
 def sqs_options(url: str) -> dict:
@@ -33,19 +39,40 @@ def sqs_options(url: str) -> dict:
     return options
 
 
+class LongDelays(Middleware):
+    """Runs a message that arrived before it is due later instead: sends it on with the time that remains
+    (at most SQS's 15 minutes again) and acknowledges this copy. The broker's enqueue marks it."""
+
+    def before_process_message(self, broker, message):
+        due = message.options.get(DUE)
+        remaining = due - current_millis() if due is not None else 0
+        if remaining > 0:
+            # SQS counts whole seconds: round up, or the last leg arrives early and hops again at once.
+            broker.enqueue(message.copy(), delay=-(-remaining // 1000) * 1000)
+            raise SkipMessage(f"due in {remaining} ms")
+
+
 def make_sqs_broker(url: str, settings, middleware: list):
     from dramatiq.middleware import Retries
     from dramatiq_sqs import SQSBroker
 
+    class LongDelaySQSBroker(SQSBroker):
+        def enqueue(self, message, *, delay=None):
+            if delay and delay > MAX_DELAY_MS:
+                message = message.copy(options={**message.options, DUE: current_millis() + delay})
+                delay = MAX_DELAY_MS
+            return super().enqueue(message, delay=delay)
+
     for each in middleware:
         if isinstance(each, Retries):
             each.max_backoff = min(each.max_backoff, MAX_DELAY_MS)
-    broker = SQSBroker(
+    broker = LongDelaySQSBroker(
         middleware=middleware,
         dead_letter=True,
         visibility_timeout=max(1, settings.visibility_timeout_ms // 1000),
         **sqs_options(url),
     )
+    broker.add_middleware(LongDelays())
     # The HTTP functions enqueue without declaring actors; dramatiq-sqs sends only to declared queues.
     broker.declare_queue(settings.queue_name)
     return broker
