@@ -66,6 +66,9 @@ def run(name: str, count: int, rate: float) -> None:
             robots.stop()
             smtp.stop()
             cleanup()
+            kept = Path(tempfile.gettempdir()) / f"notify-latency-{name.replace('+', '-')}.log"
+            kept.write_text(Path(server.log.name).read_text())
+            print(f"{name:16} server log kept in {kept}", flush=True)
 
 
 def main() -> None:

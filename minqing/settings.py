@@ -52,6 +52,8 @@ class Settings:
     # Notifications: a failing channel is retried this often before the next channel is tried.
     notify_max_retries: int = 4
     channel_timeout_s: float = 10.0
+    channel_break_after: int = 3
+    channel_break_s: float = 30.0
     robot_per_minute: int = 20
     smtp_host: str = ""
     smtp_port: int = 587
@@ -135,6 +137,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         attachments_expiry_seconds=int(get("ATTACHMENTS_EXPIRY_SECONDS", "300")),
         notify_max_retries=int(get("NOTIFY_MAX_RETRIES", "4")),
         channel_timeout_s=float(get("CHANNEL_TIMEOUT_S", "10")),
+        channel_break_after=int(get("CHANNEL_BREAK_AFTER", "3")),
+        channel_break_s=float(get("CHANNEL_BREAK_S", "30")),
         robot_per_minute=int(get("ROBOT_PER_MINUTE", "20")),
         smtp_host=get("SMTP_HOST", ""),
         smtp_port=int(get("SMTP_PORT", "587")),

@@ -107,7 +107,8 @@ class RobotPeer:
 
     Paths: /wecom/<robot>, /dingtalk/<robot> (checks the timestamp + HMAC-SHA256 signature) and
     /hook/<name> (checks X-Minqing-Signature). `fail(path, times)` answers HTTP 500 that many times;
-    `flaky(path, rate)` answers 500 to that share of requests, at random, and keeps each one in `failed`.
+    `flaky(path, rate)` answers 500 to that share of requests, at random, and keeps each one in `failed`;
+    `hang(path, seconds)` answers only after that long (each request kept in `failed`).
     """
 
     def __init__(self):
@@ -117,6 +118,7 @@ class RobotPeer:
         self.failures: dict[str, int] = {}
         self.failure_rates: dict[str, float] = {}
         self.down: set[str] = set()
+        self.hanging: dict[str, float] = {}
         self.random = random.Random(6)
         self.lock = threading.Lock()
         peer = self
@@ -129,6 +131,10 @@ class RobotPeer:
                 url = urllib.parse.urlparse(self.path)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 path = url.path
+                if path in peer.hanging:
+                    peer.failed.append({"path": path, "json": json.loads(body), "at": time.time()})
+                    time.sleep(peer.hanging[path])  # the client has given up long before this answer
+                    return self._answer(200, {"errcode": 0, "errmsg": "ok"})
                 if path in peer.failure_rates:
                     with peer.lock:
                         unlucky = peer.random.random() < peer.failure_rates[path]
@@ -176,6 +182,10 @@ class RobotPeer:
 
     def fail(self, path: str, times: int) -> None:
         self.failures[path] = times
+
+    def hang(self, path: str, seconds: float) -> None:
+        """Answer requests to `path` only after `seconds`: a robot that has stopped responding."""
+        self.hanging[path] = seconds
 
     def flaky(self, path: str, rate: float) -> None:
         self.failure_rates[path] = rate

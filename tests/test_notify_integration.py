@@ -172,3 +172,25 @@ def test_a_reassignment_tells_the_new_assignee_once_who_acts_with_one_tap(notify
         wait_until(lambda: len(robot_server.at("/dingtalk/qjj")) == 2)
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("backend_env", ["embedded", "redis+postgres"], indirect=True)
+def test_a_robot_that_stopped_answering_is_skipped_not_waited_on(notify_server_env, robot_server, smtp_server,
+                                                                  tmp_path):
+    # Without the breaker each of the 20 grid notifications would wait out 3 timeouts before falling back
+    # to e-mail: 60 requests, each holding a worker thread for the whole timeout.
+    robot_server.hang("/wecom/grid", 30)
+    env = dict(notify_server_env, MINQING_CHANNEL_TIMEOUT_S="1", MINQING_CHANNEL_BREAK_AFTER="2",
+               MINQING_CHANNEL_BREAK_S="600", MINQING_NOTIFY_MAX_RETRIES="2")
+    server = LiveServer(env, tmp_path)
+    try:
+        receipts = [server.post("/api/v1/hazard-reports", json=dict(HAZARD[0], description=f"第{i}处")).json()["receipt"]
+                    for i in range(20)]
+        # Every report reaches the safety office by e-mail, and the grid worker's falls back to e-mail.
+        wait_until(lambda: len(smtp_server.messages) >= 40, timeout=90)
+        subjects = [m["Subject"] for m in smtp_server.parsed()]
+        assert all(sum(r in s for s in subjects) == 2 for r in receipts)
+        # The robot was tried until the breaker opened: the threshold, plus sends already under way then.
+        assert len(robot_server.failed) <= 2 + int(env["MINQING_WORKER_THREADS"])
+    finally:
+        server.stop()

@@ -15,6 +15,7 @@ from minqing import links
 from workers import outbox, queries
 from workers.cases import is_overdue
 from workers.channels import Link, Notice
+from workers.channels.breaker import CircuitOpen
 from workers.compose import ACTIONABLE, channel_after, fallback_contact, first_channel, outbox_row, template_event
 from workers import rate_limits
 from workers.sla import due_at, escalation_target, limit_for
@@ -69,6 +70,11 @@ def declare_notification_actors(runtime, actors: dict) -> None:
         staff = runtime.directory.staff_member(entry.recipient)
         channel = runtime.channels[entry.channel]
         quota = channel.quota_key(staff)
+        target = quota or entry.channel
+        try:
+            runtime.breaker.check(target)  # before the quota: a send that is not tried uses none of it
+        except CircuitOpen as error:
+            return _attempt_failed(entry, error)
         if quota and not rate_limits.take(runtime.rate_backend, quota, settings.robot_per_minute):
             # The robot's quota is spent: come back when the window has moved on, without using a retry.
             with single().connect() as connection:
@@ -78,21 +84,25 @@ def declare_notification_actors(runtime, actors: dict) -> None:
         try:
             provider_id = channel.send(staff, _notice(entry))
         except Exception as error:
-            # The channel's budget is counted on the row, not in the message: a database outage also costs
-            # the message retries, and must not use up the channel's (nor drop the message, see below).
-            final = entry.attempts >= settings.notify_max_retries
-            with single().connect() as connection:
-                queries.mark_attempt_failed(connection, outbox_id, f"{type(error).__name__}: {error}", final=final)
-            if not final:
-                raise
-            log.warning("notification %s to %s by %s failed for good: %s", outbox_id, entry.recipient,
-                        entry.channel, error)
-            actors[FALL_BACK].send(outbox_id)
-            return
+            runtime.breaker.failed(target, error)
+            return _attempt_failed(entry, error)
+        runtime.breaker.succeeded(target)
         if message is not None:
             message.options[SENT_AS] = provider_id  # kept by the retry if the record below fails
         with single().connect() as connection:
             queries.mark_sent(connection, outbox_id, provider_id)
+
+    def _attempt_failed(entry, error: Exception) -> None:
+        # The channel's budget is counted on the row, not in the message: a database outage also costs
+        # the message retries, and must not use up the channel's (nor drop the message, see below).
+        final = entry.attempts >= settings.notify_max_retries
+        with single().connect() as connection:
+            queries.mark_attempt_failed(connection, entry.id, f"{type(error).__name__}: {error}", final=final)
+        if not final:
+            raise error
+        log.warning("notification %s to %s by %s failed for good: %s", entry.id, entry.recipient, entry.channel,
+                    error)
+        actors[FALL_BACK].send(entry.id)
 
     def _notice(entry) -> Notice:
         actions = ()

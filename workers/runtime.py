@@ -46,6 +46,12 @@ class Runtime:
         return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @cached_property
+    def breaker(self):
+        from workers.channels.breaker import Breaker
+
+        return Breaker(self.settings.channel_break_after, self.settings.channel_break_s)
+
+    @cached_property
     def rate_backend(self):
         from workers.rate_limits import make_backend
 

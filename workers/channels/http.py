@@ -11,6 +11,10 @@ class ChannelError(Exception):
     """The peer refused or failed the message; Dramatiq retries it, then the next channel is tried."""
 
 
+class ChannelTimeout(ChannelError):
+    """The peer did not answer in time (see workers/channels/breaker.py)."""
+
+
 def post_json(url: str, payload: dict | bytes, *, timeout: float, headers: dict | None = None) -> dict:
     """POST `payload` (a dict, or JSON already encoded); the parsed answer ({} if not JSON). Raises ChannelError."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
@@ -23,7 +27,9 @@ def post_json(url: str, payload: dict | bytes, *, timeout: float, headers: dict 
     except urllib.error.HTTPError as error:
         raise ChannelError(f"HTTP {error.code} from {_host(url)}") from None
     except (urllib.error.URLError, OSError) as error:
-        raise ChannelError(f"{_host(url)} unreachable: {getattr(error, 'reason', error)}") from None
+        reason = getattr(error, "reason", error)
+        failure = ChannelTimeout if isinstance(reason, TimeoutError) else ChannelError
+        raise failure(f"{_host(url)} unreachable: {reason}") from None
     try:
         return json.loads(answer or b"{}")
     except ValueError:
