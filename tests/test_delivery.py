@@ -166,3 +166,24 @@ def test_the_scheduler_runs_next_at_the_office_time():
     before = datetime(2026, 11, 25, 23, 0, tzinfo=timezone.utc)  # 07:00 on the 26th in Wuhan
     assert next_run(before, clock(8, 0)).isoformat() == "2026-11-26T08:00:00+08:00"
     assert next_run(next_run(before, clock(8, 0)), clock(8, 0)).isoformat() == "2026-11-27T08:00:00+08:00"
+
+
+def test_a_case_without_a_community_chain_climbs_the_streets_fallback_list(notify_env, stub_broker, robot_server,
+                                                                           engine):
+    from tests.casework import ENTERPRISE
+
+    text = directory_toml().replace('fallback = ["street-duty"]', 'fallback = ["street-duty", "street-leader"]')
+    text += '\n[[rules]]\nkind = "enterprise"\nassignees = ["safety-office"]\n'
+    from workers.main import build
+
+    settings = load_settings({**notify_env, "MINQING_SLA_SECONDS": "1"})
+    runtime = build(settings, broker=stub_broker, directory=Directory.from_mapping(text))
+    worker = dramatiq.Worker(stub_broker, worker_timeout=50, worker_threads=4)
+    worker.start()
+    try:
+        runtime.broker.actors["store_submission"].send(envelope(settings, "enterprise", ENTERPRISE[0]))
+        wait_until(lambda: robot_server.at("/hook/leader"), timeout=30)
+    finally:
+        worker.stop()
+    escalations = [(r.event, r.recipient) for r in rows(engine) if r.event.startswith("escalated")]
+    assert escalations[:2] == [("escalated-1", "street-duty"), ("escalated-2", "street-leader")]

@@ -161,7 +161,9 @@ def declare_notification_actors(runtime, actors: dict) -> None:
                 return
             community = directory.communities.get(submission.community)
             staff_ids = queries.assignees(connection, submission_id)
-            target = escalation_target(community.chain if community else (), staff_ids, level)
+            # A case with no community chain (an enterprise request, say) climbs the street's fallback list.
+            chain = (community.chain if community else ()) or directory.street.fallback
+            target = escalation_target(chain, staff_ids, level)
             if target is None:
                 return
             first_time = not outbox.has_event(connection, submission_id, event)
