@@ -1,7 +1,6 @@
 """Through the real path: `minqing serve` over HTTP, tokens from the `minqing token` command, staff
 working a case, the resident's feedback and the tallies, on SQLite and on PostgreSQL."""
 
-import os
 import subprocess
 import sys
 

@@ -28,8 +28,9 @@ def notify_env(base_env, robot_server, smtp_server):
 
 @pytest.fixture()
 def notify_runtime(notify_env, stub_broker, engine, request):
-    overrides = getattr(request, "param", {})
-    yield from running(load_settings({**notify_env, **overrides}), stub_broker)
+    overrides = dict(getattr(request, "param", {}))
+    directory_text = overrides.pop("directory", None)
+    yield from running(load_settings({**notify_env, **overrides}), stub_broker, directory_text)
 
 
 @pytest.fixture()
@@ -38,10 +39,10 @@ def untrusted_tls_runtime(notify_env, starttls_smtp_server, stub_broker, engine)
     yield from running(load_settings({**notify_env, **starttls_smtp_server.env()}), stub_broker)
 
 
-def running(settings, stub_broker):
+def running(settings, stub_broker, directory_text=None):
     from workers.main import build
 
-    runtime = build(settings, broker=stub_broker, directory=Directory.from_mapping(directory_toml()))
+    runtime = build(settings, broker=stub_broker, directory=Directory.from_mapping(directory_text or directory_toml()))
     worker = dramatiq.Worker(stub_broker, worker_timeout=50, worker_threads=4)
     worker.start()
     yield runtime
@@ -168,22 +169,16 @@ def test_the_scheduler_runs_next_at_the_office_time():
     assert next_run(next_run(before, clock(8, 0)), clock(8, 0)).isoformat() == "2026-11-27T08:00:00+08:00"
 
 
-def test_a_case_without_a_community_chain_climbs_the_streets_fallback_list(notify_env, stub_broker, robot_server,
-                                                                           engine):
+# An enterprise rule, and a street whose fallback list goes on to the leader.
+STREET_CHAIN = (directory_toml().replace('fallback = ["street-duty"]', 'fallback = ["street-duty", "street-leader"]')
+                + '\n[[rules]]\nkind = "enterprise"\nassignees = ["safety-office"]\n')
+
+
+@pytest.mark.parametrize("notify_runtime", [{"MINQING_SLA_SECONDS": "1", "directory": STREET_CHAIN}], indirect=True)
+def test_a_case_without_a_community_chain_climbs_the_streets_fallback_list(notify_runtime, robot_server, engine):
     from tests.casework import ENTERPRISE
 
-    text = directory_toml().replace('fallback = ["street-duty"]', 'fallback = ["street-duty", "street-leader"]')
-    text += '\n[[rules]]\nkind = "enterprise"\nassignees = ["safety-office"]\n'
-    from workers.main import build
-
-    settings = load_settings({**notify_env, "MINQING_SLA_SECONDS": "1"})
-    runtime = build(settings, broker=stub_broker, directory=Directory.from_mapping(text))
-    worker = dramatiq.Worker(stub_broker, worker_timeout=50, worker_threads=4)
-    worker.start()
-    try:
-        runtime.broker.actors["store_submission"].send(envelope(settings, "enterprise", ENTERPRISE[0]))
-        wait_until(lambda: robot_server.at("/hook/leader"), timeout=30)
-    finally:
-        worker.stop()
+    notify_runtime.broker.actors["store_submission"].send(envelope(notify_runtime.settings, "enterprise", ENTERPRISE[0]))
+    wait_until(lambda: robot_server.at("/hook/leader"), timeout=30)
     escalations = [(r.event, r.recipient) for r in rows(engine) if r.event.startswith("escalated")]
     assert escalations[:2] == [("escalated-1", "street-duty"), ("escalated-2", "street-leader")]

@@ -52,7 +52,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe when several processes start at once."""
-    if revision == "head" and _recorded_revision(engine) == HEAD:
+    if revision == "head" and current_revision(engine) == HEAD:
         return
     from alembic import command
     from alembic.config import Config
@@ -64,19 +64,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-def _recorded_revision(engine: Engine) -> str | None:
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database records; None before the first upgrade (or if it is unreachable)."""
     try:
         with engine.connect() as connection:
             return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except Exception:  # no table yet, or no database: the full upgrade says what is wrong
         return None
-
-
-def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
 
 
 @contextlib.contextmanager

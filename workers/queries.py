@@ -67,12 +67,17 @@ def now() -> datetime:
 
 
 @functools.cache
-def _ignoring_known(dialect: str, table):
+def _all_ignoring_known(dialect: str, table):
     # Built once per dialect and table, with values passed at execution: building `.values(**row)` for
-    # every call costs more CPU than the round trip. RETURNING, not rowcount: drivers differ in what
-    # rowcount says for INSERT … ON CONFLICT.
+    # every call costs more CPU than the round trip.
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    return insert(table).on_conflict_do_nothing().returning(list(table.primary_key.columns)[0])
+    return insert(table).on_conflict_do_nothing()
+
+
+@functools.cache
+def _ignoring_known(dialect: str, table):
+    # RETURNING, not rowcount: drivers differ in what rowcount says for INSERT … ON CONFLICT.
+    return _all_ignoring_known(dialect, table).returning(list(table.primary_key.columns)[0])
 
 
 @functools.cache
@@ -87,12 +92,6 @@ def _adding_to_tallies(dialect: str):
 def insert_ignoring_known(connection: Connection, table, values: dict) -> bool:
     """Insert unless the primary or unique key is known; True when a row was added."""
     return connection.execute(_ignoring_known(connection.dialect.name, table), values).first() is not None
-
-
-@functools.cache
-def _all_ignoring_known(dialect: str, table):
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    return insert(table).on_conflict_do_nothing()
 
 
 def insert_all_ignoring_known(connection: Connection, table, rows: list[dict]) -> None:
