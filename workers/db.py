@@ -9,6 +9,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
+from workers.wal import use_wal
+
 MIGRATIONS = "workers:migrations"
 # The newest migration, so that a process starting on an up-to-date database can tell without importing
 # Alembic (and Mako), which is most of a worker's start-up. A test keeps it equal to Alembic's head.
@@ -43,8 +45,8 @@ def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engi
 def _sqlite_pragmas(dbapi_connection, _record):
     # WAL lets the web process read while a worker writes; NORMAL is durable in WAL mode across crashes of
     # the process (only an OS crash can lose the last commits, and the queue still holds those messages).
+    use_wal(dbapi_connection)
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -24,6 +24,8 @@ from dramatiq.common import compute_backoff, dq_name, q_name
 from dramatiq.errors import ConnectionClosed, ConnectionFailed, DecodeError, QueueJoinTimeout
 from dramatiq.message import Message
 
+from workers.wal import use_wal
+
 BUSY_TIMEOUT_SECONDS = 5.0
 
 _SCHEMA = """
@@ -92,7 +94,7 @@ class SQLiteBroker(Broker):
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         try:
-            _switch_to_wal(connection, self.path)
+            use_wal(connection, wait_s=BUSY_TIMEOUT_SECONDS)
             # In WAL mode only FULL syncs every commit: an enqueue that returned survives power loss.
             connection.execute("PRAGMA synchronous=FULL")
             if not self._here.schema_ready:
@@ -361,23 +363,6 @@ def _immediate(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     finally:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
-
-
-def _switch_to_wal(connection: sqlite3.Connection, path: str) -> None:
-    # Only the first opener of a fresh file switches it, under an exclusive lock. Two openers racing
-    # to switch deadlock on their shared locks, and SQLite answers one of them "locked" at once,
-    # without waiting out the busy timeout; that one waits here and finds the switch made.
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    while True:
-        try:
-            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode == "wal" or connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
-                return
-            raise sqlite3.OperationalError(f"WAL is unavailable for {path!r}")
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
 
 
 @contextmanager

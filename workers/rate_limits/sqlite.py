@@ -11,6 +11,8 @@ from pathlib import Path
 
 from dramatiq.rate_limits import RateLimiterBackend
 
+from workers.wal import use_wal
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS rate_limits_expiry ON rate_limits (expires_at);
@@ -74,7 +76,7 @@ class SQLiteBackend(RateLimiterBackend):
         key = os.getpid()
         if getattr(self._local, "pid", None) != key:
             connection = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
+            use_wal(connection)
             connection.executescript(_SCHEMA)
             self._local.connection, self._local.pid = connection, key
         return self._local.connection
