@@ -9,7 +9,7 @@ import dramatiq
 
 from workers import case_queries, queries
 from workers.compose import outbox_rows
-from workers.notifications import CHECK_SLA, DELIVER, declare_notification_actors, sla_delay_ms
+from workers.notifications import CHECK_SLA, declare_notification_actors, sla_delay_ms
 from workers.routing import route
 from workers.sla import case_due_at
 from workers.tallies import increments_for
@@ -78,10 +78,9 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 runtime.directory, row, event, staff_ids, set(runtime.channels), lang=lang, note=why))
         _after_storing(row, staff_ids, pending, event)
 
-    def _after_storing(row, staff_ids, pending: list[int], event: str) -> None:
+    def _after_storing(row, staff_ids, pending: list[tuple[int, str]], event: str) -> None:
         # Sent again on redelivery as well, so a crash between the commit and the sends loses nothing.
-        for outbox_id in pending:
-            actors[DELIVER].send(outbox_id)
+        send_notices(pending)
         if event == "received" and staff_ids and row.due_at is not None:
             # The SLA timer is a delayed message for the case's deadline; it does nothing if the case has
             # moved on by then.
@@ -118,5 +117,5 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
             priority=0,
             options={},
         )
-    declare_notification_actors(runtime, actors)
+    send_notices = declare_notification_actors(runtime, actors)
     return actors

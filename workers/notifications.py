@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import random
 from datetime import date, datetime
+from typing import Callable
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage
@@ -39,8 +40,9 @@ LINK_LABELS = {
 }
 
 
-def declare_notification_actors(runtime, actors: dict) -> None:
-    """Declare the notification actors on `runtime.broker`, adding them to `actors`."""
+def declare_notification_actors(runtime, actors: dict) -> Callable[[list[tuple[int, str]]], None]:
+    """Declare the notification actors on `runtime.broker`, adding them to `actors`; returns how a new
+    notice leaves (`send_notices`)."""
     settings = runtime.settings
     engine = lambda: runtime.engine  # noqa: E731 - created on first use, in the worker process
     single = lambda: runtime.autocommit  # noqa: E731
@@ -49,11 +51,33 @@ def declare_notification_actors(runtime, actors: dict) -> None:
 
     def deliver_notification(outbox_id: int) -> None:
         message = CurrentMessage.get_current_message()
-        if message is not None and message.options.get(SENT_AS):
+        _deliver(outbox_id, message.options if message is not None else {})
+
+    def send_notices(pending: list[tuple[int, str]]) -> None:
+        """Send a case's new notices: each through its own message, so that a slow or failing channel
+        holds only that one, except those of in-process channels (the log), sent here and now."""
+        for outbox_id, channel in pending:
+            if channel in runtime.channels and runtime.channels[channel].in_process:
+                _deliver_here(outbox_id)
+            else:
+                actors[DELIVER].send(outbox_id)
+
+    def _deliver_here(outbox_id: int) -> None:
+        options: dict = {}
+        try:
+            _deliver(outbox_id, options)
+        except Exception:
+            # Whatever failed (the send, or recording it), the delivery actor takes over with its retries,
+            # told what was sent so that it records rather than sends again.
+            log.warning("notification %s: sending it here failed; handing it to a message", outbox_id, exc_info=True)
+            actors[DELIVER].send_with_options(args=(outbox_id,), **options)
+
+    def _deliver(outbox_id: int, options: dict) -> None:
+        if options.get(SENT_AS):
             # An earlier try sent it and then could not record that (the database was away): record it now
             # rather than wait out its own claim and send it a second time.
             with single().connect() as connection:
-                queries.mark_sent(connection, outbox_id, message.options[SENT_AS])
+                queries.mark_sent(connection, outbox_id, options[SENT_AS])
             return
         with single().connect() as connection:
             claim, entry = queries.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
@@ -87,8 +111,7 @@ def declare_notification_actors(runtime, actors: dict) -> None:
             runtime.breaker.failed(target, error)
             return _attempt_failed(entry, error)
         runtime.breaker.succeeded(target)
-        if message is not None:
-            message.options[SENT_AS] = provider_id  # kept by the retry if the record below fails
+        options[SENT_AS] = provider_id  # kept by the retry if the record below fails
         with single().connect() as connection:
             queries.mark_sent(connection, outbox_id, provider_id)
 
@@ -230,6 +253,7 @@ def declare_notification_actors(runtime, actors: dict) -> None:
             priority=0,
             options=retry_policy if fn is deliver_notification else {},
         )
+    return send_notices
 
 
 def timers_queue(settings) -> str:

@@ -217,8 +217,8 @@ def assignees(connection: Connection, submission_id: str) -> list[str]:
     return list(connection.execute(_ASSIGNEES, {"id": submission_id}).scalars())
 
 
-def add_to_outbox(connection: Connection, rows: list[dict]) -> list[int]:
-    """Queue notifications once each; returns the ids of those still to send."""
+def add_to_outbox(connection: Connection, rows: list[dict]) -> list[tuple[int, str]]:
+    """Queue notifications once each; returns (id, channel) of those still to send."""
     if not rows:
         return []
     created = now()
@@ -226,15 +226,15 @@ def add_to_outbox(connection: Connection, rows: list[dict]) -> list[int]:
     added = [connection.execute(statement, dict(row, status="pending", attempts=0, created_at=created)).scalar()
              for row in rows]
     if all(added):
-        return added
+        return [(outbox_id, row["channel"]) for outbox_id, row in zip(added, rows)]
     keys = {(r["event"], r["recipient"], r["channel"]) for r in rows}
     found = connection.execute(_PENDING, {"id": rows[0]["submission_id"]}).all()
-    return [r.id for r in found if (r.event, r.recipient, r.channel) in keys]
+    return [(r.id, r.channel) for r in found if (r.event, r.recipient, r.channel) in keys]
 
 
-def pending_notifications(connection: Connection, submission_id: str, event: str) -> list[int]:
-    """Ids of a case's notifications of `event` not yet sent."""
-    return list(connection.execute(_PENDING_OF_EVENT, {"id": submission_id, "event": event}).scalars())
+def pending_notifications(connection: Connection, submission_id: str, event: str) -> list[tuple[int, str]]:
+    """(id, channel) of a case's notifications of `event` not yet sent."""
+    return [(r.id, r.channel) for r in connection.execute(_PENDING_OF_EVENT, {"id": submission_id, "event": event})]
 
 
 def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float):

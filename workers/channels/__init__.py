@@ -30,6 +30,9 @@ class Notice:
 
 class Channel(Protocol):
     name: str
+    # True when sending reaches nothing outside this process (the log), so it cannot hang or fail on a
+    # network; such a notice is sent by the actor that made it rather than through a message of its own.
+    in_process: bool
 
     def send(self, recipient, notice: Notice) -> str:
         """Send to `recipient` (a directory Staff), returning the provider's message id; raise to retry."""

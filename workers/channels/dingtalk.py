@@ -24,6 +24,7 @@ def sign(secret: str, timestamp_ms: int) -> str:
 
 class DingTalkChannel:
     name = "dingtalk"
+    in_process = False
 
     def __init__(self, settings):
         self.settings = settings

@@ -10,6 +10,7 @@ log = logging.getLogger("minqing.notify")
 
 class LogChannel:
     name = "log"
+    in_process = True  # a log line: sent by the actor that made the notice, with no message of its own
 
     def send(self, recipient, notice) -> str:
         # JSON keeps a report's newlines and control characters from forging log lines.

@@ -14,6 +14,7 @@ from workers.channels.http import ChannelError
 
 
 class _AWSChannel:
+    in_process = False
     service = ""
 
     def __init__(self, settings):

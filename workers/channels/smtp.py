@@ -59,6 +59,7 @@ class _Connection:
 
 class SMTPChannel:
     name = "smtp"
+    in_process = False
 
     def __init__(self, settings):
         self.settings = settings

@@ -22,6 +22,7 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 class WebhookChannel:
     name = "webhook"
+    in_process = False
 
     def __init__(self, settings):
         self.settings = settings

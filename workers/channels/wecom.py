@@ -9,6 +9,7 @@ from workers.channels.http import post_json, robot_answer
 
 class WeComChannel:
     name = "wecom"
+    in_process = False
 
     def __init__(self, settings):
         self.settings = settings
