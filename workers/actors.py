@@ -46,6 +46,7 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                     runtime.directory, row, "received", staff_ids, set(runtime.channels), lang=lang))
                 queries.apply_increments(connection, row.id, "received",
                                          increments_for(row.kind, row.payload, row.submitted_at))
+                claimed, rest = notices.claim_here(connection, pending)
             elif queries.body_hash_of(connection, envelope["id"]) != envelope["body_hash"]:
                 # Same idempotency key, different form, both queued before either was stored: keep the first.
                 log.warning("submission %s: idempotency key reused with another body; dropped", envelope["id"])
@@ -54,8 +55,9 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 # Redelivered: what the first delivery committed stands; only the sends after it may be lost.
                 row = queries.submission(connection, envelope["id"])
                 staff_ids = queries.assignees(connection, row.id)
-                pending = queries.pending_notifications(connection, row.id, "received")
-        _after_storing(row, staff_ids, pending, "received")
+                claimed, rest = notices.claim_here(
+                    connection, queries.pending_notifications(connection, row.id, "received"))
+        _after_storing(row, staff_ids, claimed, rest, "received")
         for key in envelope["data"].get("photos") or ():
             actors[CHECK_PHOTO].send(envelope["id"], key)
 
@@ -76,11 +78,12 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 staff_ids = queries.assignees(connection, submission_id)
             pending = queries.add_to_outbox(connection, outbox_rows(
                 runtime.directory, row, event, staff_ids, set(runtime.channels), lang=lang, note=why))
-        _after_storing(row, staff_ids, pending, event)
+            claimed, rest = notices.claim_here(connection, pending)
+        _after_storing(row, staff_ids, claimed, rest, event)
 
-    def _after_storing(row, staff_ids, pending: list[tuple[int, str]], event: str) -> None:
+    def _after_storing(row, staff_ids, claimed: list, rest: list[int], event: str) -> None:
         # Sent again on redelivery as well, so a crash between the commit and the sends loses nothing.
-        send_notices(pending)
+        notices.send(claimed, rest)
         if event == "received" and staff_ids and row.due_at is not None:
             # The SLA timer is a delayed message for the case's deadline; it does nothing if the case has
             # moved on by then.
@@ -117,5 +120,5 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
             priority=0,
             options={},
         )
-    send_notices = declare_notification_actors(runtime, actors)
+    notices = declare_notification_actors(runtime, actors)
     return actors

@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 import random
 from datetime import date, datetime
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage
+from sqlalchemy.engine import Connection
 
 from minqing import links
 from workers import outbox, queries
@@ -40,39 +41,29 @@ LINK_LABELS = {
 }
 
 
-def declare_notification_actors(runtime, actors: dict) -> Callable[[list[tuple[int, str]]], None]:
-    """Declare the notification actors on `runtime.broker`, adding them to `actors`; returns how a new
-    notice leaves (`send_notices`)."""
+class Notices(NamedTuple):
+    """How a case's new notices leave the actor that made them (`declare_notification_actors`)."""
+
+    # In the transaction that added them: claim those of in-process channels (the log), which this actor
+    # sends itself once it commits; returns (the claimed rows, the ids of the rest).
+    claim_here: Callable[[Connection, list], tuple[list, list[int]]]
+    # After the commit: send the claimed ones here and record them in one statement; each of the rest
+    # through its own message, so that a slow or failing channel holds only that one.
+    send: Callable[[list, list[int]], None]
+
+
+def declare_notification_actors(runtime, actors: dict) -> Notices:
+    """Declare the notification actors on `runtime.broker`, adding them to `actors`."""
     settings = runtime.settings
     engine = lambda: runtime.engine  # noqa: E731 - created on first use, in the worker process
     single = lambda: runtime.autocommit  # noqa: E731
     known = set(runtime.channels)
+    in_process = {name for name, channel in runtime.channels.items() if channel.in_process}
     lang = "en" if settings.default_lang.startswith("en") else "zh"
 
     def deliver_notification(outbox_id: int) -> None:
         message = CurrentMessage.get_current_message()
-        _deliver(outbox_id, message.options if message is not None else {})
-
-    def send_notices(pending: list[tuple[int, str]]) -> None:
-        """Send a case's new notices: each through its own message, so that a slow or failing channel
-        holds only that one, except those of in-process channels (the log), sent here and now."""
-        for outbox_id, channel in pending:
-            if channel in runtime.channels and runtime.channels[channel].in_process:
-                _deliver_here(outbox_id)
-            else:
-                actors[DELIVER].send(outbox_id)
-
-    def _deliver_here(outbox_id: int) -> None:
-        options: dict = {}
-        try:
-            _deliver(outbox_id, options)
-        except Exception:
-            # Whatever failed (the send, or recording it), the delivery actor takes over with its retries,
-            # told what was sent so that it records rather than sends again.
-            log.warning("notification %s: sending it here failed; handing it to a message", outbox_id, exc_info=True)
-            actors[DELIVER].send_with_options(args=(outbox_id,), **options)
-
-    def _deliver(outbox_id: int, options: dict) -> None:
+        options = message.options if message is not None else {}
         if options.get(SENT_AS):
             # An earlier try sent it and then could not record that (the database was away): record it now
             # rather than wait out its own claim and send it a second time.
@@ -91,6 +82,47 @@ def declare_notification_actors(runtime, actors: dict) -> Callable[[list[tuple[i
             # sent, or, if that worker died, its claim runs out and this message takes over.
             actors[DELIVER].send_with_options(args=(outbox_id,), delay=int(min(entry + 0.05, 2.0) * 1000))
             return
+        provider_id = _send(entry)
+        if provider_id is None:
+            return
+        options[SENT_AS] = provider_id  # kept by the retry if the record below fails
+        with single().connect() as connection:
+            queries.mark_sent(connection, outbox_id, provider_id)
+
+    def claim_here(connection, pending) -> tuple[list, list[int]]:
+        mine = [row.id for row in pending if row.channel in in_process]
+        claimed = queries.claim_deliveries(connection, mine, CLAIM_SECONDS)
+        taken = {row.id for row in claimed}
+        return claimed, [row.id for row in pending if row.id not in taken]
+
+    def send(claimed, rest: list[int]) -> None:
+        for outbox_id in rest:
+            actors[DELIVER].send(outbox_id)
+        sent = []
+        for entry in claimed:
+            try:
+                provider_id = _send(entry)
+            except Exception:
+                # Its failure is recorded on the row; the delivery actor takes over, with its retries.
+                log.warning("notification %s: sending failed; handing it to a message", entry.id, exc_info=True)
+                actors[DELIVER].send(entry.id)
+                continue
+            if provider_id is not None:
+                sent.append((entry.id, provider_id))
+        if not sent:
+            return
+        try:
+            with single().connect() as connection:
+                queries.mark_all_sent(connection, sent)
+        except Exception:
+            log.warning("notifications %s: sent, not recorded; handing them to messages", [i for i, _ in sent],
+                        exc_info=True)
+            for outbox_id, provider_id in sent:
+                actors[DELIVER].send_with_options(args=(outbox_id,), **{SENT_AS: provider_id})
+
+    def _send(entry) -> str | None:
+        """Send a claimed notification: the provider's message id, or None when it was not tried (the
+        channel's circuit is open, or its quota spent: the row says what comes next). Raises to retry."""
         staff = runtime.directory.staff_member(entry.recipient)
         channel = runtime.channels[entry.channel]
         quota = channel.quota_key(staff)
@@ -98,22 +130,22 @@ def declare_notification_actors(runtime, actors: dict) -> Callable[[list[tuple[i
         try:
             runtime.breaker.check(target)  # before the quota: a send that is not tried uses none of it
         except CircuitOpen as error:
-            return _attempt_failed(entry, error)
+            _attempt_failed(entry, error)
+            return None
         if quota and not rate_limits.take(runtime.rate_backend, quota, settings.robot_per_minute):
             # The robot's quota is spent: come back when the window has moved on, without using a retry.
             with single().connect() as connection:
-                outbox.release(connection, outbox_id)
-            actors[DELIVER].send_with_options(args=(outbox_id,), delay=random.randint(2_000, 6_000))
-            return
+                outbox.release(connection, entry.id)
+            actors[DELIVER].send_with_options(args=(entry.id,), delay=random.randint(2_000, 6_000))
+            return None
         try:
             provider_id = channel.send(staff, _notice(entry))
         except Exception as error:
             runtime.breaker.failed(target, error)
-            return _attempt_failed(entry, error)
+            _attempt_failed(entry, error)
+            return None
         runtime.breaker.succeeded(target)
-        options[SENT_AS] = provider_id  # kept by the retry if the record below fails
-        with single().connect() as connection:
-            queries.mark_sent(connection, outbox_id, provider_id)
+        return provider_id
 
     def _attempt_failed(entry, error: Exception) -> None:
         # The channel's budget is counted on the row, not in the message: a database outage also costs
@@ -253,7 +285,7 @@ def declare_notification_actors(runtime, actors: dict) -> Callable[[list[tuple[i
             priority=0,
             options=retry_policy if fn is deliver_notification else {},
         )
-    return send_notices
+    return Notices(claim_here, send)
 
 
 def timers_queue(settings) -> str:

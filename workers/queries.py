@@ -53,6 +53,13 @@ _CLAIM = (
     .values(claimed_until=bindparam("until"))
     .returning(*outbox.c)
 )
+_CLAIM_ALL = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)), outbox.c.status == "pending",
+           or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < bindparam("at")))
+    .values(claimed_until=bindparam("until"))
+    .returning(*outbox.c)
+)
 _CLAIM_STATE = select(outbox.c.status, outbox.c.claimed_until).where(outbox.c.id == bindparam("outbox_id"))
 _MARK_SENT = (
     update(outbox)
@@ -217,7 +224,7 @@ def assignees(connection: Connection, submission_id: str) -> list[str]:
     return list(connection.execute(_ASSIGNEES, {"id": submission_id}).scalars())
 
 
-def add_to_outbox(connection: Connection, rows: list[dict]) -> list[tuple[int, str]]:
+def add_to_outbox(connection: Connection, rows: list[dict]) -> list:
     """Queue notifications once each; returns (id, channel) of those still to send."""
     if not rows:
         return []
@@ -226,15 +233,15 @@ def add_to_outbox(connection: Connection, rows: list[dict]) -> list[tuple[int, s
     added = [connection.execute(statement, dict(row, status="pending", attempts=0, created_at=created)).scalar()
              for row in rows]
     if all(added):
-        return [(outbox_id, row["channel"]) for outbox_id, row in zip(added, rows)]
+        return [SimpleNamespace(id=outbox_id, channel=row["channel"]) for outbox_id, row in zip(added, rows)]
     keys = {(r["event"], r["recipient"], r["channel"]) for r in rows}
     found = connection.execute(_PENDING, {"id": rows[0]["submission_id"]}).all()
-    return [(r.id, r.channel) for r in found if (r.event, r.recipient, r.channel) in keys]
+    return [r for r in found if (r.event, r.recipient, r.channel) in keys]
 
 
-def pending_notifications(connection: Connection, submission_id: str, event: str) -> list[tuple[int, str]]:
-    """(id, channel) of a case's notifications of `event` not yet sent."""
-    return [(r.id, r.channel) for r in connection.execute(_PENDING_OF_EVENT, {"id": submission_id, "event": event})]
+def pending_notifications(connection: Connection, submission_id: str, event: str) -> list:
+    """A case's notifications of `event` not yet sent (id, event, recipient, channel)."""
+    return connection.execute(_PENDING_OF_EVENT, {"id": submission_id, "event": event}).all()
 
 
 def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float):
@@ -260,6 +267,22 @@ def claim_delivery(connection: Connection, outbox_id: int, lease_seconds: float)
 def mark_sent(connection: Connection, outbox_id: int, provider_message_id: str) -> bool:
     result = connection.execute(_MARK_SENT, {"outbox_id": outbox_id, "at": now(), "provider_id": provider_message_id})
     return result.rowcount == 1
+
+
+def claim_deliveries(connection: Connection, outbox_ids: list[int], lease_seconds: float) -> list:
+    """Take the right to send those of the notifications that nobody holds, in one statement; their rows."""
+    if not outbox_ids:
+        return []
+    at = now()
+    return connection.execute(
+        _CLAIM_ALL, {"ids": outbox_ids, "at": at, "until": at + timedelta(seconds=lease_seconds)}
+    ).all()
+
+
+def mark_all_sent(connection: Connection, sent: list[tuple[int, str]]) -> None:
+    """Record notifications sent, as (outbox id, provider's message id), in one round trip."""
+    at = now()
+    connection.execute(_MARK_SENT, [{"outbox_id": i, "at": at, "provider_id": p} for i, p in sent])
 
 
 def mark_attempt_failed(connection: Connection, outbox_id: int, error: str, *, final: bool = False) -> None:
