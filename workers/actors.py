@@ -42,11 +42,10 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 staff_ids = route(runtime.directory, kind=row.kind, community=row.community or None,
                                   category=row.category, uscc=(row.payload.get("enterprise") or {}).get("uscc"))
                 queries.record_assignments(connection, row.id, staff_ids)
-                pending = queries.add_to_outbox(connection, outbox_rows(
+                outgoing = notices.add(connection, outbox_rows(
                     runtime.directory, row, "received", staff_ids, set(runtime.channels), lang=lang))
                 queries.apply_increments(connection, row.id, "received",
                                          increments_for(row.kind, row.payload, row.submitted_at))
-                claimed, rest = notices.claim_here(connection, pending)
             elif queries.body_hash_of(connection, envelope["id"]) != envelope["body_hash"]:
                 # Same idempotency key, different form, both queued before either was stored: keep the first.
                 log.warning("submission %s: idempotency key reused with another body; dropped", envelope["id"])
@@ -55,9 +54,8 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 # Redelivered: what the first delivery committed stands; only the sends after it may be lost.
                 row = queries.submission(connection, envelope["id"])
                 staff_ids = queries.assignees(connection, row.id)
-                claimed, rest = notices.claim_here(
-                    connection, queries.pending_notifications(connection, row.id, "received"))
-        _after_storing(row, staff_ids, claimed, rest, "received")
+                outgoing = notices.pending(connection, row.id, "received")
+        _after_storing(row, staff_ids, outgoing, "received")
         for key in envelope["data"].get("photos") or ():
             actors[CHECK_PHOTO].send(envelope["id"], key)
 
@@ -76,14 +74,13 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 why = note("assigned", names=[by_name], lang=lang)
             else:
                 staff_ids = queries.assignees(connection, submission_id)
-            pending = queries.add_to_outbox(connection, outbox_rows(
+            outgoing = notices.add(connection, outbox_rows(
                 runtime.directory, row, event, staff_ids, set(runtime.channels), lang=lang, note=why))
-            claimed, rest = notices.claim_here(connection, pending)
-        _after_storing(row, staff_ids, claimed, rest, event)
+        _after_storing(row, staff_ids, outgoing, event)
 
-    def _after_storing(row, staff_ids, claimed: list, rest: list[int], event: str) -> None:
+    def _after_storing(row, staff_ids, outgoing, event: str) -> None:
         # Sent again on redelivery as well, so a crash between the commit and the sends loses nothing.
-        notices.send(claimed, rest)
+        notices.send(outgoing)
         if event == "received" and staff_ids and row.due_at is not None:
             # The SLA timer is a delayed message for the case's deadline; it does nothing if the case has
             # moved on by then.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Callable, NamedTuple
 
 import dramatiq
@@ -41,15 +41,27 @@ LINK_LABELS = {
 }
 
 
-class Notices(NamedTuple):
-    """How a case's new notices leave the actor that made them (`declare_notification_actors`)."""
+class Outgoing(NamedTuple):
+    """A case's notices about to leave: those claimed to be sent by this actor (the rows), and the rest (ids)."""
 
-    # In the transaction that added them: claim those of in-process channels (the log), which this actor
-    # sends itself once it commits; returns (the claimed rows, the ids of the rest).
-    claim_here: Callable[[Connection, list], tuple[list, list[int]]]
-    # After the commit: send the claimed ones here and record them in one statement; each of the rest
-    # through its own message, so that a slow or failing channel holds only that one.
-    send: Callable[[list, list[int]], None]
+    claimed: list
+    rest: list[int]
+
+
+class Notices(NamedTuple):
+    """How the actors that make notices send them (`declare_notification_actors`).
+
+    Notices of in-process channels (the log) are sent by the actor that made them, once it commits, and
+    recorded in one statement; each of the rest goes through a message of its own, so that a slow or
+    failing channel holds only that one.
+    """
+
+    # In the transaction: add outbox rows, claiming the in-process ones.
+    add: Callable[[Connection, list[dict]], Outgoing]
+    # In the transaction of a redelivered message: a case's pending notices of an event, claimed the same way.
+    pending: Callable[[Connection, str, str], Outgoing]
+    # After the commit.
+    send: Callable[[Outgoing], None]
 
 
 def declare_notification_actors(runtime, actors: dict) -> Notices:
@@ -89,17 +101,29 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
         with single().connect() as connection:
             queries.mark_sent(connection, outbox_id, provider_id)
 
-    def claim_here(connection, pending) -> tuple[list, list[int]]:
-        mine = [row.id for row in pending if row.channel in in_process]
-        claimed = queries.claim_deliveries(connection, mine, CLAIM_SECONDS)
-        taken = {row.id for row in claimed}
-        return claimed, [row.id for row in pending if row.id not in taken]
+    def add(connection, rows: list[dict]) -> Outgoing:
+        until = queries.now() + timedelta(seconds=CLAIM_SECONDS)
+        added, known = queries.add_to_outbox(
+            connection, [dict(row, claimed_until=until) if row["channel"] in in_process else row for row in rows])
+        claimed = [row for row in added if row.channel in in_process]
+        rest = [row.id for row in added if row.channel not in in_process]
+        return _claiming(connection, known, claimed, rest)
 
-    def send(claimed, rest: list[int]) -> None:
-        for outbox_id in rest:
+    def pending(connection, submission_id: str, event: str) -> Outgoing:
+        return _claiming(connection, queries.pending_notifications(connection, submission_id, event), [], [])
+
+    def _claiming(connection, rows, claimed: list, rest: list[int]) -> Outgoing:
+        # Rows from before may be another worker's to send (a redelivered duplicate): claimed only if free.
+        taken = queries.claim_deliveries(connection, [row.id for row in rows if row.channel in in_process],
+                                         CLAIM_SECONDS)
+        ids = {row.id for row in taken}
+        return Outgoing(claimed + taken, rest + [row.id for row in rows if row.id not in ids])
+
+    def send(outgoing: Outgoing) -> None:
+        for outbox_id in outgoing.rest:
             actors[DELIVER].send(outbox_id)
         sent = []
-        for entry in claimed:
+        for entry in outgoing.claimed:
             try:
                 provider_id = _send(entry)
             except Exception:
@@ -285,7 +309,7 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
             priority=0,
             options=retry_policy if fn is deliver_notification else {},
         )
-    return Notices(claim_here, send)
+    return Notices(add, pending, send)
 
 
 def timers_queue(settings) -> str:

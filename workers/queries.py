@@ -88,6 +88,12 @@ def _ignoring_known(dialect: str, table):
 
 
 @functools.cache
+def _adding_notifications(dialect: str):
+    # Many rows, one statement (SQLAlchemy's "insertmanyvalues"), each added row returned whole.
+    return _all_ignoring_known(dialect, outbox).returning(*outbox.c)
+
+
+@functools.cache
 def _adding_to_tallies(dialect: str):
     statement = (postgresql if dialect == "postgresql" else sqlite).insert(tallies)
     return statement.on_conflict_do_update(
@@ -224,19 +230,23 @@ def assignees(connection: Connection, submission_id: str) -> list[str]:
     return list(connection.execute(_ASSIGNEES, {"id": submission_id}).scalars())
 
 
-def add_to_outbox(connection: Connection, rows: list[dict]) -> list:
-    """Queue notifications once each; returns (id, channel) of those still to send."""
+def add_to_outbox(connection: Connection, rows: list[dict]) -> tuple[list, list]:
+    """Queue notifications once each, in one statement: (the rows added now, whole; those of `rows` that
+    were known from before and are still to send). A row may come claimed (`claimed_until`)."""
     if not rows:
-        return []
+        return [], []
     created = now()
-    statement = _ignoring_known(connection.dialect.name, outbox)
-    added = [connection.execute(statement, dict(row, status="pending", attempts=0, created_at=created)).scalar()
-             for row in rows]
-    if all(added):
-        return [SimpleNamespace(id=outbox_id, channel=row["channel"]) for outbox_id, row in zip(added, rows)]
+    added = connection.execute(
+        _adding_notifications(connection.dialect.name),
+        [dict(row, status="pending", attempts=0, created_at=created, claimed_until=row.get("claimed_until"))
+         for row in rows],
+    ).all()
+    if len(added) == len(rows):
+        return added, []
     keys = {(r["event"], r["recipient"], r["channel"]) for r in rows}
+    fresh = {r.id for r in added}
     found = connection.execute(_PENDING, {"id": rows[0]["submission_id"]}).all()
-    return [r for r in found if (r.event, r.recipient, r.channel) in keys]
+    return added, [r for r in found if (r.event, r.recipient, r.channel) in keys and r.id not in fresh]
 
 
 def pending_notifications(connection: Connection, submission_id: str, event: str) -> list:
