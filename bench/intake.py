@@ -191,6 +191,17 @@ def bench_end_to_end(name: str, total: int, worker_processes: int) -> dict:
         }
 
 
+def reference_ms() -> float:
+    """CPU ms of a fixed pure-Python loop, best of three: this machine's speed at the moment, since a shared
+    machine's varies from run to run by more than most changes we measure."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
+
+
 def cpu_seconds(*, group: int | None = None, command: str | None = None) -> float:
     """User + system CPU seconds of the live processes in a process group, or whose command starts so."""
     total, tick = 0.0, os.sysconf("SC_CLK_TCK")
@@ -253,7 +264,8 @@ def main() -> None:
             lines.append(f"end to end {e['per_second']} submissions/s ({e['submissions']} in {e['seconds']} s from "
                          f"worker start, {e['worker_processes']} worker processes), {e['steady_per_second']}/s once "
                          "started; CPU ms per submission: " + ", ".join(f"{k} {v}" for k, v in e["cpu_ms"].items()))
-        print(f"{name}: " + "; ".join(lines) + f"; load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"{name}: " + "; ".join(lines) + f"; reference loop {reference_ms()} ms; "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":
