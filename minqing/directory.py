@@ -9,12 +9,11 @@ import logging
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import ValidationError
 
@@ -37,20 +36,19 @@ class DirectoryError(Exception):
         return "\n".join([heading, *(f"  - {problem}" for problem in self.problems)])
 
 
-@dataclass(frozen=True)
-class Label:
+# Immutable records as NamedTuples rather than frozen dataclasses: every cold start of a function defines
+# them, and a dataclass costs several times as much to define (it compiles its methods at import).
+class Label(NamedTuple):
     zh: str
     en: str
 
 
-@dataclass(frozen=True)
-class Channel:
+class Channel(NamedTuple):
     type: str
     options: Mapping[str, str]
 
 
-@dataclass(frozen=True)
-class Staff:
+class Staff(NamedTuple):
     id: str
     name: str
     role: str
@@ -59,14 +57,12 @@ class Staff:
     channels: tuple[Channel, ...]
 
 
-@dataclass(frozen=True)
-class Spot:
+class Spot(NamedTuple):
     code: str
     name: str
 
 
-@dataclass(frozen=True)
-class Community:
+class Community(NamedTuple):
     code: str
     name: Label
     fallback: str | None
@@ -74,8 +70,7 @@ class Community:
     spots: tuple[Spot, ...]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     kind: str
     community: str
     category: str
@@ -83,8 +78,7 @@ class Rule:
     also: bool = False
 
 
-@dataclass(frozen=True)
-class SlaLimit:
+class SlaLimit(NamedTuple):
     """A response time limit: `amount` of `unit` (hours, days or working_days)."""
 
     kind: str
@@ -94,15 +88,13 @@ class SlaLimit:
     unit: str
 
 
-@dataclass(frozen=True)
-class Street:
+class Street(NamedTuple):
     code: str
     name: Label
     fallback: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Directory:
+class Directory(NamedTuple):
     street: Street
     communities: Mapping[str, Community]
     staff: Mapping[str, Staff]

@@ -11,10 +11,9 @@ import os
 import re
 import secrets
 import urllib.parse
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 log = logging.getLogger("minqing.settings")
 
@@ -26,8 +25,13 @@ SMTP_SECURITY = ("starttls", "ssl", "none")
 SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASS|SIGN|CREDENTIAL", re.IGNORECASE)
 
 
-@dataclass(frozen=True, repr=False)
-class Settings:
+# Never shown, not even masked.
+_UNSHOWN = frozenset({"smtp_password", "credentials"})
+
+
+# A NamedTuple, not a frozen dataclass: every function's cold start defines it, and a dataclass of this
+# many fields costs milliseconds to define (it compiles its methods at import).
+class Settings(NamedTuple):
     data_dir: Path
     database_url: str
     broker_url: str
@@ -59,7 +63,7 @@ class Settings:
     smtp_port: int = 587
     smtp_security: str = "starttls"
     smtp_user: str = ""
-    smtp_password: str = field(default="", repr=False)
+    smtp_password: str = ""
     smtp_from: str = ""
     # PEM file of the CA(s) that signed the SMTP server's certificate; empty: the system trust store.
     smtp_ca_file: str = ""
@@ -81,13 +85,13 @@ class Settings:
     rate_limit_storage_url: str = "memory://"
     # API keys that may post Open311 service requests; none means Open311 posting is refused.
     open311_api_keys: tuple[str, ...] = ()
-    extra: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = MappingProxyType({})
     # Channel credentials named by the directory (`webhook_env = "WECOM_JIANGLING"`); never printed.
-    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    credentials: Mapping[str, str] = MappingProxyType({})
 
     def __repr__(self) -> str:
         # Settings end up in logs and tracebacks: never print a secret, a password in a URL or a token.
-        shown = (f"{f.name}={redacted(f.name, getattr(self, f.name))!r}" for f in fields(self) if f.repr)
+        shown = (f"{name}={redacted(name, getattr(self, name))!r}" for name in self._fields if name not in _UNSHOWN)
         return f"Settings({', '.join(shown)})"
 
     @property
@@ -102,7 +106,7 @@ class Settings:
         return value
 
     def with_overrides(self, **changes) -> "Settings":
-        return replace(self, **changes)
+        return self._replace(**changes)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -198,6 +202,8 @@ def redacted_url(url: str) -> str:
     if query:
         pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
         query = "&".join(f"{k}={MASK if SECRET_NAME.search(k) else v}" for k, v in pairs)
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # nothing to hide; urlunsplit would also turn sqlite:////abs/path into sqlite://abs/path
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

@@ -44,6 +44,7 @@ def test_the_settings_themselves_still_hold_the_real_values(tmp_path):
 def test_urls_without_credentials_are_shown_as_they_are():
     assert redacted_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     assert redacted_url("postgresql://postgres@127.0.0.1:5432/db") == "postgresql://postgres@127.0.0.1:5432/db"
+    assert redacted_url("sqlite:////var/lib/minqing/queue.db") == "sqlite:////var/lib/minqing/queue.db"
 
 
 def test_an_unknown_smtp_security_mode_is_refused_rather_than_sending_in_clear(tmp_path):
