@@ -66,6 +66,23 @@ def import_profile(module: str, env: dict) -> tuple[float, dict[str, float]]:
     raise RuntimeError(f"{module} not in the importtime output")
 
 
+LIBRARIES = ("flask", "marshmallow", "apig_wsgi")
+
+
+def libraries_ms(env: dict) -> float:
+    """Total import time of the libraries every handler needs (Flask, marshmallow, apig-wsgi), in ms: the
+    floor under any handler of ours, the rest of which is our own."""
+    run = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {', '.join(LIBRARIES)}"], env=env,
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    total = 0
+    for line in run.stderr.splitlines():
+        if line.startswith("import time:") and "cumulative" not in line:
+            _, cumulative_us, name = line[len("import time:"):].split("|")
+            if name.strip() in LIBRARIES and not name.startswith("  "):
+                total += int(cumulative_us)
+    return total / 1000
+
+
 def cpu_ms(code: str, env: dict) -> float:
     """CPU time (user + system) of a fresh interpreter running `code`: less sensitive to load than wall time."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -89,6 +106,9 @@ def main() -> None:
                "MINQING_LOG_LEVEL": "ERROR"}
         bare = statistics.median(cpu_ms("pass", env) for _ in range(args.runs))
         print(f"load average {os.getloadavg()[0]:.1f}; a bare interpreter start costs {bare:.0f} ms of CPU")
+        floor = [libraries_ms(env) for _ in range(args.runs)]
+        print(f"{' + '.join(LIBRARIES)} alone: importtime min {min(floor):4.0f} / median "
+              f"{statistics.median(floor):4.0f} ms (what any handler costs before any code of ours)")
         for module in MODULES:
             profiles = [import_profile(module, env) for _ in range(args.runs)]
             totals = [p[0] for p in profiles]

@@ -157,7 +157,8 @@ def bench_end_to_end(name: str, total: int, worker_processes: int) -> dict:
         services = {"postgres": "postgres", "redis": "redis-server"}
         services_before = {name: cpu_seconds(command=command) for name, command in services.items()}
         started = time.monotonic()
-        worker = start(["worker", "--processes", str(worker_processes)], env, log)
+        # INFO: the log channel's notices are written (to the phase's log file), as a deployment would.
+        worker = start(["worker", "--processes", str(worker_processes)], {**env, "MINQING_LOG_LEVEL": "INFO"}, log)
         first = None
         try:
             while True:
