@@ -167,7 +167,8 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
 
     def _notice(entry) -> Notice:
         actions = ()
-        if template_event(entry.event) in ACTIONABLE:
+        # The log gets no one-tap links: it is no place for URLs that act on a case, and it never shows them.
+        if template_event(entry.event) in ACTIONABLE and entry.channel not in in_process:
             ttl = settings.link_ttl_hours * 3600
             actions = tuple(
                 Link(LINK_LABELS[lang][action],
