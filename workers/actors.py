@@ -78,7 +78,7 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 runtime.directory, row, event, staff_ids, set(runtime.channels), lang=lang, note=why))
         _after_storing(row, staff_ids, outgoing, event)
 
-    def _after_storing(row, staff_ids, outgoing: list[int], event: str) -> None:
+    def _after_storing(row, staff_ids, outgoing, event: str) -> None:
         # Sent again on redelivery as well, so a crash between the commit and the sends loses nothing.
         notices.send(outgoing)
         if event == "received" and staff_ids and row.due_at is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Callable, NamedTuple
 
 import dramatiq
@@ -41,20 +41,27 @@ LINK_LABELS = {
 }
 
 
+class Outgoing(NamedTuple):
+    """A case's notices about to leave: those claimed to be sent by this actor (the rows), and the rest (ids)."""
+
+    claimed: list
+    rest: list[int]
+
+
 class Notices(NamedTuple):
     """How the actors that make notices send them (`declare_notification_actors`).
 
-    A notice of an in-process channel (the log) is sent inside the transaction that adds it and recorded
-    as sent in that transaction: no message, claim or commit of its own. Each of the rest goes through a
-    message of its own once the transaction commits, so that a slow or failing channel holds only that one.
+    Notices of in-process channels (the log) are sent by the actor that made them, once it commits, and
+    recorded in one statement; each of the rest goes through a message of its own, so that a slow or
+    failing channel holds only that one.
     """
 
-    # In the transaction: add outbox rows, sending the in-process ones; the ids left for messages.
-    add: Callable[[Connection, list[dict]], list[int]]
-    # In the transaction of a redelivered message: a case's pending notices of an event, handled the same way.
-    pending: Callable[[Connection, str, str], list[int]]
-    # After the commit: a message for each id.
-    send: Callable[[list[int]], None]
+    # In the transaction: add outbox rows, claiming the in-process ones.
+    add: Callable[[Connection, list[dict]], Outgoing]
+    # In the transaction of a redelivered message: a case's pending notices of an event, claimed the same way.
+    pending: Callable[[Connection, str, str], Outgoing]
+    # After the commit.
+    send: Callable[[Outgoing], None]
 
 
 def declare_notification_actors(runtime, actors: dict) -> Notices:
@@ -94,37 +101,48 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
         with single().connect() as connection:
             queries.mark_sent(connection, outbox_id, provider_id)
 
-    def add(connection, rows: list[dict]) -> list[int]:
-        added, known = queries.add_to_outbox(connection, rows)
+    def add(connection, rows: list[dict]) -> Outgoing:
+        until = queries.now() + timedelta(seconds=CLAIM_SECONDS)
+        added, known = queries.add_to_outbox(
+            connection, [dict(row, claimed_until=until) if row["channel"] in in_process else row for row in rows])
+        claimed = [row for row in added if row.channel in in_process]
         rest = [row.id for row in added if row.channel not in in_process]
-        return rest + _send_here(connection, [row for row in added if row.channel in in_process], known)
+        return _claiming(connection, known, claimed, rest)
 
-    def pending(connection, submission_id: str, event: str) -> list[int]:
-        return _send_here(connection, [], queries.pending_notifications(connection, submission_id, event))
+    def pending(connection, submission_id: str, event: str) -> Outgoing:
+        return _claiming(connection, queries.pending_notifications(connection, submission_id, event), [], [])
 
-    def _send_here(connection, fresh: list, known: list) -> list[int]:
-        # Rows from before may be another worker's to send (a redelivered duplicate): only those free are
-        # claimed and sent here; the rest are left to messages, as are notices that failed to go.
-        claimed = queries.claim_deliveries(connection, [row.id for row in known if row.channel in in_process],
-                                           CLAIM_SECONDS)
-        taken = {row.id for row in claimed}
-        left = [row.id for row in known if row.id not in taken]
-        sent = []
-        for entry in fresh + claimed:
-            try:
-                staff = runtime.directory.staff_member(entry.recipient)
-                sent.append((entry.id, runtime.channels[entry.channel].send(staff, _notice(entry))))
-            except Exception as error:
-                log.warning("notification %s: sending failed; handing it to a message", entry.id, exc_info=True)
-                queries.mark_attempt_failed(connection, entry.id, f"{type(error).__name__}: {error}")
-                left.append(entry.id)
-        if sent:
-            queries.mark_all_sent(connection, sent)
-        return left
+    def _claiming(connection, rows, claimed: list, rest: list[int]) -> Outgoing:
+        # Rows from before may be another worker's to send (a redelivered duplicate): claimed only if free.
+        taken = queries.claim_deliveries(connection, [row.id for row in rows if row.channel in in_process],
+                                         CLAIM_SECONDS)
+        ids = {row.id for row in taken}
+        return Outgoing(claimed + taken, rest + [row.id for row in rows if row.id not in ids])
 
-    def send(outbox_ids: list[int]) -> None:
-        for outbox_id in outbox_ids:
+    def send(outgoing: Outgoing) -> None:
+        for outbox_id in outgoing.rest:
             actors[DELIVER].send(outbox_id)
+        sent = []
+        for entry in outgoing.claimed:
+            try:
+                provider_id = _send(entry)
+            except Exception:
+                # Its failure is recorded on the row; the delivery actor takes over, with its retries.
+                log.warning("notification %s: sending failed; handing it to a message", entry.id, exc_info=True)
+                actors[DELIVER].send(entry.id)
+                continue
+            if provider_id is not None:
+                sent.append((entry.id, provider_id))
+        if not sent:
+            return
+        try:
+            with single().connect() as connection:
+                queries.mark_all_sent(connection, sent)
+        except Exception:
+            log.warning("notifications %s: sent, not recorded; handing them to messages", [i for i, _ in sent],
+                        exc_info=True)
+            for outbox_id, provider_id in sent:
+                actors[DELIVER].send_with_options(args=(outbox_id,), **{SENT_AS: provider_id})
 
     def _send(entry) -> str | None:
         """Send a claimed notification: the provider's message id, or None when it was not tried (the

@@ -232,13 +232,14 @@ def assignees(connection: Connection, submission_id: str) -> list[str]:
 
 def add_to_outbox(connection: Connection, rows: list[dict]) -> tuple[list, list]:
     """Queue notifications once each, in one statement: (the rows added now, whole; those of `rows` that
-    were known from before and are still to send)."""
+    were known from before and are still to send). A row may come claimed (`claimed_until`)."""
     if not rows:
         return [], []
     created = now()
     added = connection.execute(
         _adding_notifications(connection.dialect.name),
-        [dict(row, status="pending", attempts=0, created_at=created) for row in rows],
+        [dict(row, status="pending", attempts=0, created_at=created, claimed_until=row.get("claimed_until"))
+         for row in rows],
     ).all()
     if len(added) == len(rows):
         return added, []
