@@ -46,20 +46,21 @@ _PENDING = select(outbox.c.id, outbox.c.event, outbox.c.recipient, outbox.c.chan
 )
 _PENDING_OF_EVENT = _PENDING.where(outbox.c.event == bindparam("event")).order_by(outbox.c.id)
 _ADD_HISTORY = status_history.insert()
-_CLAIM = (
-    update(outbox)
-    .where(outbox.c.id == bindparam("outbox_id"), outbox.c.status == "pending",
-           or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < bindparam("at")))
-    .values(claimed_until=bindparam("until"))
-    .returning(*outbox.c)
-)
-_CLAIM_ALL = (
-    update(outbox)
-    .where(outbox.c.id.in_(bindparam("ids", expanding=True)), outbox.c.status == "pending",
-           or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < bindparam("at")))
-    .values(claimed_until=bindparam("until"))
-    .returning(*outbox.c)
-)
+
+
+def _claiming(which):
+    """Claim the pending notifications `which` selects that nobody holds (no claim, or one run out)."""
+    return (
+        update(outbox)
+        .where(which, outbox.c.status == "pending",
+               or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < bindparam("at")))
+        .values(claimed_until=bindparam("until"))
+        .returning(*outbox.c)
+    )
+
+
+_CLAIM = _claiming(outbox.c.id == bindparam("outbox_id"))
+_CLAIM_ALL = _claiming(outbox.c.id.in_(bindparam("ids", expanding=True)))
 _CLAIM_STATE = select(outbox.c.status, outbox.c.claimed_until).where(outbox.c.id == bindparam("outbox_id"))
 _MARK_SENT = (
     update(outbox)
