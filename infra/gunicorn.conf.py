@@ -12,7 +12,7 @@ bind = os.environ.get("MINQING_BIND", "127.0.0.1:8000")
 # from holding every process.
 workers = int(os.environ.get("MINQING_WEB_WORKERS", multiprocessing.cpu_count()))
 worker_class = "gthread"
-threads = 4
+threads = int(os.environ.get("MINQING_WEB_THREADS", 4))
 # nginx buffers request bodies, so a request reaches gunicorn whole: a short timeout is enough.
 timeout = 30
 graceful_timeout = 20

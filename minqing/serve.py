@@ -23,7 +23,7 @@ def serve(settings: Settings, *, host: str, port: int, web_workers: int, with_wo
         "--bind", f"{host}:{port}",
         "--workers", str(web_workers),
         # Threads keep a few slow phones on weak networks from holding every worker.
-        "--worker-class", "gthread", "--threads", "4",
+        "--worker-class", "gthread", "--threads", str(settings.web_threads),
         "--access-logfile", "-",
         "--graceful-timeout", "20",
         "functions.wsgi:app",

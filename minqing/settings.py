@@ -47,6 +47,9 @@ class Settings(NamedTuple):
     min_backoff_ms: int = 1_000
     max_backoff_ms: int = 5 * 60_000
     worker_threads: int = 8
+    # gunicorn threads per web process (`minqing serve`). Each post on the embedded queue waits for the disk
+    # before its 202; with more threads the processes keep the cores busy meanwhile.
+    web_threads: int = 4
     log_level: str = "INFO"
     # Photos: `file:///path` (embedded default, under the data dir) or `s3://bucket` (+ endpoint for MinIO/OSS/COS).
     attachments_url: str = ""
@@ -119,10 +122,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     data_dir = Path(get("DATA_DIR", "./var")).expanduser().resolve()
     directory = get("DIRECTORY")
+    broker_url = get("BROKER_URL") or f"sqlite:///{data_dir / 'queue.db'}"
     return Settings(
         data_dir=data_dir,
         database_url=get("DATABASE_URL") or f"sqlite:///{data_dir / 'minqing.db'}",
-        broker_url=get("BROKER_URL") or f"sqlite:///{data_dir / 'queue.db'}",
+        broker_url=broker_url,
         directory_path=Path(directory).expanduser() if directory else None,
         secret_key=get("SECRET_KEY") or _kept_secret(data_dir),
         base_url=(get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
@@ -134,6 +138,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         min_backoff_ms=int(get("MIN_BACKOFF_MS", "1000")),
         max_backoff_ms=int(get("MAX_BACKOFF_MS", str(5 * 60_000))),
         worker_threads=int(get("WORKER_THREADS", "8")),
+        web_threads=int(get("WEB_THREADS", "8" if broker_url.startswith("sqlite:") else "4")),
         log_level=get("LOG_LEVEL", "INFO").upper(),
         attachments_url=get("ATTACHMENTS_URL") or (data_dir / "attachments").as_uri(),
         attachments_endpoint_url=get("ATTACHMENTS_ENDPOINT_URL"),

@@ -50,3 +50,11 @@ def test_urls_without_credentials_are_shown_as_they_are():
 def test_an_unknown_smtp_security_mode_is_refused_rather_than_sending_in_clear(tmp_path):
     with pytest.raises(ValueError, match="MINQING_SMTP_SECURITY must be one of starttls, ssl, none"):
         load_settings({"MINQING_DATA_DIR": str(tmp_path), "MINQING_SMTP_SECURITY": "tls"})
+
+
+@pytest.mark.parametrize("broker_url, threads", [(None, 8), ("redis://127.0.0.1:6379/0", 4)])
+def test_web_processes_get_more_threads_on_the_embedded_queue_whose_posts_wait_for_the_disk(tmp_path, broker_url,
+                                                                                             threads):
+    environ = {"MINQING_DATA_DIR": str(tmp_path), **({"MINQING_BROKER_URL": broker_url} if broker_url else {})}
+    assert load_settings(environ).web_threads == threads
+    assert load_settings({**environ, "MINQING_WEB_THREADS": "2"}).web_threads == 2

@@ -229,3 +229,79 @@ def test_many_first_openers_of_a_fresh_file_all_get_in(tmp_path):
             t.join()
     assert errors == []
     assert sum(SQLiteBroker(tmp_path / f"fresh-{r}.db").pending_count("default") for r in range(10)) == 80
+
+
+def test_senders_on_many_threads_each_return_once_their_own_message_is_in_the_file(queue_file, sqlite_broker):
+    # Messages sent at the same moment share one commit; none may be answered before it is written.
+    reader = SQLiteBroker(queue_file)
+    missing, start = [], threading.Barrier(8)
+
+    def send(n):
+        start.wait()
+        for i in range(40):
+            message = sqlite_broker.enqueue(a_message(n * 100 + i))
+            found = reader._connection().execute(
+                "SELECT count(*) FROM dramatiq_messages WHERE message_id = ?", (message.message_id,)).fetchone()[0]
+            if found != 1:
+                missing.append(message.message_id)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert missing == []
+    assert sqlite_broker.pending_count("default") == 320
+    reader.close()
+
+
+def test_a_send_returns_only_after_the_queue_log_is_synced_to_disk(queue_file, sqlite_broker, monkeypatch):
+    sqlite_broker.enqueue(a_message())  # the file exists
+    synced, real_fdatasync = [], os.fdatasync
+
+    def spy(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", spy)
+    sqlite_broker.enqueue(a_message(1))
+    assert synced == [f"{queue_file}-wal"]
+
+
+def test_every_sender_whose_message_shared_a_failed_commit_gets_the_error(queue_file, sqlite_broker, monkeypatch):
+    sqlite_broker.enqueue(a_message())
+    first_commit_started, let_it_fail, real_insert = threading.Event(), threading.Event(), sqlite_broker._insert
+    commits = []
+
+    def insert(rows):
+        commits.append(len(rows))
+        if len(commits) == 1:  # hold the first commit while others send, so they gather in one batch
+            first_commit_started.set()
+            let_it_fail.wait(5)
+        elif len(commits) == 2:
+            raise OSError("disk full")
+        real_insert(rows)
+
+    monkeypatch.setattr(sqlite_broker, "_insert", insert)
+    outcomes = {}
+
+    def send(n):
+        try:
+            sqlite_broker.enqueue(a_message(n))
+            outcomes[n] = "sent"
+        except BrokerConnectionError:
+            outcomes[n] = "failed"
+
+    first = threading.Thread(target=send, args=(0,))
+    first.start()
+    first_commit_started.wait(5)
+    others = [threading.Thread(target=send, args=(n,)) for n in range(1, 6)]
+    for t in others:
+        t.start()
+    wait_for(lambda: len(sqlite_broker._here.commits.batch.rows) == 5)
+    let_it_fail.set()
+    for t in [first, *others]:
+        t.join()
+    assert commits == [1, 5]
+    assert outcomes == {0: "sent", 1: "failed", 2: "failed", 3: "failed", 4: "failed", 5: "failed"}
+    assert sqlite_broker.pending_count("default") == 2
