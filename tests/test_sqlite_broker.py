@@ -305,3 +305,14 @@ def test_every_sender_whose_message_shared_a_failed_commit_gets_the_error(queue_
     assert commits == [1, 5]
     assert outcomes == {0: "sent", 1: "failed", 2: "failed", 3: "failed", 4: "failed", 5: "failed"}
     assert sqlite_broker.pending_count("default") == 2
+
+
+def test_a_queue_file_reached_through_a_symlink_is_synced_where_sqlite_keeps_its_log(tmp_path):
+    (tmp_path / "disk").mkdir()
+    (tmp_path / "queue.db").symlink_to(tmp_path / "disk" / "queue.db")
+    broker = SQLiteBroker(tmp_path / "queue.db")
+    broker.enqueue(a_message())
+    broker.enqueue(a_message(1))
+    assert broker.pending_count("default") == 2
+    assert (tmp_path / "disk" / "queue.db.lock").exists()
+    broker.close()

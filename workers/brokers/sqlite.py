@@ -82,8 +82,11 @@ class SQLiteBroker(Broker):
         local, key = self._local, (os.getpid(), self._generation)
         if getattr(local, "key", None) != key:
             local.connection = local.lock_file = local.wal = None
-            local.connection, local.key = self._connect(), key
-            local.lock_file = open(self.path + ".lock", "ab")
+            connection = self._connect()
+            # Named after the file as SQLite names it (beside the file a symlinked path leads to), as its log is.
+            local.main_file = connection.execute("PRAGMA database_list").fetchone()[2]
+            local.lock_file = open(local.main_file + ".lock", "ab")
+            local.connection, local.key = connection, key
         return local.connection
 
     @contextmanager
@@ -106,7 +109,7 @@ class SQLiteBroker(Broker):
             # Only what producers write needs it: a consumer's lease, ack or dead letter that is lost
             # merely delivers a message again.
             if local.wal is None:
-                local.wal = open(self.path + "-wal", "rb")
+                local.wal = open(local.main_file + "-wal", "rb")
             os.fdatasync(local.wal.fileno())
 
     def _connect(self) -> sqlite3.Connection:
