@@ -135,7 +135,7 @@ def bench_intake(name: str, seconds: int, connections: int, rounds: int) -> dict
             body = json.dumps(REPORT, ensure_ascii=False)
             gets, posts = [], []
             # Alternating rounds, best of each: how wrk's connections fall between gunicorn's two processes
-            # differs from run to run, and moves the bare GET between about 1,600 and 4,500 req/s.
+            # differs from run to run, and moves the bare GET between about 1,600 and 6,000 req/s.
             for _ in range(rounds):
                 gets.append(wrk(url + "/healthz", None, seconds, connections))
                 posts.append(wrk(url + "/api/v1/hazard-reports", WRK_POST % body, seconds, connections))

@@ -99,7 +99,7 @@ class Settings(NamedTuple):
 
     @property
     def embedded_queue(self) -> bool:
-        return self.broker_url.startswith("sqlite:")
+        return is_embedded_queue(self.broker_url)
 
     def credential(self, name: str) -> str:
         """The value of the environment variable `name` a directory entry refers to."""
@@ -110,6 +110,10 @@ class Settings(NamedTuple):
 
     def with_overrides(self, **changes) -> "Settings":
         return self._replace(**changes)
+
+
+def is_embedded_queue(broker_url: str) -> bool:
+    return broker_url.startswith("sqlite:")
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -138,7 +142,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         min_backoff_ms=int(get("MIN_BACKOFF_MS", "1000")),
         max_backoff_ms=int(get("MAX_BACKOFF_MS", str(5 * 60_000))),
         worker_threads=int(get("WORKER_THREADS", "8")),
-        web_threads=int(get("WEB_THREADS", "8" if broker_url.startswith("sqlite:") else "4")),
+        web_threads=int(get("WEB_THREADS", "8" if is_embedded_queue(broker_url) else "4")),
         log_level=get("LOG_LEVEL", "INFO").upper(),
         attachments_url=get("ATTACHMENTS_URL") or (data_dir / "attachments").as_uri(),
         attachments_endpoint_url=get("ATTACHMENTS_ENDPOINT_URL"),

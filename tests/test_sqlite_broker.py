@@ -207,30 +207,6 @@ def test_an_unusable_path_raises_a_connection_error_on_enqueue(tmp_path, unusabl
         broker.ping()
 
 
-def test_many_first_openers_of_a_fresh_file_all_get_in(tmp_path):
-    # A worker's consumer threads and the first sender race to switch a new file to WAL.
-    errors, start = [], threading.Barrier(8)
-
-    def open_and_send(n):
-        broker = SQLiteBroker(tmp_path / f"fresh-{n // 8}.db")
-        start.wait()
-        try:
-            broker.enqueue(a_message(n))
-        except Exception as e:  # noqa: BLE001 - the test reports every failure
-            errors.append(e)
-        finally:
-            broker.close()
-
-    for round_ in range(10):
-        threads = [threading.Thread(target=open_and_send, args=(round_ * 8 + i,)) for i in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert errors == []
-    assert sum(SQLiteBroker(tmp_path / f"fresh-{r}.db").pending_count("default") for r in range(10)) == 80
-
-
 def test_senders_on_many_threads_each_return_once_their_own_message_is_in_the_file(queue_file, sqlite_broker):
     # Messages sent at the same moment share one commit; none may be answered before it is written.
     reader = SQLiteBroker(queue_file)

@@ -2,8 +2,10 @@
 
 import threading
 
+from dramatiq.message import Message
 from sqlalchemy import text
 
+from workers.brokers.sqlite import SQLiteBroker
 from workers.db import make_engine
 from workers.rate_limits.sqlite import SQLiteBackend
 
@@ -43,3 +45,16 @@ def test_rate_limit_stores_racing_on_a_fresh_file_all_count(tmp_path):
         SQLiteBackend(tmp_path / f"limits-{round_}.db").incr(f"k{round_}", 1, 100, 60_000)
 
     assert race(count) == []
+
+
+def test_queue_senders_racing_on_a_fresh_file_all_get_in(tmp_path):
+    # A worker's consumer threads and the first sender race to switch a new file to WAL.
+    def send(round_):
+        broker = SQLiteBroker(tmp_path / f"fresh-{round_}.db")
+        try:
+            broker.enqueue(Message(queue_name="default", actor_name="record", args=(round_,), kwargs={}, options={}))
+        finally:
+            broker.close()
+
+    assert race(send, rounds=10) == []
+    assert sum(SQLiteBroker(tmp_path / f"fresh-{r}.db").pending_count("default") for r in range(10)) == 80

@@ -103,11 +103,11 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
 
     def add(connection, rows: list[dict]) -> Outgoing:
         until = queries.now() + timedelta(seconds=CLAIM_SECONDS)
-        added, known = queries.add_to_outbox(
+        added, from_before = queries.add_to_outbox(
             connection, [dict(row, claimed_until=until) if row["channel"] in in_process else row for row in rows])
         claimed = [row for row in added if row.channel in in_process]
         rest = [row.id for row in added if row.channel not in in_process]
-        return _claiming(connection, known, claimed, rest)
+        return _claiming(connection, from_before, claimed, rest)
 
     def pending(connection, submission_id: str, event: str) -> Outgoing:
         return _claiming(connection, queries.pending_notifications(connection, submission_id, event), [], [])
