@@ -7,7 +7,7 @@ import json
 import logging
 from datetime import datetime, timezone
 
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from marshmallow import ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
@@ -101,10 +101,12 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
 
 def answer(sid: str, receipt: str, lang: str):
     status_url = f"{services().settings.base_url}/api/v1/receipts/{receipt}"
-    response = jsonify({"id": sid, "receipt": receipt, "status": "received", "status_url": status_url})
-    response.status_code = 202
-    response.headers["Location"] = status_url
-    response.headers["Content-Language"] = "en" if lang == "en" else "zh-CN"
+    body = json.dumps({"id": sid, "receipt": receipt, "status": "received", "status_url": status_url})
+    response = current_app.response_class(body, 202, {"Location": status_url,
+                                                      "Content-Language": "en" if lang == "en" else "zh-CN"},
+                                          mimetype="application/json")
+    # The base URL is absolute already: no need to rebuild it from the request's host.
+    response.autocorrect_location_header = False
     return response
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, current_app, json, request
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 
 TITLES = {
     400: ("请求格式有误", "Malformed request"),
@@ -57,12 +61,18 @@ class Problem(Exception):
 
 def pick_lang(default: str = "zh-CN") -> str:
     """`?lang=` first, then Accept-Language; Chinese unless English is asked for."""
-    asked = request.args.get("lang", "")
-    if asked.lower().startswith("en"):
+    asked = request.args.get("lang", "")[:2].lower() if request.query_string else ""
+    if asked == "en":
         return "en"
-    if asked.lower().startswith("zh"):
+    if asked == "zh":
         return "zh-CN"
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default=default)
+    return _lang_for(request.headers.get("Accept-Language", ""), default)
+
+
+@lru_cache(maxsize=256)
+def _lang_for(accept_language: str, default: str) -> str:
+    # Asked on every request; phones send a handful of distinct headers, so each is parsed once.
+    best = parse_accept_header(accept_language, LanguageAccept).best_match(["zh-CN", "zh", "en"], default=default)
     return "en" if best and best.startswith("en") else "zh-CN"
 
 

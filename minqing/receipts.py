@@ -8,7 +8,6 @@ With an idempotency key the id itself is derived from the key, so a retry gets t
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import uuid
 
@@ -21,7 +20,7 @@ _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def _mac(secret: str, text: str) -> bytes:
-    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).digest()
+    return hmac.digest(secret.encode(), text.encode(), "sha256")
 
 
 def _b32(data: bytes, length: int) -> str:
