@@ -45,24 +45,31 @@ print(json.dumps({{"status": status, "ms": (time.perf_counter() - started) * 100
 """
 
 
+def importtime(modules: str, env: dict) -> list[tuple[int, int, str]]:
+    """`python -X importtime -c "import <modules>"`: (self µs, cumulative µs, name as indented) per line."""
+    run = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {modules}"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    rows = []
+    for line in run.stderr.splitlines():
+        if line.startswith("import time:") and "cumulative" not in line:
+            self_us, cumulative_us, name = line[len("import time:"):].split("|")
+            rows.append((int(self_us), int(cumulative_us), name))
+    return rows
+
+
 def import_profile(module: str, env: dict) -> tuple[float, dict[str, float]]:
     """Total import time of `module` in ms, and its self time split by top-level package."""
-    run = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=env, cwd=ROOT,
-                         capture_output=True, text=True, check=True)
     tree: list[tuple[int, str]] = []
-    for line in run.stderr.splitlines():
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        self_us, cumulative_us, name = line[len("import time:"):].split("|")
+    for self_us, cumulative_us, name in importtime(module, env):
         if name.strip() == module and not name.startswith("  "):
             by_package: dict[str, float] = defaultdict(float)
             for self_time, imported in tree:
                 by_package[imported.split(".")[0]] += self_time / 1000
-            return int(cumulative_us) / 1000, dict(by_package)
+            return cumulative_us / 1000, dict(by_package)
         if not name.startswith("  "):
             tree = []  # the end of an import tree of the interpreter's own start-up, not of `module`
             continue
-        tree.append((int(self_us), name.strip()))
+        tree.append((self_us, name.strip()))
     raise RuntimeError(f"{module} not in the importtime output")
 
 
@@ -72,15 +79,8 @@ LIBRARIES = ("flask", "marshmallow", "apig_wsgi")
 def libraries_ms(env: dict) -> float:
     """Total import time of the libraries every handler needs (Flask, marshmallow, apig-wsgi), in ms: the
     floor under any handler of ours, the rest of which is our own."""
-    run = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {', '.join(LIBRARIES)}"], env=env,
-                         cwd=ROOT, capture_output=True, text=True, check=True)
-    total = 0
-    for line in run.stderr.splitlines():
-        if line.startswith("import time:") and "cumulative" not in line:
-            _, cumulative_us, name = line[len("import time:"):].split("|")
-            if name.strip() in LIBRARIES and not name.startswith("  "):
-                total += int(cumulative_us)
-    return total / 1000
+    return sum(cumulative_us for _, cumulative_us, name in importtime(", ".join(LIBRARIES), env)
+               if name.strip() in LIBRARIES and not name.startswith("  ")) / 1000
 
 
 def cpu_ms(code: str, env: dict) -> float:

@@ -52,6 +52,13 @@ def backend_env(name: str, data_dir: Path) -> tuple[dict, callable]:
            "MINQING_LOG_LEVEL": "WARNING", "MINQING_RATE_LIMIT_PER_ADDRESS": "off", "MINQING_RATE_LIMIT_PER_SPOT": "off"}
     if name != "redis+postgres":
         return env, lambda: None
+    database_url, cleanup = scratch_database()
+    env.update(MINQING_DATABASE_URL=database_url, MINQING_BROKER_URL="redis://127.0.0.1:6379/0")
+    return env, cleanup
+
+
+def scratch_database() -> tuple[str, callable]:
+    """A new, empty PostgreSQL database: its URL, and what drops it."""
     import psycopg
 
     db = "mq_bench_" + uuid.uuid4().hex[:8]
@@ -62,8 +69,7 @@ def backend_env(name: str, data_dir: Path) -> tuple[dict, callable]:
         with psycopg.connect(POSTGRES, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
-    env.update(MINQING_DATABASE_URL=POSTGRES.rsplit("/", 1)[0] + "/" + db, MINQING_BROKER_URL="redis://127.0.0.1:6379/0")
-    return env, cleanup
+    return POSTGRES.rsplit("/", 1)[0] + "/" + db, cleanup
 
 
 def start(args, env, log):

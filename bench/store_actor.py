@@ -10,7 +10,6 @@ is what Dramatiq's handling of the messages costs. Prints figures, asserts nothi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -20,8 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-REPORT = json.loads((ROOT / "tests/samples/hazard.json").read_text())["valid"][0]
+
+from bench.intake import REPORT, scratch_database  # noqa: E402
 
 
 def envelope(i: int) -> dict:
@@ -36,15 +35,10 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000)
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="minqing-store-")
-    database = f"mq_store_{uuid.uuid4().hex[:8]}"
     if args.backend == "postgres":
-        import psycopg
-
-        with psycopg.connect(POSTGRES, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{database}"')
-        url = POSTGRES.rsplit("/", 1)[0] + "/" + database
+        url, drop = scratch_database()
     else:
-        url = f"sqlite:///{data_dir}/minqing.db"
+        url, drop = f"sqlite:///{data_dir}/minqing.db", lambda: None
     os.environ.update(MINQING_DATABASE_URL=url, MINQING_DATA_DIR=data_dir, MINQING_SECRET_KEY="bench",
                       MINQING_LOG_LEVEL="WARNING")
     from dramatiq.brokers.stub import StubBroker
@@ -68,9 +62,7 @@ def main() -> None:
               f"{wall / args.count * 1000:.2f} ms wall per call, over {args.count} calls in one thread")
     finally:
         runtime.engine.dispose()
-        if args.backend == "postgres":
-            with psycopg.connect(POSTGRES, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        drop()
 
 
 if __name__ == "__main__":
