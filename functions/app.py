@@ -6,6 +6,7 @@ from functools import cached_property, partial
 from importlib import import_module
 
 from flask import Flask
+from werkzeug.urls import iri_to_uri
 
 from functions.problems import register_problem_handlers
 from minqing.settings import Settings, load_settings
@@ -28,6 +29,8 @@ class Services:
         self.directory = directory if directory is not None else load_configured_directory(settings)
         self.schemas = FormSchemas(self)
         self._broker = broker
+        # What the 202's Location starts with: a configured IRI (a Chinese host name, say) made a URI once.
+        self.base_uri = iri_to_uri(settings.base_url)
 
     @property
     def broker(self):

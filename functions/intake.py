@@ -7,7 +7,7 @@ import json
 import logging
 from datetime import datetime, timezone
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from marshmallow import ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
@@ -100,14 +100,26 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
 
 
 def answer(sid: str, receipt: str, lang: str):
-    status_url = f"{services().settings.base_url}/api/v1/receipts/{receipt}"
+    status_url = f"{services().base_uri}/api/v1/receipts/{receipt}"
     body = json.dumps({"id": sid, "receipt": receipt, "status": "received", "status_url": status_url})
-    response = current_app.response_class(body, 202, {"Location": status_url,
-                                                      "Content-Language": "en" if lang == "en" else "zh-CN"},
-                                          mimetype="application/json")
-    # The base URL is absolute already: no need to rebuild it from the request's host.
-    response.autocorrect_location_header = False
-    return response
+    return Accepted(body, status_url, "en" if lang == "en" else "zh-CN")
+
+
+class Accepted(Response):
+    """A 202 pointing at its receipt's status.
+
+    Its Location, the base URL (made a URI once) and a receipt in base32, is an absolute URI already:
+    werkzeug would parse, re-quote and re-join every answer's Location from the request otherwise.
+    """
+
+    def __init__(self, body: str, location: str, language: str):
+        super().__init__(body, 202, {"Content-Language": language}, mimetype="application/json")
+        self.status_url = location
+
+    def get_wsgi_headers(self, environ):
+        headers = super().get_wsgi_headers(environ)
+        headers["Location"] = self.status_url
+        return headers
 
 
 def parse_body(schema) -> dict:

@@ -38,6 +38,18 @@ def test_every_valid_sample_is_accepted_and_queued(client, queued, kind):
     assert len(queued()) == len(samples["valid"])
 
 
+def test_a_base_url_with_a_chinese_host_name_gives_a_location_in_punycode(settings, stub_broker, engine):
+    from functions.app import create_app
+
+    stub_broker.declare_queue(settings.queue_name)
+    client = create_app(settings.with_overrides(base_url="https://民情.example/街道"), broker=stub_broker).test_client()
+    response = client.post("/api/v1/hazard-reports", json=HAZARD["valid"][0])
+    assert response.status_code == 202
+    assert response.headers["Location"] == response.json["status_url"]
+    assert response.headers["Location"].startswith("https://xn--")
+    assert "/%E8%A1%97%E9%81%93/api/v1/receipts/" in response.headers["Location"]
+
+
 @pytest.mark.parametrize("kind", ENDPOINTS)
 def test_every_invalid_sample_is_a_422_naming_the_field(client, queued, kind):
     path, samples = ENDPOINTS[kind]
