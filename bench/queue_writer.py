@@ -2,9 +2,8 @@
 
     python bench/queue_writer.py [--rounds 3] [--seconds 6]
 
-Two servers run at once, each one gunicorn web process on its own data folder: `minqing serve` (which
-starts a queue writer) and the same gunicorn command alone (whose web process writes the queue file
-itself). wrk loads both at the same moment, so the two see the same machine: on a shared machine whose
+Two servers run at once, each with its own data folder: `minqing serve` (which starts a queue writer) and
+the same gunicorn command alone (whose web processes write the queue file themselves). wrk loads both at the same moment, so the two see the same machine: on a shared machine whose
 speed moves by a third from minute to minute, that is the only comparison of the two that holds still.
 Needs `wrk`; prints figures, asserts nothing.
 """
@@ -32,6 +31,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--connections", type=int, default=8, help="per server")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes per server")
     args = parser.parse_args()
     servers, logs = [], []
     try:
@@ -40,10 +40,10 @@ def main() -> None:
             port = free_port()
             log = open(Path(env["MINQING_DATA_DIR"]) / "bench.log", "w")
             if writer:
-                process = start(["serve", "--port", str(port), "--web-workers", "1", "--no-with-worker"], env, log)
+                process = start(["serve", "--port", str(port), "--web-workers", str(args.web_workers), "--no-with-worker"], env, log)
             else:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                    [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(args.web_workers),
                      "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-", "functions.wsgi:app"],
                     env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True)
