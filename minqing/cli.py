@@ -40,10 +40,6 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--threads", type=int, default=None, help="threads per process (MINQING_WORKER_THREADS)")
     worker.set_defaults(handler=_worker)
 
-    writer = commands.add_parser("queue-writer", help="commit the embedded queue's new messages for all processes "
-                                                      "(`serve` runs it)")
-    writer.set_defaults(handler=_queue_writer)
-
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(metavar="ACTION")
     upgrade = db_commands.add_parser("upgrade", help="apply migrations up to the latest")
@@ -137,16 +133,6 @@ def _worker(settings, args) -> int:
     from workers.main import run_worker
 
     return run_worker(settings, threads=args.threads)
-
-
-def _queue_writer(settings, args) -> int:
-    from workers.brokers import sqlite_path
-    from workers.brokers.sqlite_writer import run_writer
-
-    if not settings.embedded_queue:
-        print("the queue writer serves the embedded queue only; MINQING_BROKER_URL names another", file=sys.stderr)
-        return 2
-    return run_writer(sqlite_path(settings.broker_url))
 
 
 def _worker_processes(args) -> int:

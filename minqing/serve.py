@@ -14,7 +14,6 @@ import time
 from minqing.settings import Settings
 
 SWEEP_EVERY_S = 3600
-WRITER_RETRY_S = 5
 
 
 def serve(settings: Settings, *, host: str, port: int, web_workers: int, with_worker: bool) -> int:
@@ -30,8 +29,6 @@ def serve(settings: Settings, *, host: str, port: int, web_workers: int, with_wo
         "functions.wsgi:app",
     ]
     worker_command = [sys.executable, "-m", "minqing", "worker"]
-    # On the embedded queue, one process commits the posts of every web process together (sqlite_writer.py).
-    writer_command = [sys.executable, "-m", "minqing", "queue-writer"] if settings.embedded_queue else None
     stopping = False
 
     def stop(*_):
@@ -40,8 +37,6 @@ def serve(settings: Settings, *, host: str, port: int, web_workers: int, with_wo
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    writer = subprocess.Popen(writer_command, env=env) if writer_command else None
-    writer_started = time.monotonic()
     worker = subprocess.Popen(worker_command, env=env) if with_worker else None
     web = subprocess.Popen(web_command, env=env)
     print(f"minqing is serving on http://{host}:{port}/ (queue: {settings.broker_url.split(':')[0]}, "
@@ -61,15 +56,10 @@ def serve(settings: Settings, *, host: str, port: int, web_workers: int, with_wo
         if worker is not None and worker.poll() is not None:
             print(f"worker exited with {worker.returncode}; restarting it", file=sys.stderr, flush=True)
             worker = subprocess.Popen(worker_command, env=env)
-        # Meanwhile the web processes write the queue themselves: slower, nothing lost. One that cannot
-        # start (an unusable queue file) is tried again every few seconds, not in a loop.
-        if writer is not None and writer.poll() not in (None, 0) and time.monotonic() - writer_started > WRITER_RETRY_S:
-            print(f"queue writer exited with {writer.returncode}; restarting it", file=sys.stderr, flush=True)
-            writer, writer_started = subprocess.Popen(writer_command, env=env), time.monotonic()
-    for child in (web, worker, sweep, writer):
+    for child in (web, worker, sweep):
         if child is not None and child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    for child in (web, worker, sweep, writer):
+    for child in (web, worker, sweep):
         if child is not None:
             try:
                 child.wait(timeout=40)

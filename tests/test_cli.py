@@ -19,8 +19,7 @@ def minqing(env, *args, check=True):
 
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["db", "upgrade"], ["directory", "check"],
-                                     ["tallies"], ["dead-letters"], ["notifications"], ["scheduler"],
-                                     ["queue-writer"]])
+                                     ["tallies"], ["dead-letters"], ["notifications"], ["scheduler"]])
 def test_every_command_has_help(base_env, command):
     assert "usage: minqing" in minqing(base_env, *command, "--help").stdout
 

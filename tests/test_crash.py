@@ -67,31 +67,3 @@ def test_a_killed_worker_loses_nothing_and_doubles_nothing(request, backend, bas
     print(f"\n{backend}: killed at {killed_at['stored']} stored; final {final}; log sends {len(sends)}")
     # A kill between a send and its commit may repeat that one send; the outbox keeps one row per key.
     assert final["notifications"] <= len(sends) <= final["notifications"] + int(env["MINQING_WORKER_THREADS"])
-
-
-@pytest.mark.parametrize("backend", ["embedded"])
-def test_a_killed_queue_writer_loses_nothing_and_doubles_nothing(request, backend, base_env, tmp_path):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tests.test_queue_writer import wait_for_writer
-
-    env = backend_settings(request, backend, base_env)
-    server = LiveServer(env, tmp_path, with_worker=True)
-    engine = make_engine(f"sqlite:///{env['MINQING_DATA_DIR']}/minqing.db")
-    writer = wait_for_writer(os.path.join(env["MINQING_DATA_DIR"], "queue.db"))
-    try:
-        def post(i):
-            if i == TOTAL // 3:
-                os.kill(writer, signal.SIGKILL)  # while the other clients' posts wait on it
-            report = REPORTS[i % len(REPORTS)]
-            return server.post("/api/v1/hazard-reports", json=report, headers={"Idempotency-Key": f"writer-{i}"})
-
-        with ThreadPoolExecutor(8) as clients:
-            statuses = [response.status_code for response in clients.map(post, range(TOTAL))]
-        final = wait_until(lambda: (c := counts(engine))["counted"] == TOTAL and c["sent"] == c["notifications"]
-                           and c["stored"] == TOTAL and c, timeout=90)
-    finally:
-        server.stop()
-    assert statuses == [202] * TOTAL
-    assert final["stored"] == final["counted"] == TOTAL
-    assert final["notifications"] == final["routed"]

@@ -246,7 +246,7 @@ def test_a_send_returns_only_after_the_queue_log_is_synced_to_disk(queue_file, s
 
 def test_every_sender_whose_message_shared_a_failed_commit_gets_the_error(queue_file, sqlite_broker, monkeypatch):
     sqlite_broker.enqueue(a_message())
-    first_commit_started, let_it_fail, real_insert = threading.Event(), threading.Event(), sqlite_broker.commit_rows
+    first_commit_started, let_it_fail, real_insert = threading.Event(), threading.Event(), sqlite_broker._insert
     commits = []
 
     def insert(rows):
@@ -258,7 +258,7 @@ def test_every_sender_whose_message_shared_a_failed_commit_gets_the_error(queue_
             raise OSError("disk full")
         real_insert(rows)
 
-    monkeypatch.setattr(sqlite_broker, "commit_rows", insert)
+    monkeypatch.setattr(sqlite_broker, "_insert", insert)
     outcomes = {}
 
     def send(n):

@@ -25,7 +25,6 @@ from dramatiq.common import compute_backoff, dq_name, q_name
 from dramatiq.errors import ConnectionClosed, ConnectionFailed, DecodeError, QueueJoinTimeout
 from dramatiq.message import Message
 
-from workers.brokers.sqlite_writer import WriterClient
 from workers.wal import use_wal
 
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -70,7 +69,6 @@ class SQLiteBroker(Broker):
         self._local = threading.local()
         self._generation = 0
         self._processes: dict[int, _ProcessState] = {}
-        self._writer = WriterClient(self.path)
 
     @property
     def _here(self) -> _ProcessState:
@@ -153,15 +151,11 @@ class SQLiteBroker(Broker):
         self.emit_before("enqueue", message, delay)
         with _mapped(ConnectionFailed):
             row = (message.queue_name, message.message_id, message.encode(), available_at, now)
-            # The queue writer (sqlite_writer.py) commits for every process at once; without one, this
-            # process's threads commit together.
-            if not self._writer.commit(row):
-                self._here.commits.commit(row, self.commit_rows)
+            self._here.commits.commit(row, self._insert)
         self.emit_after("enqueue", message, delay)
         return message
 
-    def commit_rows(self, rows: list[tuple]) -> None:
-        """Commit new messages' rows (queue, message_id, body, available_at, enqueued_at), synced to disk."""
+    def _insert(self, rows: list[tuple]) -> None:
         # One statement, committed by itself: the write lock is held for a single call into SQLite.
         values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
         with self._writing() as connection:
@@ -241,7 +235,6 @@ class SQLiteBroker(Broker):
                 if resource is not None:
                     resource.close()
         self._local.connection = self._local.lock_file = self._local.wal = self._local.key = None
-        self._writer.close()
 
     # For consumers. Leases are tracked per broker and queue, not per consumer, because the Worker
     # acks through whichever consumer is current, also after it has restarted a failed one.
