@@ -112,9 +112,9 @@ class Accepted(Response):
     werkzeug would parse, re-quote and re-join every answer's Location from the request otherwise.
     """
 
-    def __init__(self, body: str, location: str, language: str):
+    def __init__(self, body: str, status_url: str, language: str):
         super().__init__(body, 202, {"Content-Language": language}, mimetype="application/json")
-        self.status_url = location
+        self.status_url = status_url
 
     def get_wsgi_headers(self, environ):
         headers = super().get_wsgi_headers(environ)
