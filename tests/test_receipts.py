@@ -1,6 +1,6 @@
 from hypothesis import given, strategies as st
 
-from minqing.receipts import parse_receipt, receipt_for, submission_id
+from minqing.receipts import body_hash, parse_receipt, receipt_for, submission_id
 
 SECRET = "s3cret"
 
@@ -28,6 +28,19 @@ def test_the_same_idempotency_key_gives_the_same_id_and_receipt():
     assert submission_id(SECRET, "hazard", "key-1") == first
     assert submission_id(SECRET, "hazard", "key-2") != first
     assert submission_id(SECRET, "consultation", "key-1") != first
+
+
+def test_ids_and_receipts_already_issued_stay_the_same():
+    # Residents keep their receipts and phones retry with their keys: the derivation must never change.
+    assert submission_id(SECRET, "hazard", "key-1") == "ba34ff7d-b3d6-414e-a85f-8a57a0e21251"
+    assert receipt_for(SECRET, "hazard", "00000000-0000-4000-8000-000000000000") == "HS3C-BPAJ-PPK3"
+
+
+def test_the_body_hash_ignores_key_order_and_is_the_one_already_stored():
+    content = {"community": "jiangling", "location": {"address": "江零社区", "lat": 30.5}}
+    reordered = {"location": {"lat": 30.5, "address": "江零社区"}, "community": "jiangling"}
+    assert body_hash(content) == body_hash(reordered)
+    assert body_hash(content) == "83d304e5b6efcef1019a186ec9a62e370651b30a0e1d666eb658ede02d370f8d"
 
 
 def test_another_secret_does_not_accept_our_receipts():
