@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from datetime import datetime, timezone
@@ -12,7 +11,7 @@ from marshmallow import ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from functions.problems import Problem, pick_lang
-from minqing.receipts import receipt_for, submission_id
+from minqing.receipts import body_hash, receipt_for, submission_id
 from schemas import errors_by_path
 
 log = logging.getLogger("minqing.intake")
@@ -66,13 +65,13 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
     except ValidationError as error:
         raise Problem(422, "validation-error", errors=errors_by_path(error.messages, lang))
     key = idempotency_key(data)
-    body_hash = hash_body(data)
+    content = {k: v for k, v in data.items() if k not in NOT_CONTENT}
     sid = submission_id(svc.settings.secret_key, kind, key)
     receipt = receipt_for(svc.settings.secret_key, kind, sid)
     if key is not None:
         known = svc.known_body_hash(sid)
         if known is not None:
-            if known != body_hash:
+            if known != body_hash(content):
                 raise Problem(422, "idempotency-key-reused", (
                     "该幂等键已用于另一份不同的提交。", "This idempotency key was already used for a different submission."),
                     errors={"Idempotency-Key": ["与已受理的提交内容不一致" if lang == "zh-CN" else
@@ -82,8 +81,8 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
         "id": sid,
         "receipt": receipt,
         "kind": kind,
-        "data": {k: v for k, v in data.items() if k not in NOT_CONTENT},
-        "body_hash": body_hash,
+        # The worker hashes the content as it stores it: only a retry under a key needs the hash here.
+        "data": content,
         "idempotency_key": key,
         "lang": data.get("lang") or lang,
         "submitted_at": datetime.now(timezone.utc).isoformat(),
@@ -209,7 +208,3 @@ def idempotency_key(data: dict) -> str | None:
             "Idempotency-Key 须为 1–128 个可打印 ASCII 字符。", "Idempotency-Key must be 1–128 printable ASCII characters."))
     return header
 
-
-def hash_body(data: dict) -> str:
-    content = {k: v for k, v in data.items() if k not in NOT_CONTENT}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -27,7 +27,7 @@ def envelope(settings, kind, data, *, submitted_at=None, key=None):
     sid = submission_id(settings.secret_key, kind, key)
     at = submitted_at or datetime.now(timezone.utc)
     return {"id": sid, "receipt": receipt_for(settings.secret_key, kind, sid), "kind": kind, "data": data,
-            "body_hash": "h-" + sid, "idempotency_key": key, "lang": "zh-CN", "submitted_at": at.isoformat()}
+            "idempotency_key": key, "lang": "zh-CN", "submitted_at": at.isoformat()}
 
 
 def seed(runtime, settings, *pairs, submitted_at=None) -> list[dict]:

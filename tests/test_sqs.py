@@ -123,7 +123,7 @@ def store_message(runtime, index: int) -> str:
 
     sid = submission_id(runtime.settings.secret_key, "hazard", f"lambda-{index}")
     envelope = {"id": sid, "receipt": receipt_for(runtime.settings.secret_key, "hazard", sid), "kind": "hazard",
-                "data": HAZARD[index % len(HAZARD)], "body_hash": f"hash-{index}", "idempotency_key": f"lambda-{index}",
+                "data": HAZARD[index % len(HAZARD)], "idempotency_key": f"lambda-{index}",
                 "lang": "zh-CN", "submitted_at": "2026-11-08T01:00:00+00:00"}
     message = Message(queue_name=runtime.settings.queue_name, actor_name="store_submission", args=(envelope,),
                       kwargs={}, options={})

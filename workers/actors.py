@@ -7,6 +7,7 @@ from datetime import datetime
 
 import dramatiq
 
+from minqing.receipts import body_hash
 from workers import case_queries, queries
 from workers.compose import outbox_rows
 from workers.notifications import CHECK_SLA, declare_notification_actors, sla_delay_ms
@@ -46,7 +47,7 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                     runtime.directory, row, "received", staff_ids, set(runtime.channels), lang=lang))
                 queries.apply_increments(connection, row.id, "received",
                                          increments_for(row.kind, row.payload, row.submitted_at))
-            elif queries.body_hash_of(connection, envelope["id"]) != envelope["body_hash"]:
+            elif queries.body_hash_of(connection, envelope["id"]) != body_hash(envelope["data"]):
                 # Same idempotency key, different form, both queued before either was stored: keep the first.
                 log.warning("submission %s: idempotency key reused with another body; dropped", envelope["id"])
                 return

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from minqing.receipts import body_hash
 from workers.tables import (
     assignments,
     attachments,
@@ -129,7 +130,7 @@ def store_submission(connection: Connection, envelope: dict, *,
         priority=priority_of(data),
         status="received",
         payload=data,
-        body_hash=envelope["body_hash"],
+        body_hash=body_hash(data),
         idempotency_key=envelope.get("idempotency_key"),
         lang=envelope.get("lang") or "zh-CN",
         submitted_at=submitted_at,
