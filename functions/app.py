@@ -37,7 +37,9 @@ class Services:
         if self._broker is None:
             from workers.brokers import make_broker
 
-            self._broker = make_broker(self.settings)
+            # Without the workers' middleware: retries, time and age limits act where messages are processed,
+            # and a web process only sends.
+            self._broker = make_broker(self.settings, middleware=[])
         return self._broker
 
     @cached_property
