@@ -315,9 +315,9 @@ class _GroupCommit:
     """Rows that this process's threads enqueue at the same moment go to the file in one commit.
 
     A sync to disk costs about as much for ten rows as for one. While one batch is written and synced,
-    the rows of the threads that arrive meanwhile gather in the next batch, and the first of those
-    threads to get the writer's lock writes them all. Each caller returns once its own row is written
-    and synced, or raises the error that its batch met.
+    the rows of the threads that arrive meanwhile gather in the next batch. Its first thread writes them
+    all once the writer is free; the others wait on that batch alone and are woken together when it is
+    done. Each caller returns once its own row is written and synced, or raises the error its batch met.
     """
 
     def __init__(self) -> None:
@@ -329,15 +329,19 @@ class _GroupCommit:
         with self.guard:
             batch = self.batch
             batch.rows.append(row)
-        with self.writer:
-            if not batch.written:
+            leads = len(batch.rows) == 1
+        if leads:
+            with self.writer:
                 with self.guard:
                     self.batch = _Batch()
                 try:
                     write(batch.rows)
                 except BaseException as e:
                     batch.error = e
-                batch.written = True
+                finally:
+                    batch.done.set()
+        else:
+            batch.done.wait()
         if batch.error is not None:
             raise batch.error
 
@@ -345,7 +349,7 @@ class _GroupCommit:
 class _Batch:
     def __init__(self) -> None:
         self.rows: list[tuple] = []
-        self.written = False
+        self.done = threading.Event()
         self.error: Optional[BaseException] = None
 
 
