@@ -144,10 +144,14 @@ class SQLiteBroker(Broker):
     def enqueue(self, message: Message, *, delay: Optional[int] = None) -> Message:
         """Commit ``message``, due in ``delay`` ms; ConnectionFailed if the file is unusable."""
         # A delayed message waits on its own queue with a future available_at and no "eta", so the
-        # Worker never holds it in memory and its delay-queue consumers find nothing to do.
-        message = message.copy(queue_name=q_name(message.queue_name))
+        # Worker never holds it in memory and its delay-queue consumers find nothing to do. The copy
+        # leaves the sender's message as it was; a message already as stored needs none.
+        eta = message.options.get("eta")
+        if eta is not None or q_name(message.queue_name) != message.queue_name:
+            message = message.copy(queue_name=q_name(message.queue_name))
+            message.options.pop("eta", None)
         now = _now()
-        available_at = max(now + (delay or 0), message.options.pop("eta", None) or 0)
+        available_at = max(now + (delay or 0), eta or 0)
         self.emit_before("enqueue", message, delay)
         with _mapped(ConnectionFailed):
             row = (message.queue_name, message.message_id, message.encode(), available_at, now)
