@@ -72,8 +72,8 @@ def scratch_database() -> tuple[str, callable]:
     return POSTGRES.rsplit("/", 1)[0] + "/" + db, cleanup
 
 
-def start(args, env, log):
-    return subprocess.Popen([sys.executable, "-m", "minqing", *args], env={**os.environ, **env}, cwd=ROOT,
+def start(args, env, log, cwd=ROOT):
+    return subprocess.Popen([sys.executable, "-m", "minqing", *args], env={**os.environ, **env}, cwd=cwd,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -159,10 +159,14 @@ def measured_round(group: int, url: str, script: str | None, seconds: int, conne
     before = cpu_by_process(group)
     result = wrk(url, script, seconds, connections)
     after = cpu_by_process(group)
-    used = [after[pid] - before.get(pid, 0.0) for pid in after]
-    # The arbiter's share is nil: a round is one-sided when one web process did four fifths of the work.
-    result["one_process"] = sum(used) > 0 and max(used) > 0.8 * sum(used)
+    result["one_process"] = one_process([after[pid] - before.get(pid, 0.0) for pid in after])
     return result
+
+
+def one_process(used: list[float]) -> bool:
+    """Whether one web process did the round's work alone, from each process's CPU seconds in it."""
+    # The arbiter's share is nil: a round is one-sided when one web process did four fifths of the work.
+    return sum(used) > 0 and max(used) > 0.8 * sum(used)
 
 
 def best(runs: list[dict]) -> dict:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.intake import REPORT, WRK_POST, backend, cpu_by_process, stop, wait_ready, wrk  # noqa: E402
+from bench.intake import (REPORT, WRK_POST, backend, cpu_by_process, one_process, start, stop,  # noqa: E402
+                          wait_ready, wrk)
 
 
-def serve(checkout: Path, env: dict, port: int, log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "minqing", "serve", "--port", str(port), "--web-workers", "2",
-                             "--no-with-worker"], env={**os.environ, **env}, cwd=checkout, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+def serve(checkout: Path, env: dict, url: str, log) -> subprocess.Popen:
+    port = url.rsplit(":", 1)[1]
+    return start(["serve", "--port", port, "--web-workers", "2", "--no-with-worker"], env, log, cwd=checkout)
 
 
 def context_switches(group: int) -> int:
@@ -49,12 +48,10 @@ def measured(group: int, url: str, script: str | None, seconds: int) -> dict:
     result = wrk(url, script, seconds, 16)
     elapsed = time.monotonic() - started
     requests = result["rps"] * seconds
-    used = {pid: seconds_ - cpu.get(pid, 0.0) for pid, seconds_ in cpu_by_process(group).items()}
-    total = sum(used.values())
+    used = [seconds_ - cpu.get(pid, 0.0) for pid, seconds_ in cpu_by_process(group).items()]
+    total = sum(used)
     return {"rps": round(result["rps"]), "cpu_us": round(total * 1e6 / requests), "cores": round(total / elapsed, 2),
-            "switches": round((context_switches(group) - switches) / requests, 1),
-            # As in intake.py: a round one web process served alone measures one core, not two.
-            "one_process": total > 0 and max(used.values()) > 0.8 * total}
+            "switches": round((context_switches(group) - switches) / requests, 1), "one_process": one_process(used)}
 
 
 def main() -> None:
@@ -70,8 +67,8 @@ def main() -> None:
     post = WRK_POST % json.dumps(REPORT, ensure_ascii=False)
     try:
         with backend(args.backend) as (env_a, url_a, log_a), backend(args.backend) as (env_b, url_b, log_b):
-            servers = {f"base {args.base}": (serve(base, env_a, free_port_of(url_a), log_a), url_a),
-                       "working tree": (serve(ROOT, env_b, free_port_of(url_b), log_b), url_b)}
+            servers = {f"base {args.base}": (serve(base, env_a, url_a, log_a), url_a),
+                       "working tree": (serve(ROOT, env_b, url_b, log_b), url_b)}
             try:
                 for _, url in servers.values():
                     wait_ready(url)
@@ -87,10 +84,6 @@ def main() -> None:
                     stop(server)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, capture_output=True)
-
-
-def free_port_of(url: str) -> int:
-    return int(url.rsplit(":", 1)[1])
 
 
 def fmt(run: dict) -> str:

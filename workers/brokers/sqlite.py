@@ -146,9 +146,9 @@ class SQLiteBroker(Broker):
         # A delayed message waits on its own queue with a future available_at and no "eta", so the
         # Worker never holds it in memory and its delay-queue consumers find nothing to do. The copy
         # leaves the sender's message as it was; a message already as stored needs none.
-        eta = message.options.get("eta")
-        if eta is not None or q_name(message.queue_name) != message.queue_name:
-            message = message.copy(queue_name=q_name(message.queue_name))
+        eta, queue_name = message.options.get("eta"), q_name(message.queue_name)
+        if eta is not None or queue_name != message.queue_name:
+            message = message.copy(queue_name=queue_name)
             message.options.pop("eta", None)
         now = _now()
         available_at = max(now + (delay or 0), eta or 0)
