@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.urls import iri_to_uri
 
 from functions.problems import register_problem_handlers
+from minqing.receipts import random_uuid
 from minqing.settings import Settings, load_settings
 
 
@@ -62,9 +63,8 @@ class Services:
         """Queue a message for a worker's actor (the web process declares no actors of its own)."""
         from dramatiq import Message
 
-        self.broker.enqueue(
-            Message(queue_name=self.settings.queue_name, actor_name=actor_name, args=args, kwargs={}, options={})
-        )
+        self.broker.enqueue(Message(queue_name=self.settings.queue_name, actor_name=actor_name, args=args, kwargs={},
+                                    options={}, message_id=random_uuid()))
 
     def known_body_hash(self, sid: str) -> str | None:
         """The body hash stored for `sid`, or None when unknown or the database is unreachable."""

@@ -1,6 +1,9 @@
+import os
+import uuid
+
 from hypothesis import given, strategies as st
 
-from minqing.receipts import body_hash, parse_receipt, receipt_for, submission_id
+from minqing.receipts import body_hash, parse_receipt, random_uuid, receipt_for, submission_id
 
 SECRET = "s3cret"
 
@@ -28,6 +31,28 @@ def test_the_same_idempotency_key_gives_the_same_id_and_receipt():
     assert submission_id(SECRET, "hazard", "key-1") == first
     assert submission_id(SECRET, "hazard", "key-2") != first
     assert submission_id(SECRET, "consultation", "key-1") != first
+
+
+def test_a_new_id_is_a_random_version_4_uuid():
+    ids = {submission_id(SECRET, "hazard") for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(uuid.UUID(sid).version == 4 and str(uuid.UUID(sid)) == sid for sid in ids)
+
+
+def test_forked_web_processes_draw_different_ids():
+    # gunicorn forks its web processes: they must not share a random stream.
+    random_uuid()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(write, " ".join(random_uuid() for _ in range(10)).encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        theirs = set(pipe.read().split())
+    ours = {random_uuid() for _ in range(10)}
+    assert len(theirs) == len(ours) == 10 and not theirs & ours
 
 
 def test_ids_and_receipts_already_issued_stay_the_same():
