@@ -51,15 +51,13 @@ FEW, MANY = 100, 400
 
 def child(case: str, count: int) -> None:
     """Run `count` of `case` in this process (under valgrind, started by `count_instructions`)."""
+    # The checkout's own modules, not this file's folder's: nothing of ours is imported before this line.
     sys.path.insert(0, os.getcwd())
-    os.environ.update(MINQING_DATA_DIR=tempfile.mkdtemp(prefix="minqing-ir-"), MINQING_SECRET_KEY="bench",
-                      MINQING_LOG_LEVEL="WARNING", MINQING_RATE_LIMIT_PER_ADDRESS="off",
-                      MINQING_RATE_LIMIT_PER_SPOT="off")
     from werkzeug.test import EnvironBuilder
 
+    from bench.intake import REPORT as report
     from functions.wsgi import app
 
-    report = json.loads(Path("tests/samples/hazard.json").read_text())["valid"][0]
     body = json.dumps(report, ensure_ascii=False).encode()
     svc = app.extensions["minqing"]
     if case in ("get", "post"):
@@ -91,15 +89,12 @@ def child(case: str, count: int) -> None:
         run()
 
 
-def served(checkout: Path, case: str, count: int) -> int:
+def served(checkout: Path, case: str, count: int, env: dict) -> int:
     """Instructions of one gunicorn worker (gthread, as `minqing serve` runs it) that answers `count` requests
     one after another on a kept-alive connection, its start-up and shutdown included."""
     from bench.intake import REPORT, free_port
 
     port = free_port()
-    env = {**os.environ, "PYTHONHASHSEED": "0", "MINQING_DATA_DIR": tempfile.mkdtemp(prefix="minqing-ir-"),
-           "MINQING_SECRET_KEY": "bench", "MINQING_LOG_LEVEL": "WARNING", "MINQING_RATE_LIMIT_PER_ADDRESS": "off",
-           "MINQING_RATE_LIMIT_PER_SPOT": "off"}
     server = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m", "gunicorn",
          "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread", "--threads", "8",
@@ -133,13 +128,17 @@ def served(checkout: Path, case: str, count: int) -> int:
 
 
 def count_instructions(checkout: Path, case: str) -> int:
+    from bench.intake import backend_env
+
     def total(count: int) -> int:
-        if case.startswith("gunicorn"):
-            return served(checkout, case, count)
-        out = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-             "--child", case, str(count)],
-            cwd=checkout, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=True)
+        with tempfile.TemporaryDirectory(prefix="minqing-ir-") as data_dir:
+            env = {**os.environ, **backend_env("embedded", Path(data_dir))[0], "PYTHONHASHSEED": "0"}
+            if case.startswith("gunicorn"):
+                return served(checkout, case, count, env)
+            out = subprocess.run(
+                ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+                 "--child", case, str(count)],
+                cwd=checkout, env=env, capture_output=True, text=True, check=True)
         return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
 
     return round((total(MANY) - total(FEW)) / (MANY - FEW))
