@@ -165,7 +165,7 @@ def main() -> None:
         sys.exit("valgrind is needed: apt-get install valgrind")
     checkouts, scratch = {"working tree": ROOT}, []
     if args.base:
-        # Both from folders whose paths are as long: the length of the path alone moves the counts by up to 3%.
+        # Both from folders whose paths are as long: where the code lies moves the counts (see the docstring).
         base, tree = (Path(tempfile.mkdtemp(prefix="minqing-ir-")) for _ in range(2))
         scratch = [base, tree]
         subprocess.run(["git", "worktree", "add", "--detach", "--force", str(base), args.base], cwd=ROOT, check=True,

@@ -45,8 +45,10 @@ def test_forked_web_processes_draw_different_ids():
     read, write = os.pipe()
     child = os.fork()
     if child == 0:
-        os.write(write, " ".join(random_uuid() for _ in range(10)).encode())
-        os._exit(0)
+        try:  # never back into pytest in the child, whatever happens
+            os.write(write, " ".join(random_uuid() for _ in range(10)).encode())
+        finally:
+            os._exit(0)
     os.waitpid(child, 0)
     os.close(write)
     with os.fdopen(read) as pipe:
