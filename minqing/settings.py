@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import secrets
+import tempfile
 import urllib.parse
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +24,14 @@ MASK = "***"
 SMTP_SECURITY = ("starttls", "ssl", "none")
 # A setting or query parameter whose name contains one of these holds a secret.
 SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASS|SIGN|CREDENTIAL", re.IGNORECASE)
+
+
+# Receipts, one-tap links and upload keys are HMACs under the secret key: a short one can be guessed.
+MIN_SECRET_BYTES = 32
+
+
+class SettingsError(ValueError):
+    """A setting minqing must not start with; the command prints it and exits."""
 
 
 # Never shown, not even masked.
@@ -132,7 +141,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=get("DATABASE_URL") or f"sqlite:///{data_dir / 'minqing.db'}",
         broker_url=broker_url,
         directory_path=Path(directory).expanduser() if directory else None,
-        secret_key=get("SECRET_KEY") or _kept_secret(data_dir),
+        secret_key=_whole_secret(get("SECRET_KEY"), data_dir),
         base_url=(get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         queue_name=get("QUEUE", "minqing"),
         max_body_bytes=int(get("MAX_BODY_BYTES", str(64 * 1024))),
@@ -179,7 +188,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise ValueError(f"{PREFIX}{name} must be one of {', '.join(allowed)}, not {value!r}")
+        raise SettingsError(f"{PREFIX}{name} must be one of {', '.join(allowed)}, not {value!r}")
     return value
 
 
@@ -216,6 +225,18 @@ def redacted_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def _whole_secret(configured: str | None, data_dir: Path) -> str:
+    key = configured if configured is not None else _kept_secret(data_dir)
+    if len(key.encode()) >= MIN_SECRET_BYTES:
+        return key
+    if configured is not None:
+        where = f"{PREFIX}SECRET_KEY"
+    else:  # an empty or cut file: a new key would orphan every receipt and link made under the old one
+        where = f"{data_dir / 'secret_key'} (restore it, or remove it to have a new one made)"
+    raise SettingsError(f"the secret key in {where} is {len(key.encode())} bytes long; it must be at least "
+                        f"{MIN_SECRET_BYTES} bytes (make one with `openssl rand -base64 32`)")
+
+
 def _kept_secret(data_dir: Path) -> str:
     # Receipts and idempotent ids are derived from the key, so it must survive restarts: keep it on disk.
     path = data_dir / "secret_key"
@@ -223,13 +244,33 @@ def _kept_secret(data_dir: Path) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
+    from minqing.private_files import private_dir
+
+    private_dir(data_dir)
+    # Written whole to a temporary file, then linked into place: the key appears complete or not at all,
+    # and of processes starting together the first link wins (a rename would let a later one replace a
+    # key that others already use); the rest get FileExistsError and read the winner's.
+    fd, temporary = tempfile.mkstemp(dir=data_dir, prefix=".secret_key.")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race; use its key
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
-    log.warning("MINQING_SECRET_KEY is not set; generated one and kept it in %s", path)
-    return key
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(MIN_SECRET_BYTES))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        else:
+            _sync_dir(data_dir)
+            log.warning("MINQING_SECRET_KEY is not set; generated one and kept it in %s", path)
+    finally:
+        os.unlink(temporary)
+    return path.read_text().strip()
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
