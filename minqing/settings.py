@@ -91,10 +91,16 @@ class Settings(NamedTuple):
     # Resolved cases nobody rated are closed after this many days (`minqing cases sweep`).
     auto_close_days: int = 7
     # Flask-Limiter: limits per client address and per QR-code spot on the public endpoints; storage URL
-    # (memory:// in each web process, or redis://…); empty limits switch limiting off.
-    rate_limit_per_address: str = "60/minute;600/hour"
-    rate_limit_per_spot: str = "30/minute"
+    # (memory:// in each web process, or redis://…); `off` switches a limit off. Carrier NAT puts many phones
+    # behind one address: 100 residents at one event, each with a form, its script, photos, the post, the
+    # thank-you page and the status, make up to ~1,700 requests within minutes, and all of them name one spot.
+    rate_limit_per_address: str = "1200/minute;10000/hour"
+    # Counted on accepted submissions only, so invalid posts cannot lock a spot for everyone.
+    rate_limit_per_spot: str = "100/minute;500/hour"
     rate_limit_storage_url: str = "memory://"
+    # How many proxies (nginx) stand in front: their X-Forwarded-For and -Proto are believed, so limits go by
+    # the client's address. 0: the headers are ignored, for anyone could send them.
+    trusted_proxies: int = 0
     # API keys that may post Open311 service requests; none means Open311 posting is refused.
     open311_api_keys: tuple[str, ...] = ()
     extra: Mapping[str, str] = MappingProxyType({})
@@ -177,9 +183,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sla_seconds=float(get("SLA_SECONDS")) if get("SLA_SECONDS") else None,
         digest_at=get("DIGEST_AT", "08:00"),
         auto_close_days=int(get("AUTO_CLOSE_DAYS", "7")),
-        rate_limit_per_address=get("RATE_LIMIT_PER_ADDRESS", "60/minute;600/hour"),
-        rate_limit_per_spot=get("RATE_LIMIT_PER_SPOT", "30/minute"),
+        rate_limit_per_address=get("RATE_LIMIT_PER_ADDRESS", Settings._field_defaults["rate_limit_per_address"]),
+        rate_limit_per_spot=get("RATE_LIMIT_PER_SPOT", Settings._field_defaults["rate_limit_per_spot"]),
         rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", "memory://"),
+        trusted_proxies=_count("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0")),
         open311_api_keys=tuple(k.strip() for k in get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         credentials=MappingProxyType(dict(env)),
@@ -190,6 +197,12 @@ def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise SettingsError(f"{PREFIX}{name} must be one of {', '.join(allowed)}, not {value!r}")
     return value
+
+
+def _count(name: str, value: str) -> int:
+    if not value.isdigit():
+        raise SettingsError(f"{PREFIX}{name} must be a whole number, 0 or more, not {value!r}")
+    return int(value)
 
 
 def redacted(name: str, value):

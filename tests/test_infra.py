@@ -99,6 +99,21 @@ def test_nginx_accepts_the_site(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_nginx_forwards_the_client_address_and_scheme_the_app_trusts():
+    site = (INFRA / "nginx" / "minqing.conf").read_text()
+    app = site[site.index("location / {"):]
+    app = app[:app.index("}")]
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in app
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in app
+    assert "MINQING_TRUSTED_PROXIES=1" in (INFRA / "systemd" / "minqing.env.example").read_text().splitlines()
+
+
+def test_the_compose_file_trusts_one_proxy_that_alone_can_reach_the_web_port():
+    web = yaml.safe_load((INFRA / "compose.yaml").read_text())["services"]["web"]
+    assert web["environment"]["MINQING_TRUSTED_PROXIES"] == "1"
+    assert all(port.startswith("127.0.0.1:") for port in web["ports"])
+
+
 def test_the_compose_file_runs_redis_with_aof_postgres_web_and_worker():
     compose = yaml.safe_load((INFRA / "compose.yaml").read_text())
     assert set(compose["services"]) == {"redis", "postgres", "web", "worker"}

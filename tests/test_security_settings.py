@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from minqing.settings import load_settings
-from tests.conftest import free_port
+from tests.casework import HAZARD
+from tests.conftest import LiveServer, free_port
 
 STARTS, ROUNDS = 90, 25
 
@@ -71,3 +72,63 @@ def test_serve_refuses_a_short_secret_key_from_the_environment(tmp_path):
     assert result.returncode != 0
     assert "MINQING_SECRET_KEY" in result.stderr and "at least 32 bytes" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# Rate limits: the client's address behind a proxy, and a spot counted on what it accepted.
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+SPOT_REPORT = {"community": "qianjiajie", "category": "structure", "description": "3栋北侧围墙开裂",
+               "location.address": "千家街省一保小区3栋北侧", "location.spot": "qjj-syb-03"}
+
+
+@pytest.fixture()
+def limited_server(base_env, redis_url, tmp_path):
+    """A live server with limits on, counted in Redis so that both of its web processes share them."""
+    servers = []
+
+    def start(**settings):
+        env = {**base_env, "MINQING_RATE_LIMIT_STORAGE_URL": redis_url.rsplit("/", 1)[0] + "/3",
+               **{f"MINQING_{name.upper()}": value for name, value in settings.items()}}
+        servers.append(LiveServer(env, tmp_path, with_worker=False))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def post_from(server, address: str, form=HAZARD[2]):
+    return server.post("/api/v1/hazard-reports", json=form, headers={"X-Forwarded-For": address}).status_code
+
+
+def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_limit(limited_server):
+    server = limited_server(trusted_proxies="1", rate_limit_per_address="3/minute", rate_limit_per_spot="off")
+    assert [post_from(server, "203.0.113.7") for _ in range(4)] == [202, 202, 202, 429]
+    assert post_from(server, "203.0.113.8") == 202
+    # Only the address the proxy added counts: one the client sent ahead of it changes nothing.
+    assert post_from(server, "198.51.100.1, 203.0.113.7") == 429
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_cannot_dodge_the_limit(limited_server):
+    server = limited_server(rate_limit_per_address="3/minute", rate_limit_per_spot="off")
+    assert [post_from(server, f"203.0.113.{i}") for i in range(4)] == [202, 202, 202, 429]
+
+
+def test_invalid_posts_naming_a_spot_never_lock_it(limited_server):
+    server = limited_server(rate_limit_per_address="off", rate_limit_per_spot="2/minute")
+    invalid = {**HAZARD[0], "category": "no-such-category"}
+    assert [post_from(server, "203.0.113.9", invalid) for _ in range(5)] == [422] * 5
+    form = dict(SPOT_REPORT, **{"contact.phone": "12345"})
+    assert [server.post("/api/v1/hazard-reports", data=form, headers=BROWSER, allow_redirects=False).status_code
+            for _ in range(3)] == [422] * 3
+    assert post_from(server, "203.0.113.9", HAZARD[0]) == 202
+
+
+def test_accepted_submissions_naming_a_spot_count_towards_its_limit(limited_server):
+    server = limited_server(rate_limit_per_address="off", rate_limit_per_spot="2/minute")
+    assert post_from(server, "203.0.113.10", HAZARD[0]) == 202
+    assert server.post("/api/v1/hazard-reports", data=SPOT_REPORT, headers=BROWSER,
+                       allow_redirects=False).status_code == 303
+    assert post_from(server, "203.0.113.11", HAZARD[0]) == 429
+    assert server.post("/api/v1/hazard-reports", data=SPOT_REPORT, headers=BROWSER,
+                       allow_redirects=False).status_code == 429
