@@ -29,7 +29,10 @@ def private_file(path) -> None:
     """Make `path` an empty 0600 file unless it exists. SQLite gives a database's -wal and -shm files the
     database's own mode, so a database made this way first keeps all three private."""
     private_dir(Path(path).parent)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    try:  # O_EXCL: an existing file is not opened at all, so one this user may only read stays usable
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def open_private(path, mode: str = "ab"):

@@ -82,6 +82,11 @@ def test_systemd_accepts_each_unit(tmp_path, unit):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize("unit", ["minqing-web.service", "minqing-worker.service", "minqing-scheduler.service"])
+def test_each_unit_creates_files_for_its_own_user_only(unit):
+    assert "UMask=0077" in (INFRA / "systemd" / unit).read_text().splitlines()
+
+
 @pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
                     reason="nginx is not installed (apt-get install nginx-light)")
 def test_nginx_accepts_the_site(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 
 from minqing.settings import load_settings
 from tests.casework import HAZARD
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, free_port, wait_until
 
 STARTS, ROUNDS = 90, 25
 
@@ -132,3 +132,38 @@ def test_accepted_submissions_naming_a_spot_count_towards_its_limit(limited_serv
     assert post_from(server, "203.0.113.11", HAZARD[0]) == 429
     assert server.post("/api/v1/hazard-reports", data=SPOT_REPORT, headers=BROWSER,
                        allow_redirects=False).status_code == 429
+
+
+# The data dir: only minqing's user may open what is in it.
+
+def test_after_serving_a_submission_everything_in_the_data_dir_is_private(base_env, tmp_path):
+    from tests.photos import phone_jpeg
+
+    env = {k: v for k, v in base_env.items() if k != "MINQING_SECRET_KEY"}  # the key is kept in the dir too
+    umask = os.umask(0o022)  # the usual one: left to it, files would be world-readable
+    try:
+        server = LiveServer(env, tmp_path)
+    finally:
+        os.umask(umask)
+    try:
+        thanks = server.post("/api/v1/hazard-reports", data=SPOT_REPORT, headers=BROWSER,
+                             files={"photos": ("IMG_0001.jpg", phone_jpeg(), "image/jpeg")}, allow_redirects=False)
+        assert thanks.status_code == 303
+        receipt = thanks.headers["Location"].split("/thanks/")[1].split("?")[0]
+        wait_until(lambda: server.get(f"/api/v1/receipts/{receipt}").status_code == 200)
+        modes = modes_under(tmp_path / "var")  # while it runs: SQLite removes -wal and -shm files at the end
+    finally:
+        server.stop()
+    assert any(name.endswith("minqing.db-wal") for name in modes) and any("attachments/" in name for name in modes)
+    assert {name: oct(mode) for name, (mode, is_dir) in modes.items() if mode != (0o700 if is_dir else 0o600)} == {}
+
+
+def modes_under(data_dir) -> dict:
+    modes = {}
+    for path in [data_dir, *data_dir.rglob("*")]:
+        try:
+            stat = path.lstat()
+        except FileNotFoundError:  # a temporary file, gone meanwhile
+            continue
+        modes[str(path.relative_to(data_dir.parent))] = (stat.st_mode & 0o777, path.is_dir())
+    return modes
