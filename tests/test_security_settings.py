@@ -35,15 +35,15 @@ def _start(data_dir, barrier, keys):
     barrier.wait()
     try:
         keys.put(load_settings({"MINQING_DATA_DIR": data_dir}).secret_key)
-    except BaseException as error:  # a refusal is an answer too: the test shows it
+    except Exception as error:  # a refusal is an answer too: the test shows it
         keys.put(f"error: {error}")
 
 
 def test_processes_starting_together_on_an_empty_data_dir_all_get_the_same_whole_key(tmp_path):
     # One round in several loses the race on a key written in place; enough rounds to see it.
     context = multiprocessing.get_context("fork")
-    for round in range(ROUNDS):
-        data_dir = tmp_path / f"var{round}"
+    for n in range(ROUNDS):
+        data_dir = tmp_path / f"var{n}"
         barrier, keys = context.Barrier(STARTS), context.Queue()
         starts = [context.Process(target=_start, args=(str(data_dir), barrier, keys)) for _ in range(STARTS)]
         for process in starts:
@@ -51,7 +51,7 @@ def test_processes_starting_together_on_an_empty_data_dir_all_get_the_same_whole
         got = [keys.get(timeout=60) for _ in starts]
         for process in starts:
             process.join(timeout=30)
-        assert len(set(got)) == 1, f"round {round}: {sorted(set(got))}"
+        assert len(set(got)) == 1, f"round {n}: {sorted(set(got))}"
         assert len(got[0].encode()) >= 32
         assert got[0] == (data_dir / "secret_key").read_text()
         assert [p.name for p in data_dir.iterdir()] == ["secret_key"]  # no temporary file left behind
