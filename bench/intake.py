@@ -48,7 +48,8 @@ def free_port() -> int:
 
 
 def backend_env(name: str, data_dir: Path) -> tuple[dict, callable]:
-    env = {"MINQING_DATA_DIR": str(data_dir), "MINQING_SECRET_KEY": "bench", "MINQING_QUEUE": "bench_" + uuid.uuid4().hex[:8],
+    env = {"MINQING_DATA_DIR": str(data_dir), "MINQING_SECRET_KEY": "bench-" + "k" * 32,
+           "MINQING_QUEUE": "bench_" + uuid.uuid4().hex[:8],
            "MINQING_LOG_LEVEL": "WARNING", "MINQING_RATE_LIMIT_PER_ADDRESS": "off", "MINQING_RATE_LIMIT_PER_SPOT": "off"}
     if name != "redis+postgres":
         return env, lambda: None

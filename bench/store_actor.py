@@ -39,7 +39,7 @@ def main() -> None:
         url, drop = scratch_database()
     else:
         url, drop = f"sqlite:///{data_dir}/minqing.db", lambda: None
-    os.environ.update(MINQING_DATABASE_URL=url, MINQING_DATA_DIR=data_dir, MINQING_SECRET_KEY="bench",
+    os.environ.update(MINQING_DATABASE_URL=url, MINQING_DATA_DIR=data_dir, MINQING_SECRET_KEY="bench-" + "k" * 32,
                       MINQING_LOG_LEVEL="WARNING")
     from dramatiq.brokers.stub import StubBroker
 

@@ -104,6 +104,13 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None,
     """The app; with `areas` (blueprint names) only those, as for a function deployed on its own."""
     settings = settings or load_settings()
     app = Flask("minqing")
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address (rate limits) and scheme as the proxy nearest to us recorded them. Not the host,
+        # port or prefix: nginx passes a client's own X-Forwarded-Host on untouched, and links use BASE_URL.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.ensure_ascii = False
     app.extensions["minqing"] = Services(settings, broker=broker, directory=directory)

@@ -1,5 +1,6 @@
 """Rate limits on the public endpoints (Flask-Limiter): per client address, and per QR-code spot so one
-sticker cannot flood a community. Limits and storage are settings: memory in each web process on the
+sticker cannot flood a community. The address is the client's as the trusted proxies in front recorded it
+(MINQING_TRUSTED_PROXIES, functions/app.py). Limits and storage are settings: memory in each web process on the
 embedded default, Redis when configured. If the store is down, requests go through (fail open) and the
 error is logged: a resident's report matters more than the limit."""
 
@@ -29,6 +30,12 @@ def spot_of_request() -> str:
     return spot.strip()[:40] if isinstance(spot, str) else ""
 
 
+def accepted(response) -> bool:
+    """A submission taken: the API's 202, or a browser form's redirect to its thank-you page. Only these count
+    against a spot, so that anyone's invalid posts naming a spot cannot lock it for everyone."""
+    return response.status_code in (202, 303)
+
+
 def protect(app: Flask, settings, public: list, submissions: list) -> Limiter | None:
     """Limit every public blueprint per address, and the submission blueprints per spot as well."""
     if settings.rate_limit_per_address == "off" and settings.rate_limit_per_spot == "off":
@@ -44,7 +51,7 @@ def protect(app: Flask, settings, public: list, submissions: list) -> Limiter | 
     if settings.rate_limit_per_spot != "off":
         for blueprint in submissions:
             limiter.limit(settings.rate_limit_per_spot, key_func=lambda: "spot:" + spot_of_request(),
-                          exempt_when=lambda: not spot_of_request())(blueprint)
+                          exempt_when=lambda: not spot_of_request(), deduct_when=accepted)(blueprint)
 
     @app.errorhandler(429)
     def _too_many(error):

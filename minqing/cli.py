@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 
-from minqing.settings import load_settings
+from minqing.settings import SettingsError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise SystemExit(f"minqing: {error}") from None
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return args.handler(settings, args) or 0

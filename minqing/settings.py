@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import secrets
+import tempfile
 import urllib.parse
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +24,14 @@ MASK = "***"
 SMTP_SECURITY = ("starttls", "ssl", "none")
 # A setting or query parameter whose name contains one of these holds a secret.
 SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASS|SIGN|CREDENTIAL", re.IGNORECASE)
+
+
+# Receipts, one-tap links and upload keys are HMACs under the secret key: a short one can be guessed.
+MIN_SECRET_BYTES = 32
+
+
+class SettingsError(ValueError):
+    """A setting minqing must not start with; the command prints it and exits."""
 
 
 # Never shown, not even masked.
@@ -82,10 +91,16 @@ class Settings(NamedTuple):
     # Resolved cases nobody rated are closed after this many days (`minqing cases sweep`).
     auto_close_days: int = 7
     # Flask-Limiter: limits per client address and per QR-code spot on the public endpoints; storage URL
-    # (memory:// in each web process, or redis://…); empty limits switch limiting off.
-    rate_limit_per_address: str = "60/minute;600/hour"
-    rate_limit_per_spot: str = "30/minute"
+    # (memory:// in each web process, or redis://…); `off` switches a limit off. Carrier NAT puts many phones
+    # behind one address: 100 residents at one event, each with a form, its script, photos, the post, the
+    # thank-you page and the status, make up to ~1,700 requests within minutes, and all of them name one spot.
+    rate_limit_per_address: str = "1200/minute;10000/hour"
+    # Counted on accepted submissions only, so invalid posts cannot lock a spot for everyone.
+    rate_limit_per_spot: str = "100/minute;500/hour"
     rate_limit_storage_url: str = "memory://"
+    # How many proxies (nginx) stand in front: their X-Forwarded-For and -Proto are believed, so limits go by
+    # the client's address. 0: the headers are ignored, for anyone could send them.
+    trusted_proxies: int = 0
     # API keys that may post Open311 service requests; none means Open311 posting is refused.
     open311_api_keys: tuple[str, ...] = ()
     extra: Mapping[str, str] = MappingProxyType({})
@@ -132,7 +147,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=get("DATABASE_URL") or f"sqlite:///{data_dir / 'minqing.db'}",
         broker_url=broker_url,
         directory_path=Path(directory).expanduser() if directory else None,
-        secret_key=get("SECRET_KEY") or _kept_secret(data_dir),
+        secret_key=_whole_secret(get("SECRET_KEY"), data_dir),
         base_url=(get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         queue_name=get("QUEUE", "minqing"),
         max_body_bytes=int(get("MAX_BODY_BYTES", str(64 * 1024))),
@@ -168,9 +183,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sla_seconds=float(get("SLA_SECONDS")) if get("SLA_SECONDS") else None,
         digest_at=get("DIGEST_AT", "08:00"),
         auto_close_days=int(get("AUTO_CLOSE_DAYS", "7")),
-        rate_limit_per_address=get("RATE_LIMIT_PER_ADDRESS", "60/minute;600/hour"),
-        rate_limit_per_spot=get("RATE_LIMIT_PER_SPOT", "30/minute"),
+        rate_limit_per_address=get("RATE_LIMIT_PER_ADDRESS", Settings._field_defaults["rate_limit_per_address"]),
+        rate_limit_per_spot=get("RATE_LIMIT_PER_SPOT", Settings._field_defaults["rate_limit_per_spot"]),
         rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", "memory://"),
+        trusted_proxies=_count("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0")),
         open311_api_keys=tuple(k.strip() for k in get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         credentials=MappingProxyType(dict(env)),
@@ -179,8 +195,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise ValueError(f"{PREFIX}{name} must be one of {', '.join(allowed)}, not {value!r}")
+        raise SettingsError(f"{PREFIX}{name} must be one of {', '.join(allowed)}, not {value!r}")
     return value
+
+
+def _count(name: str, value: str) -> int:
+    if not value.isdigit():
+        raise SettingsError(f"{PREFIX}{name} must be a whole number, 0 or more, not {value!r}")
+    return int(value)
 
 
 def redacted(name: str, value):
@@ -216,6 +238,18 @@ def redacted_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def _whole_secret(configured: str | None, data_dir: Path) -> str:
+    key = configured if configured is not None else _kept_secret(data_dir)
+    if len(key.encode()) >= MIN_SECRET_BYTES:
+        return key
+    if configured is not None:
+        where = f"{PREFIX}SECRET_KEY"
+    else:  # an empty or cut file: a new key would orphan every receipt and link made under the old one
+        where = f"{data_dir / 'secret_key'} (restore it, or remove it to have a new one made)"
+    raise SettingsError(f"the secret key in {where} is {len(key.encode())} bytes long; it must be at least "
+                        f"{MIN_SECRET_BYTES} bytes (make one with `openssl rand -base64 32`)")
+
+
 def _kept_secret(data_dir: Path) -> str:
     # Receipts and idempotent ids are derived from the key, so it must survive restarts: keep it on disk.
     path = data_dir / "secret_key"
@@ -223,13 +257,33 @@ def _kept_secret(data_dir: Path) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
+    from minqing.private_files import private_dir
+
+    private_dir(data_dir)
+    # Written whole to a temporary file, then linked into place: the key appears complete or not at all,
+    # and of processes starting together the first link wins (a rename would let a later one replace a
+    # key that others already use); the rest get FileExistsError and read the winner's.
+    fd, temporary = tempfile.mkstemp(dir=data_dir, prefix=".secret_key.")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race; use its key
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
-    log.warning("MINQING_SECRET_KEY is not set; generated one and kept it in %s", path)
-    return key
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(MIN_SECRET_BYTES))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        else:
+            _sync_dir(data_dir)
+            log.warning("MINQING_SECRET_KEY is not set; generated one and kept it in %s", path)
+    finally:
+        os.unlink(temporary)
+    return path.read_text().strip()
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

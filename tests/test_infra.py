@@ -14,6 +14,7 @@ import yaml
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
 ROOT = INFRA.parent
+KEY = "infra-test-" + "k" * 32  # long enough for the app to start
 
 
 def sam_template() -> dict:
@@ -34,7 +35,7 @@ def test_every_http_function_in_the_template_routes_to_its_own_handler():
 
     # The template deploys the serverless functions (intake, receipts, tallies); pages and the staff API run
     # on a WSGI host.
-    app = create_app(load_settings({"MINQING_SECRET_KEY": "infra-test", "MINQING_DATA_DIR": "/nonexistent"}),
+    app = create_app(load_settings({"MINQING_SECRET_KEY": KEY, "MINQING_DATA_DIR": "/nonexistent"}),
                      areas={"hazard", "consultation", "enterprise", "receipts", "tallies", "health"})
     routes = {(method, rule.rule.replace("<code>", "{code}")) for rule in app.url_map.iter_rules()
               if rule.endpoint != "static" for method in rule.methods - {"HEAD", "OPTIONS"}}
@@ -66,7 +67,7 @@ def test_the_template_takes_the_database_url_and_secret_as_hidden_parameters():
 def test_gunicorn_accepts_its_config(tmp_path):
     result = subprocess.run([sys.executable, "-m", "gunicorn", "--check-config", "-c", str(INFRA / "gunicorn.conf.py")],
                             cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "MINQING_SECRET_KEY": "infra-test", "MINQING_DATA_DIR": str(tmp_path)})
+                            env={**os.environ, "MINQING_SECRET_KEY": KEY, "MINQING_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -79,6 +80,11 @@ def test_systemd_accepts_each_unit(tmp_path, unit):
                                  .replace("/opt/minqing/infra", str(INFRA)))
     result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / unit)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("unit", ["minqing-web.service", "minqing-worker.service", "minqing-scheduler.service"])
+def test_each_unit_creates_files_for_its_own_user_only(unit):
+    assert "UMask=0077" in (INFRA / "systemd" / unit).read_text().splitlines()
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
@@ -96,6 +102,21 @@ def test_nginx_accepts_the_site(tmp_path):
     result = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_nginx_forwards_the_client_address_and_scheme_the_app_trusts():
+    site = (INFRA / "nginx" / "minqing.conf").read_text()
+    app = site[site.index("location / {"):]
+    app = app[:app.index("}")]
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in app
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in app
+    assert "MINQING_TRUSTED_PROXIES=1" in (INFRA / "systemd" / "minqing.env.example").read_text().splitlines()
+
+
+def test_the_compose_file_trusts_one_proxy_that_alone_can_reach_the_web_port():
+    web = yaml.safe_load((INFRA / "compose.yaml").read_text())["services"]["web"]
+    assert web["environment"]["MINQING_TRUSTED_PROXIES"] == "1"
+    assert all(port.startswith("127.0.0.1:") for port in web["ports"])
 
 
 def test_the_compose_file_runs_redis_with_aof_postgres_web_and_worker():

@@ -72,7 +72,7 @@ def test_a_csv_with_an_unknown_community_names_the_line(directory, tmp_path):
 
 def test_the_command_prints_every_spot_in_every_format(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MINQING_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("MINQING_SECRET_KEY", "poster-test")
+    monkeypatch.setenv("MINQING_SECRET_KEY", "poster-test-" + "k" * 32)
     assert main(["qr", "--all-spots", "--format", "pdf,svg,png", "--out", str(tmp_path / "out"),
                  "--base-url", BASE]) == 0
     made = sorted(p.name for p in (tmp_path / "out").iterdir())

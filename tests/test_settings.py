@@ -7,7 +7,7 @@ import pytest
 from minqing.settings import load_settings, redacted_url
 
 SECRETS = {
-    "MINQING_SECRET_KEY": "s3cret-signing-key",
+    "MINQING_SECRET_KEY": "s3cret-signing-key-for-tests-0123456789",
     "MINQING_DATABASE_URL": "postgresql://minqing:db-pa55@db.internal/minqing",
     "MINQING_BROKER_URL": "amqp://worker:mq-pa55@mq.internal:5672/%2F",
     "MINQING_RATE_LIMIT_STORAGE_URL": "redis://:redis-pa55@cache.internal:6379/1",

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
+from minqing.private_files import open_private, private_file
 from workers.wal import use_wal
 
 MIGRATIONS = "workers:migrations"
@@ -28,7 +29,7 @@ def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engi
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_file(parsed.database)  # 0600, and so its -wal and -shm files, whatever the umask
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -79,7 +80,7 @@ def current_revision(engine: Engine) -> str | None:
 def _migration_lock(engine: Engine):
     if engine.dialect.name == "sqlite":
         lock_path = Path(engine.url.database or "minqing.db").with_suffix(".migrate.lock")
-        with open(lock_path, "w") as lock:
+        with open_private(lock_path) as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
         return

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from minqing.attachments import UploadTarget, is_issued
+from minqing.private_files import private_dir
 
 UPLOAD_PATH = "/api/v1/attachments/upload"
 
@@ -57,7 +58,7 @@ class FileStore:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # folders 0700; the temporary file below is 0600
         # Write then rename: a reader never sees half a photo, and a repeated put replaces it whole.
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as f:
             f.write(data)

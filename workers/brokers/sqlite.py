@@ -25,6 +25,7 @@ from dramatiq.common import compute_backoff, dq_name, q_name
 from dramatiq.errors import ConnectionClosed, ConnectionFailed, DecodeError, QueueJoinTimeout
 from dramatiq.message import Message
 
+from minqing.private_files import open_private, private_file
 from workers.wal import use_wal
 
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -85,7 +86,7 @@ class SQLiteBroker(Broker):
             connection = self._connect()
             # Named after the file as SQLite names it (beside the file a symlinked path leads to), as its log is.
             local.main_file = connection.execute("PRAGMA database_list").fetchone()[2]
-            local.lock_file = open(local.main_file + ".lock", "ab")
+            local.lock_file = open_private(local.main_file + ".lock")
             local.connection, local.key = connection, key
         return local.connection
 
@@ -114,7 +115,8 @@ class SQLiteBroker(Broker):
 
     def _connect(self) -> sqlite3.Connection:
         # The first process on a fresh machine may be any of serve, worker or scheduler.
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        # Made 0600 before SQLite opens it, so its -wal and -shm files are too, whatever the umask.
+        private_file(self.path)
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         try:
             use_wal(connection, wait_s=BUSY_TIMEOUT_SECONDS)

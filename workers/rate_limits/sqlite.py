@@ -7,10 +7,10 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from dramatiq.rate_limits import RateLimiterBackend
 
+from minqing.private_files import private_file
 from workers.wal import use_wal
 
 _SCHEMA = """
@@ -24,7 +24,7 @@ class SQLiteBackend(RateLimiterBackend):
 
     def __init__(self, path) -> None:
         self.path = os.fspath(path)
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # 0600, and so its -wal and -shm files
         self._local = threading.local()
 
     def add(self, key, value, ttl):
