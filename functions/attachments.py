@@ -90,15 +90,20 @@ def store_form_photos(files, client_ref: str | None) -> list[str]:
 
 
 def _check_photo_bytes(data: bytes, field: str) -> str:
-    from minqing.attachments.images import sniff_content_type
+    from minqing.attachments.images import read_header
 
-    limit = services().settings.attachments_max_bytes
+    settings = services().settings
+    limit = settings.attachments_max_bytes
     if len(data) > limit:
         raise Problem(413, "photo-too-large", errors={field: [_text(m.PHOTO_TOO_LARGE.format(max=limit // 2**20))]})
-    content_type = sniff_content_type(data)
-    if content_type not in CONTENT_TYPES:
+    header = read_header(data, settings.attachments_max_pixels)
+    if header.content_type not in CONTENT_TYPES:
         raise Problem(415, "unsupported-photo-type", errors={field: [_text(m.PHOTO_WRONG_TYPE)]})
-    return content_type
+    if header.too_many_pixels(settings.attachments_max_pixels):
+        # Refused by the header: the bytes are small, what they decode to is not (an image bomb).
+        most = settings.attachments_max_pixels // 1_000_000
+        raise Problem(422, "photo-too-many-pixels", errors={field: [_text(m.PHOTO_TOO_MANY_PIXELS.format(max=most))]})
+    return header.content_type
 
 
 def _text(message: m.Msg) -> str:

@@ -96,7 +96,9 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 return
         data = runtime.attachments.get(key)
         # The phone uploads before it submits, so a photo not there now never will be.
-        found = inspect(data, runtime.settings.attachments_max_bytes) if data is not None else None
+        settings = runtime.settings
+        found = inspect(data, settings.attachments_max_bytes, settings.attachments_max_pixels) \
+            if data is not None else None
         staff_key = staff_copy_key(key) if found and found.clean_copy else ""
         if staff_key:
             # Written before the row: a crash in between redoes the same write, never records a missing copy.

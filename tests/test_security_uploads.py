@@ -1,0 +1,162 @@
+"""Uploads that could hurt (issue 16): image bombs, orphan uploads filling the disk, originals keeping GPS.
+
+Through the real path: `minqing serve` over HTTP with its worker, files under the data dir, moto S3 in
+server mode, real Pillow, and `minqing cases sweep` as cron runs it.
+"""
+
+import io
+import json
+import subprocess
+import sys
+import uuid
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+from minqing.settings import load_settings
+from tests.conftest import SAMPLES, LiveServer, wait_until
+from tests.photos import phone_jpeg
+
+pytestmark = pytest.mark.integration
+
+HAZARD = json.loads((SAMPLES / "hazard.json").read_text())["valid"][0]
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+FORM = {"community": "jiangling", "category": "lighting", "description": "5栋2单元楼道灯不亮",
+        "location.address": "江零社区5栋2单元"}
+BOMB_SIDE = 7746  # 60 Mpx: over the 40 Mpx budget, under Pillow's own refusal at twice its warning limit
+
+
+@lru_cache(maxsize=1)
+def bomb_png() -> bytes:
+    """A PNG of 7746×7746 black pixels: a few KB on the wire, about 180 MB once decoded to RGB."""
+    out = io.BytesIO()
+    Image.new("1", (BOMB_SIDE, BOMB_SIDE)).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+@pytest.fixture()
+def server(base_env, tmp_path):
+    """`minqing serve` with its worker on the embedded defaults: SQLite, the embedded queue, the file store."""
+    live = LiveServer(base_env, tmp_path)
+    yield live
+    live.stop()
+
+
+@pytest.fixture()
+def s3_live_server(base_env, s3_server, tmp_path):
+    live = LiveServer({**base_env, **s3_server.env}, tmp_path)
+    yield live
+    live.stop()
+
+
+def settings_of(live) -> object:
+    return load_settings({k: v for k, v in live.env.items() if k.startswith("MINQING_")})
+
+
+def photo_rows(live, submission_id: str | None = None) -> list:
+    """The worker's record of the photos checked (of one submission, or all)."""
+    from sqlalchemy import select
+
+    from workers.db import make_engine
+    from workers.tables import attachments
+
+    engine = make_engine(settings_of(live).database_url)
+    query = select(attachments).order_by(attachments.c.key)
+    if submission_id is not None:
+        query = query.where(attachments.c.submission_id == submission_id)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(query).all()
+    finally:
+        engine.dispose()
+
+
+def target(live, content_type="image/jpeg") -> dict:
+    response = live.post("/api/v1/attachments", json={"content_type": content_type})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def upload(issued: dict, data: bytes, content_type="image/jpeg"):
+    return requests.post(issued["upload"]["url"], data=issued["upload"]["fields"],
+                         files={"file": ("photo", data, content_type)}, timeout=30)
+
+
+def submit(live, photos: list[str]) -> str:
+    response = live.post("/api/v1/hazard-reports", json=dict(HAZARD, photos=photos))
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def uploads_dir(live) -> Path:
+    return Path(settings_of(live).data_dir) / "attachments" / "uploads"
+
+
+# 1. Image bombs are refused by their header, never decoded.
+
+@pytest.mark.parametrize("lang, words", [("en", "more than 40 million pixels"), ("zh", "像素超过40百万")])
+def test_an_image_bomb_is_refused_by_the_upload_endpoint_naming_the_field(server, lang, words):
+    issued = target(server, "image/png")
+    response = requests.post(issued["upload"]["url"] + f"?lang={lang}", data=issued["upload"]["fields"],
+                             files={"file": ("bomb.png", bomb_png(), "image/png")}, timeout=30)
+    assert response.status_code == 422
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:minqing:problem:photo-too-many-pixels"
+    assert words in response.json()["errors"]["file"][0]
+    assert files_under(uploads_dir(server)) == []
+
+
+def test_an_image_bomb_in_a_form_posted_without_javascript_is_refused_and_not_stored(server):
+    form = dict(FORM, client_ref=str(uuid.uuid4()))
+    response = server.post("/api/v1/hazard-reports?lang=en", data=form,
+                           files={"photos": ("bomb.png", bomb_png(), "image/png")})
+    assert response.status_code == 422
+    assert "million pixels" in response.json()["errors"]["photos"][0]
+    page = server.post("/api/v1/hazard-reports", data=form, headers=BROWSER,
+                       files={"photos": ("bomb.png", bomb_png(), "image/png")})
+    assert page.status_code == 422
+    assert 'id="f-photos-e">照片像素超过40百万' in page.text
+    assert files_under(uploads_dir(server)) == []
+
+
+def test_an_image_bomb_uploaded_straight_to_s3_is_recorded_rejected_by_the_worker(s3_live_server, s3_server):
+    issued = target(s3_live_server, "image/png")
+    assert upload(issued, bomb_png(), "image/png").status_code == 204  # S3 checks only size and type
+    submission = submit(s3_live_server, [issued["key"]])
+    [photo] = wait_until(lambda: photo_rows(s3_live_server, submission), timeout=60)
+    assert (photo.status, photo.reason, photo.staff_key) == ("rejected", "too-many-pixels", "")
+    assert (photo.width, photo.height) == (BOMB_SIDE, BOMB_SIDE)  # from the header
+    # The worker carries on.
+    later = target(s3_live_server)
+    upload(later, phone_jpeg())
+    after = submit(s3_live_server, [later["key"]])
+    [ok] = wait_until(lambda: photo_rows(s3_live_server, after), timeout=60)
+    assert ok.status == "ok"
+
+
+CHECK_IN_A_FRESH_PROCESS = """
+import resource, sys
+from minqing.attachments.images import check_photo
+data = open(sys.argv[1], "rb").read()
+check_photo(b"not yet", 10, 40_000_000)  # Pillow and its plugins loaded before the baseline
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+found = check_photo(data, 10 * 1024 * 1024, 40_000_000)
+print(found.status, found.reason, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_checking_an_image_bomb_never_decodes_it(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(bomb_png())
+    out = subprocess.run([sys.executable, "-c", CHECK_IN_A_FRESH_PROCESS, str(bomb)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    status, reason, grown_mb = out[0], out[1], int(out[2])
+    assert (status, reason) == ("rejected", "too-many-pixels")
+    assert grown_mb < 32  # decoded, it would be some 180 MB (RGB) on top
