@@ -18,7 +18,7 @@ from PIL import Image
 
 from minqing.settings import load_settings
 from tests.conftest import SAMPLES, LiveServer, wait_until
-from tests.photos import phone_jpeg
+from tests.photos import gps_of, phone_jpeg
 
 pytestmark = pytest.mark.integration
 
@@ -133,7 +133,8 @@ def test_an_image_bomb_uploaded_straight_to_s3_is_recorded_rejected_by_the_worke
     [photo] = wait_until(lambda: photo_rows(s3_live_server, submission), timeout=60)
     assert (photo.status, photo.reason, photo.staff_key) == ("rejected", "too-many-pixels", "")
     assert (photo.width, photo.height) == (BOMB_SIDE, BOMB_SIDE)  # from the header
-    # The worker carries on.
+    # Rejected, it is shown to nobody, so it is not kept either; and the worker carries on.
+    wait_until(lambda: "Contents" not in s3_server.client().list_objects_v2(Bucket=s3_server.bucket))
     later = target(s3_live_server)
     upload(later, phone_jpeg())
     after = submit(s3_live_server, [later["key"]])
@@ -160,3 +161,37 @@ def test_checking_an_image_bomb_never_decodes_it(tmp_path):
     status, reason, grown_mb = out[0], out[1], int(out[2])
     assert (status, reason) == ("rejected", "too-many-pixels")
     assert grown_mb < 32  # decoded, it would be some 180 MB (RGB) on top
+
+
+# 3. What is kept of a photo is the copy without EXIF; the original with its GPS position goes.
+
+def test_after_the_check_no_stored_file_holds_the_gps_position(server):
+    issued = target(server)
+    assert upload(issued, phone_jpeg()).status_code == 204
+    form = dict(FORM, client_ref=str(uuid.uuid4()))
+    thanks = server.post("/api/v1/hazard-reports", data=form, headers=BROWSER, allow_redirects=False,
+                         files={"photos": ("IMG_0001.jpg", phone_jpeg(1000, 800), "image/jpeg")})
+    assert thanks.status_code == 303
+    submission = submit(server, [issued["key"]])
+    wait_until(lambda: len(photo_rows(server)) == 2, timeout=60)
+    [photo] = photo_rows(server, submission)
+    root = Path(settings_of(server).data_dir) / "attachments"
+    wait_until(lambda: files_under(root / "uploads") == [])  # both originals: the upload's and the form's
+    copies = files_under(root / "staff")
+    assert len(copies) == 2 and root / photo.staff_key in copies
+    assert all(gps_of(path.read_bytes()) == {} for path in copies)
+
+
+def test_after_the_check_no_object_in_the_bucket_holds_the_gps_position(s3_live_server, s3_server):
+    issued = target(s3_live_server)
+    assert upload(issued, phone_jpeg()).status_code == 204
+    submission = submit(s3_live_server, [issued["key"]])
+    [photo] = wait_until(lambda: photo_rows(s3_live_server, submission), timeout=60)
+    assert photo.status == "ok"
+    s3 = s3_server.client()
+
+    def stored():
+        return [o["Key"] for o in s3.list_objects_v2(Bucket=s3_server.bucket).get("Contents", ())]
+
+    wait_until(lambda: stored() == [photo.staff_key])  # the original is removed just after the record
+    assert gps_of(s3.get_object(Bucket=s3_server.bucket, Key=photo.staff_key)["Body"].read()) == {}

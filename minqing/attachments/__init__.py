@@ -35,6 +35,11 @@ class AttachmentStore(Protocol):
     def get(self, key: str) -> bytes | None:
         """The stored bytes, or None when nothing was uploaded under `key`."""
 
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove `key`; nothing happens if it is not there (so a redelivered step may delete again)."""
+
     @property
     def upload_origin(self) -> str | None:
         """The origin browsers upload to when it is not ours (for the pages' Content-Security-Policy)."""

@@ -69,6 +69,12 @@ class FileStore:
         except FileNotFoundError:
             return None
 
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
     def _path(self, key: str) -> Path:
         if key.startswith("/") or ".." in key.split("/"):
             raise ValueError(f"not a storage key: {key!r}")
