@@ -6,8 +6,10 @@ server mode, real Pillow, and `minqing cases sweep` as cron runs it.
 
 import io
 import json
+import os
 import subprocess
 import sys
+import time
 import uuid
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 import requests
 from PIL import Image
 
+from minqing.attachments import issue_key, make_store, staff_copy_key
 from minqing.settings import load_settings
 from tests.conftest import SAMPLES, LiveServer, wait_until
 from tests.photos import gps_of, phone_jpeg
@@ -161,6 +164,91 @@ def test_checking_an_image_bomb_never_decodes_it(tmp_path):
     status, reason, grown_mb = out[0], out[1], int(out[2])
     assert (status, reason) == ("rejected", "too-many-pixels")
     assert grown_mb < 32  # decoded, it would be some 180 MB (RGB) on top
+
+
+# 2. Orphan uploads: a failed post's photos go at once, unclaimed uploads with the sweep.
+
+def test_a_multipart_post_that_fails_validation_leaves_no_photo_behind(server):
+    for client_ref in (str(uuid.uuid4()), None):
+        form = {k: v for k, v in dict(FORM, description="", client_ref=client_ref).items() if v}
+        response = server.post("/api/v1/hazard-reports", data=form,
+                               files=[("photos", ("a.jpg", phone_jpeg(), "image/jpeg")),
+                                      ("photos", ("b.jpg", phone_jpeg(gps=False), "image/jpeg"))])
+        assert response.status_code == 422, response.text
+        assert "description" in response.json()["errors"]
+    assert files_under(uploads_dir(server)) == []
+
+
+def test_a_form_shown_again_with_errors_keeps_its_photo_for_the_resubmission(server):
+    form = dict(FORM, description="", client_ref=str(uuid.uuid4()))
+    page = server.post("/api/v1/hazard-reports", data=form, headers=BROWSER,
+                       files={"photos": ("a.jpg", phone_jpeg(), "image/jpeg")})
+    assert page.status_code == 422
+    [key] = [line.split('value="')[1].split('"')[0] for line in page.text.split("<input")
+             if 'name="photos" value=' in line]
+    assert [p.name for p in files_under(uploads_dir(server))] == [key.split("/")[1]]
+    # Sent again with the description, and without attaching the photo again: the photo is there.
+    thanks = server.post("/api/v1/hazard-reports", data=dict(form, description="楼道灯不亮", photos=key),
+                         headers=BROWSER, allow_redirects=False)
+    assert thanks.status_code == 303
+    [photo] = wait_until(lambda: photo_rows(server), timeout=60)
+    assert (photo.key, photo.status) == (key, "ok")
+
+
+def stored_submission(settings, photos: list[str]) -> str:
+    """A submission as the worker stores it, naming `photos`, with their check not yet done."""
+    from workers import queries
+    from workers.db import make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    sid = str(uuid.uuid4())
+    with engine.begin() as connection:
+        queries.store_submission(connection, {
+            "id": sid, "receipt": "R" + sid[:8], "kind": "hazard", "data": dict(HAZARD, photos=photos),
+            "idempotency_key": None, "lang": "zh-CN", "submitted_at": queries.now().isoformat()})
+    engine.dispose()
+    return sid
+
+
+def checked_photo(settings, submission_id: str, key: str) -> None:
+    from workers import queries
+    from workers.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    with engine.begin() as connection:
+        queries.record_photo(connection, dict(key=key, submission_id=submission_id, status="ok", reason="",
+                                              content_type="image/jpeg", bytes=1, width=1, height=1,
+                                              staff_key=staff_copy_key(key)))
+    engine.dispose()
+
+
+def run_sweep(env: dict) -> dict:
+    out = subprocess.run([sys.executable, "-m", "minqing", "cases", "sweep"], env={**os.environ, **env},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("store_kind", ["files", "s3"])
+def test_the_sweep_removes_unclaimed_uploads_past_the_cutoff_and_keeps_the_rest(store_kind, base_env, request):
+    env = dict(base_env, MINQING_ATTACHMENTS_EXPIRY_SECONDS="0", MINQING_ATTACHMENTS_GRACE_SECONDS="5")
+    if store_kind == "s3":
+        env.update(request.getfixturevalue("s3_server").env)
+    settings = load_settings(env)
+    store = make_store(settings)
+    unclaimed, claimed, checked, fresh = (issue_key(settings.secret_key) for _ in range(4))
+    for key in (unclaimed, claimed, checked):
+        store.put(key, phone_jpeg(), "image/jpeg")
+    store.put(staff_copy_key(checked), phone_jpeg(gps=False), "image/jpeg")
+    submission = stored_submission(settings, [claimed, checked])
+    checked_photo(settings, submission, checked)
+    time.sleep(6.5)  # past the cutoff of 0 + 5 s (S3 times objects to the second)
+    store.put(fresh, phone_jpeg(), "image/jpeg")
+    # An unclaimed upload, and an original whose copy is made (a resent form may write it again), go.
+    assert run_sweep(env)["uploads_removed"] == 2
+    assert [store.exists(k) for k in (unclaimed, checked, claimed, fresh)] == [False, False, True, True]
+    assert store.exists(staff_copy_key(checked))
 
 
 # 3. What is kept of a photo is the copy without EXIF; the original with its GPS position goes.

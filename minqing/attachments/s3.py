@@ -6,10 +6,12 @@ chain (AWS_ACCESS_KEY_ID …, or an instance role); they are never minqing setti
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from functools import cached_property
 from urllib.parse import urlparse
 
-from minqing.attachments import UploadTarget
+from minqing.attachments import UPLOADS, UploadTarget
 
 
 class S3Store:
@@ -66,3 +68,9 @@ class S3Store:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)  # S3 answers 204 for a missing key too
+
+    def uploads_before(self, cutoff: datetime) -> Iterator[tuple[str, datetime]]:
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=UPLOADS):
+            for item in page.get("Contents", ()):
+                if item["LastModified"] < cutoff:
+                    yield item["Key"], item["LastModified"]
