@@ -72,10 +72,13 @@ def store_form_photos(files, client_ref: str | None) -> list[str]:
     """Store the photos of a form posted without JavaScript; their keys, in order.
 
     Keys derive from the form's `client_ref` and the photo's bytes, so a resent form names the same keys and
-    keeps its receipt. The keys are left in `g.form_photos` for a form shown again after an error.
+    keeps its receipt. The keys are left in `g.form_photos` for a form shown again after an error (each as
+    soon as it is stored, so a later photo's error does not lose the earlier ones), and those this post
+    wrote in `g.new_form_photos` for `discard_new_form_photos`.
     """
     svc = services()
-    keys = []
+    keys = g.form_photos = []
+    written = g.new_form_photos = []
     for upload in files:
         data = upload.read(svc.settings.attachments_max_bytes + 1)
         if not data and not upload.filename:
@@ -83,22 +86,37 @@ def store_form_photos(files, client_ref: str | None) -> list[str]:
         content_type = _check_photo_bytes(data, "photos")
         seed = f"{client_ref}\x00{hashlib.sha256(data).hexdigest()}" if client_ref else None
         key = issue_key(svc.settings.secret_key, seed)
-        svc.attachments.put(key, data, content_type)
+        # A resent form's photo may be there already, under the same key with the same bytes: leave it, and
+        # it is not this post's to discard (it may be an earlier accepted submission's).
+        if seed is None or not svc.attachments.exists(key):
+            svc.attachments.put(key, data, content_type)
+            written.append(key)
         keys.append(key)
-    g.form_photos = keys
     return keys
 
 
-def _check_photo_bytes(data: bytes, field: str) -> str:
-    from minqing.attachments.images import sniff_content_type
+def discard_new_form_photos() -> None:
+    """Remove the photos this post stored: its answer was an error, and no form keeps their keys."""
+    store = services().attachments
+    for key in g.pop("new_form_photos", ()):
+        store.delete(key)
 
-    limit = services().settings.attachments_max_bytes
+
+def _check_photo_bytes(data: bytes, field: str) -> str:
+    from minqing.attachments.images import read_header
+
+    settings = services().settings
+    limit = settings.attachments_max_bytes
     if len(data) > limit:
         raise Problem(413, "photo-too-large", errors={field: [_text(m.PHOTO_TOO_LARGE.format(max=limit // 2**20))]})
-    content_type = sniff_content_type(data)
-    if content_type not in CONTENT_TYPES:
+    header = read_header(data, settings.attachments_max_pixels)
+    if header.content_type not in CONTENT_TYPES:
         raise Problem(415, "unsupported-photo-type", errors={field: [_text(m.PHOTO_WRONG_TYPE)]})
-    return content_type
+    if header.too_many_pixels(settings.attachments_max_pixels):
+        # Refused by the header: the bytes are small, what they decode to is not (an image bomb).
+        most = settings.attachments_max_pixels // 1_000_000
+        raise Problem(422, "photo-too-many-pixels", errors={field: [_text(m.PHOTO_TOO_MANY_PIXELS.format(max=most))]})
+    return header.content_type
 
 
 def _text(message: m.Msg) -> str:

@@ -6,7 +6,7 @@ import json
 import logging
 from datetime import datetime, timezone
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from marshmallow import ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
@@ -34,8 +34,18 @@ def accept(kind: str):
     if wants_page():
         from functions.pages import answer_browser
 
+        # A form shown again keeps its stored photos in hidden fields, so the resident need not attach
+        # them again; abandoned, they are removed by the sweep (workers/unclaimed_uploads.py).
         return answer_browser(kind, receive)
-    return answer(*receive(kind))
+    try:
+        return answer(*receive(kind))
+    except Problem:
+        # Nothing will name the photos of a post answered with an error: remove them now.
+        if "new_form_photos" in g:
+            from functions.attachments import discard_new_form_photos
+
+            discard_new_form_photos()
+        raise
 
 
 def wants_page() -> bool:

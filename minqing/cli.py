@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
 
     cases = commands.add_parser("cases", help="the case workflow")
     cases_commands = cases.add_subparsers(metavar="ACTION")
-    sweep = cases_commands.add_parser("sweep", help="close unrated resolved cases, count overdue ones")
+    sweep = cases_commands.add_parser(
+        "sweep", help="close unrated resolved cases, count overdue ones, remove unclaimed uploads")
     sweep.set_defaults(handler=_cases_sweep)
 
     report = commands.add_parser("report", help="the month's outcome report as PDF or XLSX")
@@ -317,9 +318,14 @@ def _token_list(settings, args) -> int:
 
 
 def _cases_sweep(settings, args) -> int:
+    from datetime import timedelta
+
+    from minqing.attachments import make_store
     from workers.sweep import sweep
 
-    print(json.dumps(sweep(_engine(settings), auto_close_days=settings.auto_close_days)))
+    keep = timedelta(seconds=settings.attachments_expiry_seconds + settings.attachments_grace_seconds)
+    print(json.dumps(sweep(_engine(settings), auto_close_days=settings.auto_close_days,
+                           store=make_store(settings), keep_uploads=keep)))
     return 0
 
 

@@ -42,7 +42,7 @@ def serve(settings: Settings, *, host: str, port: int, web_workers: int, with_wo
     print(f"minqing is serving on http://{host}:{port}/ (queue: {settings.broker_url.split(':')[0]}, "
           f"workers: {'in this process group' if with_worker else 'run `minqing worker` separately'})", flush=True)
     code = 0
-    # With its own worker, serve also runs the hourly case sweep (auto-close, overdue), so the embedded
+    # With its own worker, serve also runs the hourly sweep (auto-close, overdue, unclaimed uploads), so the embedded
     # default needs no cron; elsewhere cron or a timer runs `minqing cases sweep`.
     sweep_command = [sys.executable, "-m", "minqing", "cases", "sweep"]
     sweep, next_sweep = None, time.monotonic() + 60

@@ -65,6 +65,11 @@ class Settings(NamedTuple):
     attachments_endpoint_url: str | None = None
     attachments_max_bytes: int = 10 * 1024 * 1024
     attachments_expiry_seconds: int = 300
+    # A photo declaring more pixels than this is refused by its header, before any decoding (image bombs).
+    attachments_max_pixels: int = 40_000_000
+    # An upload no submission or case step names is removed by the sweep this long after its target
+    # expired; far beyond queue latency, so a submission still queued never loses its photos.
+    attachments_grace_seconds: int = 24 * 3600
     # Notifications: a failing channel is retried this often before the next channel is tried.
     notify_max_retries: int = 4
     channel_timeout_s: float = 10.0
@@ -163,6 +168,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         attachments_endpoint_url=get("ATTACHMENTS_ENDPOINT_URL"),
         attachments_max_bytes=int(get("ATTACHMENTS_MAX_BYTES", str(10 * 1024 * 1024))),
         attachments_expiry_seconds=int(get("ATTACHMENTS_EXPIRY_SECONDS", "300")),
+        attachments_max_pixels=int(get("ATTACHMENTS_MAX_PIXELS", "40000000")),
+        attachments_grace_seconds=int(get("ATTACHMENTS_GRACE_SECONDS", str(24 * 3600))),
         notify_max_retries=int(get("NOTIFY_MAX_RETRIES", "4")),
         channel_timeout_s=float(get("CHANNEL_TIMEOUT_S", "10")),
         channel_break_after=int(get("CHANNEL_BREAK_AFTER", "3")),

@@ -122,6 +122,8 @@ FORGED_ATTACHMENT_KEY = Msg(
     zh="该照片不是通过本服务上传的（附件标识无效或已被改动）。",
 )
 PHOTO_TOO_LARGE = Msg("The photo is larger than {max} MB.", zh="照片超过{max} MB。")
+PHOTO_TOO_MANY_PIXELS = Msg("The photo has more than {max} million pixels; send a smaller one.",
+                            zh="照片像素超过{max}百万，请换一张较小的照片。")
 PHOTO_WRONG_TYPE = Msg("Only JPEG, PNG, WebP and HEIC photos are accepted.", zh="只接受 JPEG、PNG、WebP 或 HEIC 格式的照片。")
 
 INVALID_DATETIME = Msg(

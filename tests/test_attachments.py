@@ -103,15 +103,15 @@ def test_a_submission_naming_an_invented_photo_is_a_422_on_that_photo(client):
 def test_the_check_knows_a_photo_by_its_content_and_strips_the_gps_position():
     original = phone_jpeg()
     assert gps_of(original)
-    checked = check_photo(original, 10 * 1024 * 1024)
+    checked = check_photo(original, 10 * 1024 * 1024, 40_000_000)
     assert (checked.status, checked.content_type, checked.width, checked.height) == ("ok", "image/jpeg", 1200, 900)
     assert gps_of(checked.clean_copy) == {}
-    assert check_photo(png(), 10 * 1024 * 1024).content_type == "image/png"
+    assert check_photo(png(), 10 * 1024 * 1024, 40_000_000).content_type == "image/png"
 
 
 @pytest.mark.parametrize("data, reason", [(b"GIF89a....", "not-an-image"), (b"x" * 2000, "too-large")])
 def test_the_check_rejects_what_is_not_an_accepted_photo(data, reason):
-    assert check_photo(data, 1000 if reason == "too-large" else 10**7).reason == reason
+    assert check_photo(data, 1000 if reason == "too-large" else 10**7, 40_000_000).reason == reason
 
 
 def test_the_worker_checks_each_photo_once_and_keeps_a_copy_without_exif(client, stub_broker, stub_worker,

@@ -88,25 +88,35 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
             actors[CHECK_SLA].send_with_options(args=(row.id, 1), delay=sla_delay_ms(row))
 
     def check_photo(submission_id: str, key: str) -> None:
+        """Record what a photo really is, keep a copy without EXIF, and remove the upload itself.
+
+        The original goes whatever the check found: it may carry a GPS position, and nothing shows it (an
+        accepted photo is shown by its copy, a rejected one not at all).
+        """
         from minqing.attachments import staff_copy_key
         from minqing.attachments.images import check_photo as inspect
 
+        settings = runtime.settings
         with engine().connect() as connection:
-            if queries.photo_checked(connection, key):
-                return
-        data = runtime.attachments.get(key)
-        # The phone uploads before it submits, so a photo not there now never will be.
-        found = inspect(data, runtime.settings.attachments_max_bytes) if data is not None else None
-        staff_key = staff_copy_key(key) if found and found.clean_copy else ""
-        if staff_key:
-            # Written before the row: a crash in between redoes the same write, never records a missing copy.
-            runtime.attachments.put(staff_key, found.clean_copy, "image/jpeg")
-        with engine().begin() as connection:
-            queries.record_photo(connection, dict(
-                key=key, submission_id=submission_id, status=found.status if found else "missing",
-                reason=found.reason if found else "", content_type=found.content_type if found else "",
-                bytes=len(data or b""), width=found.width if found else 0, height=found.height if found else 0,
-                staff_key=staff_key))
+            checked = queries.photo_checked(connection, key)
+        if not checked:
+            data = runtime.attachments.get(key)
+            # The phone uploads before it submits, so a photo not there now never will be.
+            found = inspect(data, settings.attachments_max_bytes, settings.attachments_max_pixels) \
+                if data is not None else None
+            staff_key = staff_copy_key(key) if found and found.clean_copy else ""
+            if staff_key:
+                # Written before the row: a crash in between redoes the same write, never records a missing copy.
+                runtime.attachments.put(staff_key, found.clean_copy, "image/jpeg")
+            with engine().begin() as connection:
+                queries.record_photo(connection, dict(
+                    key=key, submission_id=submission_id, status=found.status if found else "missing",
+                    reason=found.reason if found else "", content_type=found.content_type if found else "",
+                    bytes=len(data or b""), width=found.width if found else 0, height=found.height if found else 0,
+                    staff_key=staff_key))
+        # After the row, and again on every redelivery: a crash before this line leaves the row (so the check
+        # is not redone on a missing file) and the next delivery removes the original.
+        runtime.attachments.delete(key)
 
     lang = "en" if runtime.settings.default_lang.startswith("en") else "zh"
     for fn in (store_submission, notify_assignees, check_photo):

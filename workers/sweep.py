@@ -1,4 +1,5 @@
-"""The periodic sweep: close resolved cases nobody rated, and count cases that went overdue.
+"""The periodic sweep: close resolved cases nobody rated, count cases that went overdue, and remove uploads
+nobody needs (unclaimed_uploads.py).
 
 Run by `minqing cases sweep` (from cron or a systemd timer, e.g. hourly) and, on the embedded default,
 by `minqing serve` every hour. Safe to run anywhere and as often as wanted: every step is a locked
@@ -12,12 +13,15 @@ from datetime import datetime, timedelta
 
 from workers import case_counts, case_queries, queries
 from workers.cases import IllegalTransition
+from workers.unclaimed_uploads import remove_unclaimed_uploads
 
 log = logging.getLogger("minqing.sweep")
 AUTO_CLOSE_NOTE = "居民未在期限内评价，自动关闭。 Closed automatically: no feedback within the period."
 
 
-def sweep(engine, *, auto_close_days: int, at: datetime | None = None) -> dict:
+def sweep(engine, *, auto_close_days: int, at: datetime | None = None, store=None,
+          keep_uploads: timedelta | None = None) -> dict:
+    """With `store`, uploads older than `keep_uploads` that nothing needs are removed as well."""
     at = at or queries.now()
     closed = 0
     with engine.connect() as connection:
@@ -32,5 +36,7 @@ def sweep(engine, *, auto_close_days: int, at: datetime | None = None) -> dict:
             pass  # rated, reopened or closed by someone else since it was listed
     with engine.begin() as connection:
         overdue = case_counts.count_overdue_cases(connection, at)
-    log.info("sweep: closed %s unrated cases, counted %s newly overdue", closed, overdue)
-    return {"closed": closed, "overdue": overdue}
+    removed = remove_unclaimed_uploads(engine, store, at - keep_uploads) if store is not None else 0
+    log.info("sweep: closed %s unrated cases, counted %s newly overdue, removed %s unclaimed uploads",
+             closed, overdue, removed)
+    return {"closed": closed, "overdue": overdue, "uploads_removed": removed}

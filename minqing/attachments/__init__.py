@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Protocol
 
 from minqing.receipts import ALPHABET
@@ -34,6 +36,14 @@ class AttachmentStore(Protocol):
 
     def get(self, key: str) -> bytes | None:
         """The stored bytes, or None when nothing was uploaded under `key`."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove `key`; nothing happens if it is not there (so a redelivered step may delete again)."""
+
+    def uploads_before(self, cutoff: datetime) -> Iterator[tuple[str, datetime]]:
+        """(key, when written) of each upload under `uploads/` last written before `cutoff`."""
 
     @property
     def upload_origin(self) -> str | None:

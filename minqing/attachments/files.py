@@ -11,10 +11,12 @@ import hmac
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from minqing.attachments import UploadTarget, is_issued
+from minqing.attachments import UPLOADS, UploadTarget, is_issued
 from minqing.private_files import private_dir
 
 UPLOAD_PATH = "/api/v1/attachments/upload"
@@ -69,6 +71,24 @@ class FileStore:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             return None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def uploads_before(self, cutoff: datetime) -> Iterator[tuple[str, datetime]]:
+        folder = self.root / UPLOADS
+        if not folder.is_dir():
+            return
+        for entry in os.scandir(folder):
+            # put() leaves temporary files only while it writes; a crashed one is swept like any upload.
+            if not entry.is_file():
+                continue
+            written = datetime.fromtimestamp(entry.stat().st_mtime, timezone.utc)
+            if written < cutoff:
+                yield UPLOADS + entry.name, written
 
     def _path(self, key: str) -> Path:
         if key.startswith("/") or ".." in key.split("/"):

@@ -6,10 +6,12 @@ chain (AWS_ACCESS_KEY_ID …, or an instance role); they are never minqing setti
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from functools import cached_property
 from urllib.parse import urlparse
 
-from minqing.attachments import UploadTarget
+from minqing.attachments import UPLOADS, UploadTarget
 
 
 class S3Store:
@@ -52,3 +54,23 @@ class S3Store:
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except self.client.exceptions.NoSuchKey:
             return None
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)  # S3 answers 204 for a missing key too
+
+    def uploads_before(self, cutoff: datetime) -> Iterator[tuple[str, datetime]]:
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=UPLOADS):
+            for item in page.get("Contents", ()):
+                if item["LastModified"] < cutoff:
+                    yield item["Key"], item["LastModified"]
