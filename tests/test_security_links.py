@@ -1,0 +1,148 @@
+"""Security review (issue 16), through the real path: one-tap links act only for someone who still answers
+for the case, a group robot's link says whose name it acts under, channels follow no redirects, and every
+HTML page carries the same Content-Security-Policy."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from tests.conftest import LiveServer, free_port, wait_until
+from tests.peers import robot_server, smtp_server  # noqa: F401 - fixtures
+from tests.peers import directory_toml, peer_env
+from tests.test_notify_integration import robot_links
+from tests.test_pipeline import HAZARD
+
+pytestmark = pytest.mark.integration
+LIGHTING = dict(HAZARD[0], category="lighting")  # the grid worker alone, reached by the WeCom group robot
+BOTH = pytest.mark.parametrize("backend_env", ["embedded", "redis+postgres"], indirect=True)
+EMBEDDED = pytest.mark.parametrize("backend_env", ["embedded"], indirect=True)
+
+
+@pytest.fixture()
+def street_env(backend_env, robot_server, smtp_server, tmp_path):
+    path = tmp_path / "directory.toml"
+    path.write_text(directory_toml())
+    return {**backend_env, **peer_env(robot_server, smtp_server), "MINQING_DIRECTORY": str(path)}
+
+
+@pytest.fixture()
+def server(street_env, tmp_path):
+    live = LiveServer(street_env, tmp_path)
+    yield live
+    live.stop()
+
+
+def minqing(server, *args) -> str:
+    done = subprocess.run([sys.executable, "-m", "minqing", *args], env=server.env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def token_of(server, staff_id: str) -> str:
+    return minqing(server, "token", "create", "--staff", staff_id).splitlines()[0].strip()
+
+
+def reported(server, robot_server) -> tuple[str, list[str]]:
+    """A lighting hazard in 千家街: its receipt and the grid worker's one-tap links (acknowledge, resolve)."""
+    receipt = server.post("/api/v1/hazard-reports", json=LIGHTING).json()["receipt"]
+    [notice] = wait_until(lambda: robot_server.at("/wecom/grid"))
+    return receipt, robot_links(notice)
+
+
+def status_of(server, receipt: str) -> str:
+    return server.get(f"/api/v1/receipts/{receipt}").json()["status"]
+
+
+def refused_both_ways(url: str, status: int, words: str):
+    page = requests.get(url, timeout=15)
+    assert page.status_code == status and words in page.text and "未做任何更改" in page.text
+    assert "<form" not in page.text  # the confirm page already says no, with nothing to press
+    done = requests.post(url, timeout=15)
+    assert done.status_code == status and words in done.text and "未做任何更改" in done.text
+    english = requests.post(url + "?lang=en", timeout=15)
+    assert english.status_code == status and "Nothing was changed" in english.text
+
+
+# 2. Channels follow no redirects.
+
+class Recorder:
+    """A local HTTP server that records every request; with `redirect_to`, it answers 302 to there."""
+
+    def __init__(self, redirect_to: str | None = None):
+        self.hits: list[str] = []
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _any(self):
+                peer.hits.append(self.path)
+                if peer.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", peer.redirect_to + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = json.dumps({"errcode": 0, "errmsg": "ok"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _any
+
+        self.redirect_to = redirect_to
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture()
+def redirected_robot():
+    # 127.0.0.1 and localhost: another host, as far as a URL goes.
+    elsewhere = Recorder()
+    redirector = Recorder(redirect_to=elsewhere.url.replace("127.0.0.1", "localhost"))
+    yield redirector, elsewhere
+    redirector.stop()
+    elsewhere.stop()
+
+
+@EMBEDDED
+def test_a_robot_that_redirects_elsewhere_is_a_failed_delivery_not_followed(street_env, redirected_robot,
+                                                                            smtp_server, tmp_path):
+    redirector, elsewhere = redirected_robot
+    env = dict(street_env, TEST_WECOM_GRID=f"{redirector.url}/wecom/grid?key=wecom-robot-key",
+               MINQING_NOTIFY_MAX_RETRIES="1")
+    server = LiveServer(env, tmp_path)
+    try:
+        receipt = server.post("/api/v1/hazard-reports", json=LIGHTING).json()["receipt"]
+        # The robot failed, so the grid worker's next channel, e-mail, carries the notice.
+        wait_until(lambda: [m for m in smtp_server.parsed() if receipt in m["Subject"]], timeout=60)
+        assert redirector.hits and elsewhere.hits == []
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("same_host", [False, True], ids=["other-host", "same-host"])
+def test_posting_to_a_redirect_fails_with_a_clear_error(redirected_robot, same_host):
+    from workers.channels.http import ChannelError, post_json
+
+    redirector, elsewhere = redirected_robot
+    if same_host:
+        redirector.redirect_to = redirector.url + "/moved"
+    with pytest.raises(ChannelError, match="redirect.*not followed"):
+        post_json(redirector.url + "/hook?key=secret", {"a": 1}, timeout=5)
+    assert elsewhere.hits == [] and redirector.hits == ["/hook?key=secret"]
