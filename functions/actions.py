@@ -47,8 +47,8 @@ def _page(lang: str, status: int, *, message: str, case=None, form: bool = False
     texts = TEXTS[lang]
     html = render_template("one_tap.html", lang=lang, t=texts, message=message, case=case, form=form,
                            action=action)
-    return html, status, {"Content-Language": lang, "Cache-Control": "no-store",
-                          "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+    # No Referer (the token is in the URL) and no framing: set for every page by functions/headers.py.
+    return html, status, {"Content-Language": lang, "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
 def _refused(lang: str, reason: str):

@@ -146,3 +146,50 @@ def test_posting_to_a_redirect_fails_with_a_clear_error(redirected_robot, same_h
     with pytest.raises(ChannelError, match="redirect.*not followed"):
         post_json(redirector.url + "/hook?key=secret", {"a": 1}, timeout=5)
     assert elsewhere.hits == [] and redirector.hits == ["/hook?key=secret"]
+
+
+# 3. Every HTML page carries the same Content-Security-Policy.
+
+def html_pages(server, robot_server) -> dict[str, str]:
+    receipt, (acknowledge, _) = reported(server, robot_server)
+    return {
+        "form": server.url + "/f/hazard",
+        "thanks": f"{server.url}/thanks/{receipt}",
+        "status": f"{server.url}/r/{receipt}",
+        "dashboard": server.url + "/dashboard",
+        "docs": server.url + "/api/v1/docs",
+        "one-tap confirm": acknowledge,
+        "one-tap refused": server.url + "/a/not-a-link",
+    }
+
+
+@EMBEDDED
+def test_every_html_page_forbids_framing_with_one_policy(server, robot_server):
+    policies = {}
+    for name, url in html_pages(server, robot_server).items():
+        page = requests.get(url, timeout=15)
+        assert page.headers["Content-Type"].startswith("text/html"), name
+        assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"], name
+        assert page.headers["X-Content-Type-Options"] == "nosniff", name
+        assert page.headers["Referrer-Policy"], name
+        policies[name] = page.headers["Content-Security-Policy"]
+    assert len(set(policies.values())) == 1, policies
+
+
+@EMBEDDED
+def test_every_html_page_renders_without_csp_violations(server, robot_server, browser):
+    pages = html_pages(server, robot_server)
+    context = browser.new_context(locale="zh-CN")
+    try:
+        for name, url in pages.items():
+            page = context.new_page()
+            complaints = []
+            page.on("console", lambda message: complaints.append(message.text))
+            page.goto(url, wait_until="load")
+            time.sleep(0.2)  # violations are reported just after load
+            assert not [c for c in complaints if "Content Security Policy" in c], (name, complaints)
+            # The inline styles applied: the body is no longer the browser's default 8px margin.
+            assert page.evaluate("getComputedStyle(document.body).margin") != "8px", name
+            page.close()
+    finally:
+        context.close()
