@@ -70,6 +70,90 @@ def refused_both_ways(url: str, status: int, words: str):
     assert english.status_code == status and "Nothing was changed" in english.text
 
 
+# 1. One-tap links act only for someone who still answers for the case.
+
+@BOTH
+def test_a_link_is_refused_once_the_case_is_reassigned_away(server, robot_server):
+    receipt, (acknowledge, _) = reported(server, robot_server)
+    leader = {"Authorization": f"Bearer {token_of(server, 'street-leader')}"}
+    [case] = wait_until(lambda: server.get("/api/v1/cases", headers=leader).json()["items"])
+    moved = server.post(f"/api/v1/cases/{case['id']}/actions", headers=leader,
+                        json={"action": "assign", "assignees": ["qjj-secretary"], "note": "改由书记办理"})
+    assert moved.status_code == 200, moved.text
+    refused_both_ways(acknowledge, 409, "已不再负责")
+    assert status_of(server, receipt) == "received"
+    history = server.get(f"/api/v1/cases/{case['id']}", headers=leader).json()["history"]
+    assert [step["actor"] for step in history] == ["system", "street-leader"]
+
+
+@BOTH
+def test_a_link_is_refused_once_its_staff_members_tokens_are_revoked(server, robot_server):
+    receipt, (acknowledge, _) = reported(server, robot_server)
+    token = token_of(server, "qjj-grid")
+    assert server.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    minqing(server, "token", "revoke", token)
+    refused_both_ways(acknowledge, 403, "已被停用")
+    assert status_of(server, receipt) == "received"
+
+
+@EMBEDDED
+def test_a_link_is_refused_once_its_staff_member_left_the_directory(street_env, robot_server, tmp_path):
+    first = LiveServer(street_env, tmp_path)
+    try:
+        receipt, (acknowledge, _) = reported(first, robot_server)
+    finally:
+        first.stop()
+    # The grid worker leaves: the secretary takes the community's cases and its place in the chain.
+    without = tmp_path / "without-grid.toml"
+    text = directory_toml().replace('chain = ["qjj-grid", "qjj-secretary", "street-leader"]',
+                                    'chain = ["qjj-secretary", "street-leader"]')
+    text = text.replace('assignees = ["qjj-grid"]', 'assignees = ["qjj-secretary"]')
+    start = text.index('[[staff]]\nid = "qjj-grid"')
+    without.write_text(text[:start] + text[text.index("[[staff]]", start + 1):])
+    second = LiveServer(dict(street_env, MINQING_DIRECTORY=str(without)), tmp_path)
+    try:
+        url = second.url + "/a/" + acknowledge.rsplit("/", 1)[1]
+        refused_both_ways(url, 403, "不在人员名录中")
+        assert status_of(second, receipt) == "received"
+    finally:
+        second.stop()
+
+
+@BOTH
+def test_a_group_robots_link_names_who_acts_and_the_history_records_the_group(server, robot_server):
+    receipt, (acknowledge, _) = reported(server, robot_server)
+    page = requests.get(acknowledge, timeout=15)
+    assert page.status_code == 200 and "<form" in page.text
+    assert "王网格员" in page.text and "wecom-group:TEST_WECOM_GRID" in page.text and "群里任何人" in page.text
+    english = requests.get(acknowledge + "?lang=en", timeout=15)
+    assert "acting as" in english.text and "王网格员" in english.text
+    done = requests.post(acknowledge, timeout=15)
+    assert done.status_code == 200 and "王网格员" in done.text
+    leader = {"Authorization": f"Bearer {token_of(server, 'street-leader')}"}
+    [case] = server.get("/api/v1/cases", headers=leader).json()["items"]
+    step = server.get(f"/api/v1/cases/{case['id']}", headers=leader).json()["history"][-1]
+    assert (step["status"], step["actor"]) == ("acknowledged", "qjj-grid")
+    assert step["details"]["via"] == "wecom-group:TEST_WECOM_GRID" and "wecom-group:TEST_WECOM_GRID" in step["note"]
+    assert status_of(server, receipt) == "acknowledged"
+
+
+@EMBEDDED
+def test_a_personal_link_records_no_group(server, robot_server, smtp_server):
+    structure = dict(HAZARD[0], category="structure")  # the safety office too, by e-mail alone
+    server.post("/api/v1/hazard-reports", json=structure)
+    [mail] = wait_until(lambda: [m for m in smtp_server.parsed() if "safety@" in str(m["To"])])
+    import re
+
+    acknowledge = re.findall(r'href="([^"]+/a/[^"]+)"', mail.get_body(("html",)).get_content())[0]
+    page = requests.get(acknowledge, timeout=15)
+    assert "街道安全办" in page.text and "群里任何人" not in page.text
+    assert requests.post(acknowledge, timeout=15).status_code == 200
+    leader = {"Authorization": f"Bearer {token_of(server, 'street-leader')}"}
+    [case] = server.get("/api/v1/cases", headers=leader).json()["items"]
+    step = server.get(f"/api/v1/cases/{case['id']}", headers=leader).json()["history"][-1]
+    assert step["actor"] == "safety-office" and "via" not in step["details"]
+
+
 # 2. Channels follow no redirects.
 
 class Recorder:
