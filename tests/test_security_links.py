@@ -154,6 +154,37 @@ def test_a_personal_link_records_no_group(server, robot_server, smtp_server):
     assert step["actor"] == "safety-office" and "via" not in step["details"]
 
 
+def test_only_an_administrators_revocation_stops_someones_links(engine):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from minqing import tokens
+    from workers.tables import staff_tokens
+
+    with engine.begin() as connection:
+        assert not tokens.staff_revoked(connection, "qjj-grid")  # never given a token
+        lapsed = tokens.create(connection, "qjj-grid")
+        connection.execute(update(staff_tokens).where(staff_tokens.c.id == lapsed.id)
+                           .values(expires_at=lapsed.expires_at - timedelta(days=400)))
+        assert not tokens.staff_revoked(connection, "qjj-grid")  # it only ran out
+        tokens.revoke(connection, lapsed.id)
+        assert tokens.staff_revoked(connection, "qjj-grid")
+        tokens.create(connection, "qjj-grid")
+        assert not tokens.staff_revoked(connection, "qjj-grid")  # a new token lifts it
+
+
+def test_a_link_signed_before_groups_were_told_apart_still_verifies():
+    from itsdangerous import URLSafeSerializer
+
+    from minqing import links
+
+    old = URLSafeSerializer("s", salt="minqing.one-tap.v1").dumps(["case-1", "qjj-grid", "resolve", 2**40])
+    assert links.verify("s", old).via == ""
+    assert links.verify("s", links.sign("s", "case-1", "qjj-grid", "resolve", 60, via="wecom-group:G")).via \
+        == "wecom-group:G"
+
+
 # 2. Channels follow no redirects.
 
 class Recorder:
