@@ -23,6 +23,11 @@ TEXTS = {
         "moved": "该事项当前状态为“{status}”，无法{action}。未做任何更改。",
         "missing": "找不到该事项（可能尚未入库，请稍后再试）。未做任何更改。",
         "unavailable": "暂时无法办理，请稍后重试。未做任何更改。",
+        "who": "办理人", "acting": "确认后将以{name}的名义办理。",
+        "group": "此链接发在群“{group}”中，群里任何人都能打开。确认后将以{name}的名义办理，办理记录会注明经由该群。",
+        "reassigned": "{name}已不再负责该事项（已转派他人）。未做任何更改。",
+        "revoked": "{name}的账号已被停用，链接不再有效。未做任何更改。",
+        "departed": "该链接的办理人已不在人员名录中，链接不再有效。未做任何更改。",
     },
     "en": {
         "title": "minqing · one-tap action", "acknowledge": "acknowledge", "resolve": "resolve",
@@ -34,6 +39,12 @@ TEXTS = {
         "moved": "The case is now \u201c{status}\u201d, so it cannot {action} any more. Nothing was changed.",
         "missing": "No such case (it may not be stored yet; try again shortly). Nothing was changed.",
         "unavailable": "This cannot be done right now; please retry. Nothing was changed.",
+        "who": "Acting as", "acting": "You are acting as {name}.",
+        "group": "This link was posted to the group \u201c{group}\u201d: anyone in the group can open it. You are acting "
+                 "as {name}; the case history will record that it came through the group.",
+        "reassigned": "{name} no longer answers for this case (it was reassigned). Nothing was changed.",
+        "revoked": "{name}\u2019s access has been revoked, so this link no longer acts. Nothing was changed.",
+        "departed": "The person this link was sent to is no longer in the staff directory. Nothing was changed.",
     },
 }
 STATUS_LABELS = {
@@ -43,16 +54,34 @@ STATUS_LABELS = {
 }
 
 
-def _page(lang: str, status: int, *, message: str, case=None, form: bool = False, action: str = ""):
+def _page(lang: str, status: int, *, message: str, case=None, form: bool = False, action: str = "",
+          acting: str = ""):
     texts = TEXTS[lang]
     html = render_template("one_tap.html", lang=lang, t=texts, message=message, case=case, form=form,
-                           action=action)
-    return html, status, {"Content-Language": lang, "Cache-Control": "no-store",
-                          "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+                           action=action, acting=acting)
+    # No Referer (the token is in the URL) and no framing: set for every page by functions/headers.py.
+    return html, status, {"Content-Language": lang, "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
 def _refused(lang: str, reason: str):
     return _page(lang, 410 if reason == "expired" else 403, message=TEXTS[lang][reason])
+
+
+def _name(grant) -> str:
+    staff = services().directory.staff.get(grant.staff_id)
+    return staff.name if staff else grant.staff_id
+
+
+def _withdrawn(lang: str, grant, reason: str):
+    # Reassigned: the case moved on (409); revoked or left the directory: the person may not act (403).
+    return _page(lang, 409 if reason == "reassigned" else 403, message=TEXTS[lang][reason].format(name=_name(grant)))
+
+
+def _acting(lang: str, grant) -> str:
+    texts = TEXTS[lang]
+    if grant.via:
+        return texts["group"].format(group=grant.via, name=_name(grant))
+    return texts["acting"].format(name=_name(grant))
 
 
 def _case_view(row, lang: str) -> dict:
@@ -75,17 +104,21 @@ def confirm(token: str):
     except links.LinkRefused as refused:
         return _refused(lang, refused.reason)
     from workers import queries
+    from workers.one_tap import withdrawn
 
     try:
         with svc.engine.connect() as connection:
             row = queries.submission(connection, grant.submission_id)
+            reason = row and withdrawn(connection, grant, svc.directory)
     except Exception:
         return _page(lang, 503, message=TEXTS[lang]["unavailable"])
     if row is None:
         return _page(lang, 404, message=TEXTS[lang]["missing"])
+    if reason:
+        return _withdrawn(lang, grant, reason)
     action = TEXTS[lang][grant.action]
     return _page(lang, 200, message=TEXTS[lang]["confirm"].format(action=action), case=_case_view(row, lang),
-                 form=True, action=action)
+                 form=True, action=action, acting=_acting(lang, grant))
 
 
 @blueprint.post("/a/<token>")
@@ -97,14 +130,16 @@ def act(token: str):
         return _refused(lang, refused.reason)
     from workers import queries
     from workers.cases import IllegalTransition
-    from workers.one_tap import LinkUsed, act_by_link
+    from workers.one_tap import LinkUsed, LinkWithdrawn, act_by_link
 
     texts, action = TEXTS[lang], TEXTS[lang][grant.action]
     try:
         with svc.engine.begin() as connection:
-            act_by_link(connection, grant)
+            act_by_link(connection, grant, svc.directory)
         with svc.engine.connect() as connection:
             row = queries.submission(connection, grant.submission_id)
+    except LinkWithdrawn as refused:
+        return _withdrawn(lang, grant, refused.reason)
     except LinkUsed:
         return _page(lang, 409, message=texts["used"])
     except IllegalTransition as error:
@@ -112,6 +147,6 @@ def act(token: str):
         return _page(lang, 409, message=texts["moved"].format(status=status, action=action))
     except LookupError:
         return _page(lang, 404, message=texts["missing"])
-    who = grant.staff_id
+    who = _name(grant) + (f", {grant.via}" if grant.via else "")
     return _page(lang, 200, message=texts["done"].format(action=action) + " " + texts["recorded"].format(who=who),
                  case=_case_view(row, lang))

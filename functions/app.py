@@ -8,6 +8,7 @@ from importlib import import_module
 from flask import Flask
 from werkzeug.urls import iri_to_uri
 
+from functions.headers import secure_pages
 from functions.problems import register_problem_handlers
 from minqing.receipts import random_uuid
 from minqing.settings import Settings, load_settings
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None,
     app.json.ensure_ascii = False
     app.extensions["minqing"] = Services(settings, broker=broker, directory=directory)
     register_problem_handlers(app)
+    secure_pages(app)
 
     if areas is not None:
         # One serverless function: its own blueprints only, and no other area's module imported (cold starts).

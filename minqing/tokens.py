@@ -71,3 +71,16 @@ def staff_for(connection: Connection, token: str) -> str | None:
 
 def listing(connection: Connection):
     return connection.execute(select(staff_tokens).order_by(staff_tokens.c.created_at)).all()
+
+
+def staff_revoked(connection: Connection, staff_id: str) -> bool:
+    """Whether an administrator has cut `staff_id` off: they hold a revoked token and no live one.
+
+    Someone never given a token, or whose tokens only ran out, is not; issuing a new token lifts it.
+    """
+    rows = connection.execute(select(staff_tokens.c.revoked_at, staff_tokens.c.expires_at)
+                              .where(staff_tokens.c.staff_id == staff_id)).all()
+    if not any(row.revoked_at is not None for row in rows):
+        return False
+    now = _now()
+    return not any(row.revoked_at is None and row.expires_at > now for row in rows)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from minqing import links
 from workers import outbox, queries
 from workers.cases import is_overdue
-from workers.channels import Link, Notice
+from workers.channels import Link, Notice, group_of
 from workers.channels.breaker import CircuitOpen
 from workers.compose import ACTIONABLE, channel_after, fallback_contact, first_channel, outbox_row, template_event
 from workers import rate_limits
@@ -163,7 +163,7 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
             actors[DELIVER].send_with_options(args=(entry.id,), delay=random.randint(2_000, 6_000))
             return None
         try:
-            provider_id = channel.send(staff, _notice(entry))
+            provider_id = channel.send(staff, _notice(entry, staff))
         except Exception as error:
             runtime.breaker.failed(target, error)
             _attempt_failed(entry, error)
@@ -183,14 +183,16 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
                     error)
         actors[FALL_BACK].send(entry.id)
 
-    def _notice(entry) -> Notice:
+    def _notice(entry, staff) -> Notice:
         actions = ()
         # The log gets no one-tap links: it is no place for URLs that act on a case, and it never shows them.
         if template_event(entry.event) in ACTIONABLE and entry.channel not in in_process:
             ttl = settings.link_ttl_hours * 3600
+            # A group robot's link says so: its confirm page names whom it acts as, and the history the group.
+            via = group_of(staff, entry.channel)
             actions = tuple(
-                Link(LINK_LABELS[lang][action],
-                     f"{settings.base_url}/a/{links.sign(settings.secret_key, entry.submission_id, entry.recipient, action, ttl)}")
+                Link(LINK_LABELS[lang][action], f"{settings.base_url}/a/" + links.sign(
+                    settings.secret_key, entry.submission_id, entry.recipient, action, ttl, via=via))
                 for action in links.ACTIONS
             )
         return Notice(id=entry.id, recipient=entry.recipient, event=entry.event, subject=entry.subject,

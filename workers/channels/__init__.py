@@ -8,6 +8,8 @@ from typing import Mapping, Protocol
 
 # Channels whose messages reach a group (or another system): they only ever get masked text.
 GROUP_CHANNELS = frozenset({"log", "wecom", "dingtalk", "webhook"})
+# Group robots: a one-tap link they post can be opened by anyone in the group (see group_of).
+ROBOT_CHANNELS = frozenset({"wecom", "dingtalk"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,16 @@ def options_of(recipient, channel_type: str) -> Mapping[str, str]:
         if channel.type == channel_type:
             return channel.options
     raise LookupError(f"staff {recipient.id} has no {channel_type} channel")
+
+
+def group_of(recipient, channel_type: str) -> str:
+    """The group a notice to `recipient` on `channel_type` is posted to, as the case history names it
+    ("wecom-group:<group>", the channel's `group` option or else its `webhook_env`); "" for a channel that
+    reaches the recipient alone."""
+    if channel_type not in ROBOT_CHANNELS:
+        return ""
+    options = options_of(recipient, channel_type)
+    return f"{channel_type}-group:{options.get('group') or options.get('webhook_env', '')}"
 
 
 def make_channels(settings) -> dict[str, Channel]:

@@ -1,4 +1,4 @@
-"""JSON over HTTP for the robot and webhook channels (stdlib urllib; one POST, no retries here)."""
+"""JSON over HTTP for the robot and webhook channels (stdlib urllib; one POST, no retries, no redirects)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,19 @@ class ChannelTimeout(ChannelError):
     """The peer did not answer in time (see workers/channels/breaker.py)."""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A robot or webhook URL names the one peer trusted with the message (and the URL's token): a 30x would
+    # send it, or a GET carrying the token, wherever the answer says. None is followed, not even on the
+    # same host: a moved robot is a configuration to fix, and the failure says so.
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        fp.close()
+        raise ChannelError(f"HTTP {code} from {_host(req.full_url)}: a redirect to {_host(newurl) or 'the same host'}"
+                           " is not followed; check the channel's URL")
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def post_json(url: str, payload: dict | bytes, *, timeout: float, headers: dict | None = None) -> dict:
     """POST `payload` (a dict, or JSON already encoded); the parsed answer ({} if not JSON). Raises ChannelError."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
@@ -22,7 +35,7 @@ def post_json(url: str, payload: dict | bytes, *, timeout: float, headers: dict 
         url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})}
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             answer = response.read()
     except urllib.error.HTTPError as error:
         raise ChannelError(f"HTTP {error.code} from {_host(url)}") from None
