@@ -1,0 +1,83 @@
+"""Security review, issue 16: exports carry no live formulas, masking catches every way a phone or ID
+number is written, a case's duplicates stay within the caller's scope, and a bad cursor is a 400.
+Through the real path: `minqing serve` over HTTP, on the embedded backend and on PostgreSQL."""
+
+import base64
+import copy
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.casework import HAZARD, token_for
+from tests.conftest import backend_settings, wait_until
+from workers.db import make_engine
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["embedded", "redis+postgres"])
+def backend_env(request, base_env) -> dict:
+    return backend_settings(request, request.param, base_env)
+
+
+def report(server, **changes) -> dict:
+    """A hazard report posted over HTTP and waited for until it is stored: its id and receipt."""
+    form = {**copy.deepcopy(HAZARD[0]), **changes}
+    response = server.post("/api/v1/hazard-reports", json=form)
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    wait_until(lambda: server.get(f"/api/v1/receipts/{accepted['receipt']}").json().get("submitted_at"))
+    return accepted
+
+
+def staff(server, staff_id: str) -> dict:
+    engine = make_engine(server.env.get("MINQING_DATABASE_URL") or
+                         f"sqlite:///{server.env['MINQING_DATA_DIR']}/minqing.db")
+    try:
+        return token_for(engine, staff_id)
+    finally:
+        engine.dispose()
+
+
+# 1. Exports: text stays text.
+
+FORMULAS = {
+    "description": '=HYPERLINK("http://evil.example/x","click")',
+    "address": "+1+cmd|' /C calc'!A0",
+    "name": "@SUM(1+1)",
+}
+
+
+def hostile_report(server) -> str:
+    form = copy.deepcopy(HAZARD[0])
+    form["description"] = FORMULAS["description"]
+    form["location"]["address"] = FORMULAS["address"]
+    form["contact"]["name"] = FORMULAS["name"]
+    return report(server, **form)["receipt"]
+
+
+def test_the_xlsx_export_holds_formulas_as_plain_text(live_server):
+    receipt = hostile_report(live_server)
+    response = live_server.get("/api/v1/exports/cases.xlsx", headers=staff(live_server, "qjj-grid"))
+    assert response.status_code == 200
+    sheet_xml = zipfile.ZipFile(io.BytesIO(response.content)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+    rows = list(load_workbook(io.BytesIO(response.content))["cases"].iter_rows(values_only=True))
+    [row] = [r for r in rows[1:] if r[0] == receipt]
+    assert (row[11], row[12], row[13]) == (FORMULAS["description"], FORMULAS["address"], FORMULAS["name"])
+    assert row[14] == HAZARD[0]["contact"]["phone"] and row[6].startswith("20")  # dates stay ISO text
+
+
+def test_the_csv_export_quotes_cells_a_spreadsheet_would_evaluate(live_server):
+    receipt = hostile_report(live_server)
+    plain = report(live_server, description="围墙裂缝 = 危险，-5℃ 结冰")["receipt"]
+    response = live_server.get("/api/v1/exports/cases.csv", headers=staff(live_server, "qjj-grid"))
+    assert response.status_code == 200
+    rows = {r[0]: r for r in csv.reader(io.StringIO(response.content.decode("utf-8-sig")))}
+    assert rows[receipt][11:14] == ["'" + FORMULAS["description"], "'" + FORMULAS["address"], "'" + FORMULAS["name"]]
+    assert rows[plain][11] == "围墙裂缝 = 危险，-5℃ 结冰"  # only a leading trigger is guarded
+    assert rows[plain][14] == HAZARD[0]["contact"]["phone"]
