@@ -10,8 +10,11 @@ import json
 import zipfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from schemas.cases import CaseFilterSchema
 from tests.casework import HAZARD, token_for
 from tests.conftest import backend_settings, wait_until
 from workers.db import make_engine
@@ -81,3 +84,57 @@ def test_the_csv_export_quotes_cells_a_spreadsheet_would_evaluate(live_server):
     assert rows[receipt][11:14] == ["'" + FORMULAS["description"], "'" + FORMULAS["address"], "'" + FORMULAS["name"]]
     assert rows[plain][11] == "围墙裂缝 = 危险，-5℃ 结冰"  # only a leading trigger is guarded
     assert rows[plain][14] == HAZARD[0]["contact"]["phone"]
+
+
+# 4. A cursor that is not one of ours is a 400, never a 500.
+
+def cursor_of(value) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+def test_a_cursor_with_a_naive_moment_is_a_400_in_both_languages(live_server):
+    headers = staff(live_server, "street-leader")
+    cursor = cursor_of(["2026-11-08T09:30:00", "5d0c7f5e-0000-4000-8000-000000000000"])
+    for lang, text in (("zh-CN", "分页游标无效"), ("en", "The cursor is not valid")):
+        response = live_server.get("/api/v1/cases", params={"cursor": cursor},
+                                   headers={**headers, "Accept-Language": lang})
+        assert response.status_code == 400, response.text
+        assert response.headers["Content-Type"].startswith("application/problem+json")
+        assert response.json()["errors"]["cursor"][0].startswith(text)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=8)
+MOMENTS = st.datetimes(timezones=st.none() | st.timezones()).map(lambda d: d.isoformat())
+GARBAGE = st.one_of(
+    st.text(max_size=60),
+    st.binary(max_size=60).map(lambda b: base64.urlsafe_b64encode(b).decode()),
+    JSON.map(cursor_of),
+    st.tuples(MOMENTS | JSON, st.uuids().map(str) | JSON).map(lambda pair: cursor_of(list(pair))),
+)
+CURSOR_FIELD = CaseFilterSchema().fields["cursor"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cursor=GARBAGE)
+def test_no_cursor_answers_500(client, engine, cursor):
+    response = client.get("/api/v1/cases", query_string={"cursor": cursor}, headers=staff_headers(engine))
+    assert response.status_code in (200, 400, 422), (cursor, response.json)
+    if response.status_code != 200:
+        assert response.mimetype == "application/problem+json" and "cursor" in response.json["errors"]
+    if not CURSOR_FIELD.pattern.fullmatch(cursor.strip()):
+        assert response.status_code == 422  # not even shaped like a cursor: the filter's validation error
+    elif response.status_code != 200:
+        assert response.status_code == 400
+
+
+_TOKENS = {}
+
+
+def staff_headers(engine) -> dict:
+    # One token per database: hypothesis calls the test many times with the same fixtures.
+    if id(engine) not in _TOKENS:
+        _TOKENS.clear()
+        _TOKENS[id(engine)] = token_for(engine, "street-leader")
+    return _TOKENS[id(engine)]
