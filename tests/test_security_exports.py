@@ -138,3 +138,20 @@ def staff_headers(engine) -> dict:
         _TOKENS.clear()
         _TOKENS[id(engine)] = token_for(engine, "street-leader")
     return _TOKENS[id(engine)]
+
+
+# 3. A case's duplicates: only those the caller may see.
+
+def test_a_duplicate_in_another_community_is_not_listed_on_the_original(live_server):
+    leader = staff(live_server, "street-leader")
+    original = report(live_server, **HAZARD[1])  # 江零 (jiangling)
+    elsewhere = report(live_server)  # 千家街 (qianjiajie), marked by the street as a duplicate of the first
+    marked = live_server.post(f"/api/v1/cases/{elsewhere['id']}/actions", headers=leader, json={
+        "action": "reject", "reason": "duplicate", "duplicate_of": original["receipt"]})
+    assert marked.status_code == 200, marked.text
+    seen_by_street = live_server.get(f"/api/v1/cases/{original['id']}", headers=leader).json()
+    assert [d["receipt"] for d in seen_by_street["duplicates"]] == [elsewhere["receipt"]]
+    response = live_server.get(f"/api/v1/cases/{original['id']}", headers=staff(live_server, "jl-grid"))
+    assert response.status_code == 200
+    assert response.json()["duplicates"] == []
+    assert elsewhere["receipt"] not in response.text and elsewhere["id"] not in response.text

@@ -132,9 +132,11 @@ def feedback_of(connection: Connection, submission_id: str):
     return connection.execute(select(feedback).where(feedback.c.submission_id == submission_id)).one_or_none()
 
 
-def duplicates_of(connection: Connection, submission_id: str):
+def duplicates_of(connection: Connection, submission_id: str, scope):
+    """The cases marked as duplicates of this one, of those within `scope`: a duplicate in another
+    community is not the caller's to see, not even its receipt."""
     return connection.execute(select(submissions.c.id, submissions.c.receipt, submissions.c.status)
-                              .where(submissions.c.duplicate_of == submission_id)).all()
+                              .where(submissions.c.duplicate_of == submission_id, scope)).all()
 
 
 def likely_duplicates(connection: Connection, case, scope) -> list[dict]:
