@@ -64,7 +64,9 @@ def list_cases():
         try:
             rows, next_cursor = case_queries.list_cases(connection, filters, access.scope_clause(g.staff), at)
         except case_queries.BadCursor:
-            raise Problem(400, "bad-cursor", BAD_CURSOR)
+            lang = pick_lang(services().settings.default_lang)
+            raise Problem(400, "bad-cursor", BAD_CURSOR,
+                          errors={"cursor": [BAD_CURSOR[1] if lang == "en" else BAD_CURSOR[0]]})
         assigned = case_queries.assignees_of(connection, [r.id for r in rows])
     items = [summary(row, assigned[row.id], at) for row in rows]
     return jsonify(CaseList().dump({"items": items, "next_cursor": next_cursor}))
