@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import zipfile
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -155,3 +156,85 @@ def test_a_duplicate_in_another_community_is_not_listed_on_the_original(live_ser
     assert response.status_code == 200
     assert response.json()["duplicates"] == []
     assert elsewhere["receipt"] not in response.text and elsewhere["id"] not in response.text
+
+
+# 2. Masking: every way a resident writes a phone or ID number.
+
+def digits(count: int, first: str = "0123456789"):
+    return st.tuples(st.sampled_from(first), st.text("0123456789", min_size=count - 1, max_size=count - 1)).map("".join)
+
+
+FULL_WIDTH = str.maketrans("0123456789+()-", "０１２３４５６７８９＋（）－")
+ASCII = {code + 0xFEE0: code for code in range(0x21, 0x7F)}
+MOBILES = st.tuples(st.sampled_from("3456789"), digits(9), st.sampled_from(
+    ["{}", "{0:.3} {1:.4} {2}", "{0:.3}-{1:.4}-{2}", "+86 {}", "+86{}", "+86 {0:.3}-{1:.4}-{2}", "86-{}", "0086 {}",
+     "(+86){}"]))
+LANDLINES = st.tuples(st.sampled_from(["010", "020", "021", "027", "0755", "0311", "0716"]),
+                      digits(7, "23456789") | digits(8, "23456789"),
+                      st.sampled_from(["{a}-{n}", "({a}){n}", "{a} {h} {r}", "{a}{n}", "({a}) {h}-{r}",
+                                       "+86 {a1} {n}", "+86-{a1}-{n}"]))
+BIRTHDAYS = st.dates(min_value=date(1900, 1, 1), max_value=date(2025, 12, 31))
+IDS = st.tuples(digits(6, "12345678"), BIRTHDAYS, digits(3), st.sampled_from("0123456789Xx"), st.booleans())
+# (as written, the digits that must not survive together, how many digits become stars)
+NUMBERS = st.one_of(
+    MOBILES.map(lambda a: (a[2].format("1" + a[0] + a[1], a[1][1:], a[1][5:]), "1" + a[0] + a[1], 4)),
+    LANDLINES.map(lambda a: (a[2].format(a=a[0], a1=a[0][1:], n=a[1], h=a[1][:-4], r=a[1][-4:]), a[1], len(a[1]) - 4)),
+    IDS.map(lambda a: (a[0] + a[1].strftime("%Y%m%d") + a[2] + a[3], None, 16) if a[4] else
+            (a[0] + a[1].strftime("%y%m%d") + a[2], None, 13)),
+)
+# Around a number: Chinese or English text, and the kind of numbers that must stay as they are.
+WORDS = st.text(st.sampled_from("围墙裂缝楼道电话联系我请打身份证号码栋单元 abcdefghijklmnopqrstuvwyzABCW,.;:，。：！"), max_size=12)
+KEPT = st.sampled_from(["2026-11-08", "14:30", "HK3D-9F2A-XQ4M", "3栋", "1200元", "91420106MA49A1B2C0", "20261108",
+                        "V-0317", "2026-11-08T09:30:00+08:00", "0201室", "¥1,234.50", ""])
+SEPARATORS = st.sampled_from(" ，：:。(")
+BEFORE = st.tuples(WORDS, KEPT, WORDS, SEPARATORS).map(lambda p: f"{p[0]}{p[1]} {p[2]}{p[3]}")
+AFTER = st.tuples(SEPARATORS, WORDS, KEPT, WORDS).map(lambda p: f"{p[0]}{p[1]}{p[2]} {p[3]}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(number=NUMBERS, before=BEFORE, after=AFTER, full_width=st.booleans())
+def test_phone_and_id_numbers_in_free_text_are_masked_and_nothing_else_changes(number, before, after, full_width):
+    from minqing.privacy import mask_personal_numbers_in
+
+    written, secret, hidden = number
+    if full_width:
+        written = written.translate(FULL_WIDTH)
+    masked = mask_personal_numbers_in(f"{before}{written}{after}")
+    assert masked.startswith(before) and masked.endswith(after) and len(masked) == len(before + written + after)
+    shown = masked[len(before):len(masked) - len(after)]
+    assert shown.count("*") == hidden, (written, shown)
+    assert all(w == s or (s == "*" and w.isdigit()) for w, s in zip(written, shown))  # only digits become stars
+    whole = "".join(c for c in written.translate(ASCII) if c.isalnum())
+    assert (secret or whole) not in "".join(c for c in shown.translate(ASCII) if c.isalnum())
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.one_of(KEPT, WORDS), max_size=6).map(" ".join))
+def test_text_without_phone_or_id_numbers_is_left_verbatim(text):
+    from minqing.privacy import mask_personal_numbers_in
+
+    assert mask_personal_numbers_in(text) == text
+
+
+IN_CLEAR = ["138 7123 4567", "+86 138-7123-4567", "+8613871234567", "86-13871234567", "027-88881234",
+            "(027)88881234", "027 8888 1234", "42010619900101123X", "420106900101123"]
+DIGITS_IN_CLEAR = ["7123", "8888"]
+
+
+def test_no_phone_or_id_number_is_shown_in_clear_to_the_public_or_to_staff_who_need_not_see_it(live_server):
+    description = "围墙裂缝 2026-11-08 14:30，3栋。" + "；".join(f"电话{n}" for n in IN_CLEAR[:7]) + \
+                  f"；身份证{IN_CLEAR[7]}，老证{IN_CLEAR[8]}；营业执照91420106MA49A1B2C0"
+    case = report(live_server, description=description)
+    public = [r for r in live_server.get("/open311/v2/requests.json").json() if r["service_request_id"] == case["receipt"]]
+    leader = live_server.get(f"/api/v1/cases/{case['id']}", headers=staff(live_server, "street-leader")).json()
+    assert leader["personal_data"] is False
+    exported = live_server.get("/api/v1/exports/cases.csv", headers=staff(live_server, "street-leader"))
+    [row] = [r for r in csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))) if r[0] == case["receipt"]]
+    for shown in (public[0]["description"], leader["payload"]["description"], row[11]):
+        assert not [n for n in IN_CLEAR + DIGITS_IN_CLEAR if n in shown], shown
+        assert "2026-11-08 14:30，3栋" in shown and "91420106MA49A1B2C0" in shown
+    assert "电话138 **** 4567；电话+86 138-****-4567；电话+86138****4567；电话86-138****4567；电话027-****1234" in \
+           leader["payload"]["description"]
+    # The notifications written to the log (the demo street's staff without a channel) are masked as well.
+    logged = wait_until(lambda: (text := open(live_server.log.name).read()) and case["receipt"] in text and text)
+    assert not [n for n in IN_CLEAR if n in logged]
