@@ -7,7 +7,7 @@ from flask import Blueprint, render_template
 from functions.intake import services
 from functions.problems import pick_lang
 from minqing import links
-from minqing.privacy import mask_phones_in
+from minqing.privacy import mask_personal_numbers_in
 from schemas.choices import KINDS
 
 blueprint = Blueprint("actions", __name__, template_folder="templates")
@@ -92,7 +92,7 @@ def _case_view(row, lang: str) -> dict:
         "kind": label.en if english else label.zh,
         "status": STATUS_LABELS[row.status][1 if english else 0],
         # The link may be forwarded to a group: show no contact details, and mask phones in the text.
-        "description": mask_phones_in(row.payload.get("description", ""))[:200],
+        "description": mask_personal_numbers_in(row.payload.get("description", ""))[:200],
     }
 
 

@@ -64,7 +64,9 @@ def list_cases():
         try:
             rows, next_cursor = case_queries.list_cases(connection, filters, access.scope_clause(g.staff), at)
         except case_queries.BadCursor:
-            raise Problem(400, "bad-cursor", BAD_CURSOR)
+            lang = pick_lang(services().settings.default_lang)
+            raise Problem(400, "bad-cursor", BAD_CURSOR,
+                          errors={"cursor": [BAD_CURSOR[1] if lang == "en" else BAD_CURSOR[0]]})
         assigned = case_queries.assignees_of(connection, [r.id for r in rows])
     items = [summary(row, assigned[row.id], at) for row in rows]
     return jsonify(CaseList().dump({"items": items, "next_cursor": next_cursor}))
@@ -176,9 +178,10 @@ def detail(connection, case) -> dict:
     at = queries.now()
     assignees = case_queries.assignees_of(connection, [case.id])[case.id]
     personal = access.sees_personal_data(g.staff, assignees)
+    scope = access.scope_clause(g.staff)
     original = None
     if case.duplicate_of:
-        found = case_queries.case_in_scope(connection, case.duplicate_of, access.scope_clause(g.staff))
+        found = case_queries.case_in_scope(connection, case.duplicate_of, scope)
         original = found and {"id": found.id, "receipt": found.receipt, "status": found.status}
     given = case_queries.feedback_of(connection, case.id)
     history = [{"status": h.status, "action": h.action, "at": h.at, "actor": h.actor, "note": h.note,
@@ -192,8 +195,8 @@ def detail(connection, case) -> dict:
         "history": history,
         "allowed_actions": [*cases.ALLOWED.get(case.status, ()), *cases.RECORD_ONLY],
         "original": original,
-        "duplicates": [dict(r._mapping) for r in case_queries.duplicates_of(connection, case.id)],
-        "likely_duplicates": case_queries.likely_duplicates(connection, case, access.scope_clause(g.staff)),
+        "duplicates": [dict(r._mapping) for r in case_queries.duplicates_of(connection, case.id, scope)],
+        "likely_duplicates": case_queries.likely_duplicates(connection, case, scope),
         "feedback": given and {"rating": given.rating, "fixed": bool(given.fixed), "comment": given.comment,
                                "at": given.at},
     }

@@ -1,5 +1,8 @@
 """Case exports for staff: CSV (UTF-8 with a BOM, so Excel reads Chinese) and XLSX, filtered like the
-list, streamed batch by batch so a large export never sits in memory whole."""
+list, streamed batch by batch so a large export never sits in memory whole.
+
+Every cell is text a resident or staff member may have typed: the XLSX stores it as text, never as a
+formula, and a CSV cell a spreadsheet would take for one starts with a quote (OWASP, CSV injection)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ blueprint = Blueprint("exports", __name__)
 HEADER = ["回执码 receipt", "类型 kind", "社区 community", "类别 category", "优先级 priority", "状态 status",
           "提交时间 submitted_at", "更新时间 updated_at", "期限 due_at", "超期 overdue", "责任人 assignees",
           "描述 description", "地址 address", "联系人 contact", "电话 phone", "企业 enterprise"]
+# What makes Excel, LibreOffice or Google Sheets read a CSV cell as a formula (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def rows(filters: dict):
@@ -36,6 +41,20 @@ def rows(filters: dict):
                 yield from _shaped(connection, batch, at, access, case_queries, cases)
                 batch = []
         yield from _shaped(connection, batch, at, access, case_queries, cases)
+
+
+def csv_cell(value: str) -> str:
+    """The value as a CSV cell no spreadsheet will evaluate: a leading quote when it could start a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def xlsx_cell(sheet, value: str):
+    """A text cell: openpyxl would store a value starting with "=" as a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"
+    return cell
 
 
 def _shaped(connection, batch, at, access, case_queries, cases):
@@ -62,7 +81,7 @@ def cases_csv():
         writer = csv.writer(buffer)
         yield "\ufeff"
         for row in rows(filters):
-            writer.writerow(row)
+            writer.writerow([csv_cell(value) for value in row])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -81,7 +100,7 @@ def cases_xlsx():
     book = Workbook(write_only=True)
     sheet = book.create_sheet("cases")
     for row in rows(filters):
-        sheet.append(row)
+        sheet.append([xlsx_cell(sheet, value) for value in row])
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     book.save(path)

@@ -165,7 +165,7 @@ def _moment(name: str) -> datetime | None:
 
 
 def _find(**filters) -> list[dict]:
-    from minqing.privacy import mask_phones_in
+    from minqing.privacy import mask_personal_numbers_in
     from workers import case_queries, cases
 
     svc = services()
@@ -184,13 +184,13 @@ def _find(**filters) -> list[dict]:
             "status_notes": _name(CASE_STATUSES[row.status]),
             "service_name": _name(HAZARD_CATEGORIES.get(row.category, HAZARD_CATEGORIES["other"])),
             "service_code": row.category,
-            "description": mask_phones_in(row.payload.get("description", "")),
+            "description": mask_personal_numbers_in(row.payload.get("description", "")),
             "agency_responsible": street,
             "service_notice": "",
             "requested_datetime": row.submitted_at.isoformat(),
             "updated_datetime": row.updated_at.isoformat(),
             "expected_datetime": row.due_at.isoformat() if row.due_at else "",
-            "address": location.get("address", ""),
+            "address": mask_personal_numbers_in(location.get("address", "")),
             "address_id": None,
             "zipcode": None,
             "lat": location.get("lat"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, exists, false, select, true
 
-from minqing.privacy import mask_name, mask_phone, mask_phones_in
+from minqing.privacy import mask_name, mask_personal_numbers_in, mask_phone
 from workers.tables import assignments, submissions
 
 
@@ -45,6 +45,20 @@ def masked_payload(payload: dict) -> dict:
     if isinstance(contact, dict):
         shown["contact"] = {**contact, "name": mask_name(contact.get("name")), "phone": mask_phone(contact.get("phone"))}
         shown["contact"] = {k: v for k, v in shown["contact"].items() if v != "" or k not in ("name", "phone")}
-    if isinstance(shown.get("description"), str):
-        shown["description"] = mask_phones_in(shown["description"])
+    for path in FREE_TEXT:
+        shown = _masked_at(shown, path)
     return shown
+
+
+# Where a resident types what they like, and so may type a phone or ID number: masked in place.
+FREE_TEXT = (("description",), ("location", "address"), ("enterprise", "address"), ("preferred_time",))
+
+
+def _masked_at(payload: dict, path: tuple[str, ...]) -> dict:
+    head, *rest = path
+    value = payload.get(head)
+    if rest and isinstance(value, dict):
+        return {**payload, head: _masked_at(value, tuple(rest))}
+    if not rest and isinstance(value, str):
+        return {**payload, head: mask_personal_numbers_in(value)}
+    return payload

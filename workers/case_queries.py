@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import math
-from datetime import date, datetime, time, timedelta
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
 from sqlalchemy.engine import Connection
@@ -99,10 +100,19 @@ def _encode(value: datetime, last_id: str) -> str:
 
 
 def _decode(cursor: str) -> tuple[datetime, str]:
+    """The (moment, id) a cursor from `_encode` holds; BadCursor for anything else, even a well-formed
+    cursor with a naive moment, which the UTC columns refuse."""
     try:
-        value, last_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(value), str(last_id)
-    except (ValueError, TypeError):
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not (isinstance(decoded, list) and len(decoded) == 2 and all(isinstance(v, str) for v in decoded)):
+            raise TypeError("not [moment, id]")
+        # Ids are UUIDs: anything else (a NUL byte, which PostgreSQL refuses) never reaches the query.
+        value, last_id = datetime.fromisoformat(decoded[0]), str(uuid.UUID(decoded[1]))
+        if value.tzinfo is None:
+            raise ValueError("naive moment")
+        value.astimezone(timezone.utc)  # years 1 and 9999 with an offset have no UTC moment
+        return value, last_id
+    except (ValueError, TypeError, OverflowError, RecursionError):
         raise BadCursor(cursor) from None
 
 
@@ -132,9 +142,11 @@ def feedback_of(connection: Connection, submission_id: str):
     return connection.execute(select(feedback).where(feedback.c.submission_id == submission_id)).one_or_none()
 
 
-def duplicates_of(connection: Connection, submission_id: str):
+def duplicates_of(connection: Connection, submission_id: str, scope):
+    """The cases marked as duplicates of this one, of those within `scope`: a duplicate in another
+    community is not the caller's to see, not even its receipt."""
     return connection.execute(select(submissions.c.id, submissions.c.receipt, submissions.c.status)
-                              .where(submissions.c.duplicate_of == submission_id)).all()
+                              .where(submissions.c.duplicate_of == submission_id, scope)).all()
 
 
 def likely_duplicates(connection: Connection, case, scope) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minqing.privacy import mask_name, mask_phone, mask_phones_in
+from minqing.privacy import mask_name, mask_personal_numbers_in, mask_phone
 from schemas.choices import (
     ENTERPRISE_CATEGORIES,
     HAZARD_CATEGORIES,
@@ -77,10 +77,12 @@ def render(*, kind: str, event: str, receipt: str, data: dict, community_name: s
         priority = f"（{priority}）" if lang == "zh" else f" ({priority})"
     description = data.get("description", "")
     if masked:
-        description = mask_phones_in(description)
+        description = mask_personal_numbers_in(description)
     excerpt = description if len(description) <= EXCERPT else description[:EXCERPT] + "…"
     where = community_name or (data.get("enterprise") or {}).get("name", "")
     address = (data.get("location") or {}).get("address") or (data.get("enterprise") or {}).get("address")
+    if masked and address:
+        address = mask_personal_numbers_in(address)
     place = (f"（地点：{address}）" if lang == "zh" else f" (at {address})") if address else ""
     contact = data.get("contact") or {}
     name = contact.get("name", "")
