@@ -11,7 +11,7 @@ from marshmallow import ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from functions.problems import Problem, pick_lang
-from minqing.receipts import body_hash, receipt_for, submission_id
+from minqing.receipts import body_hash, issue, submission_id
 from schemas import errors_by_path
 
 log = logging.getLogger("minqing.intake")
@@ -45,16 +45,18 @@ def wants_page() -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
-def receive(kind: str) -> tuple[str, str, str]:
-    """Parse, validate and enqueue one submission of `kind`: (id, receipt, lang), or a Problem."""
+def receive(kind: str) -> tuple[str, str, str, str]:
+    """Parse, validate and enqueue one submission of `kind`: (id, receipt, feedback code, lang), or a Problem."""
     svc = services()
     lang = pick_lang(svc.settings.default_lang)
-    sid, receipt = submit(kind, parse_body(svc.schemas[kind]), lang)
-    return sid, receipt, lang
+    sid, receipt, code = submit(kind, parse_body(svc.schemas[kind]), lang)
+    return sid, receipt, code, lang
 
 
-def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
-    """Validate `raw` and queue it (once per idempotency key); (id, receipt), or a Problem.
+def submit(kind: str, raw: dict, lang: str) -> tuple[str, str, str]:
+    """Validate `raw` and queue it (once per idempotency key); (id, receipt, feedback code), or a Problem.
+
+    The feedback code is for the one who reported only: answer it to them and to nobody else.
 
     Every way in (the native forms, Open311) goes through here: same schemas, same queue, same workers.
     """
@@ -67,7 +69,7 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
     key = idempotency_key(data)
     content = {k: v for k, v in data.items() if k not in NOT_CONTENT}
     sid = submission_id(svc.settings.secret_key, kind, key)
-    receipt = receipt_for(svc.settings.secret_key, kind, sid)
+    receipt, code = issue(svc.settings.secret_key, kind, sid)
     if key is not None:
         known = svc.known_body_hash(sid)
         if known is not None:
@@ -76,7 +78,7 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
                     "该幂等键已用于另一份不同的提交。", "This idempotency key was already used for a different submission."),
                     errors={"Idempotency-Key": ["与已受理的提交内容不一致" if lang == "zh-CN" else
                                                 "does not match the submission already received"]})
-            return sid, receipt
+            return sid, receipt, code
     envelope = {
         "id": sid,
         "receipt": receipt,
@@ -95,12 +97,14 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
             "提交暂时无法受理，请稍后重试，内容不会重复登记。",
             "The submission could not be queued; retry later, it will not be recorded twice."),
             headers={"Retry-After": "5"})
-    return sid, receipt
+    return sid, receipt, code
 
 
-def answer(sid: str, receipt: str, lang: str):
+def answer(sid: str, receipt: str, code: str, lang: str):
     status_url = f"{services().base_uri}/api/v1/receipts/{receipt}"
-    body = json.dumps({"id": sid, "receipt": receipt, "status": "received", "status_url": status_url})
+    # Shaped as schemas.responses.Accepted (which documents it), without a marshmallow dump on the intake path.
+    body = json.dumps({"id": sid, "receipt": receipt, "feedback_code": code, "status": "received",
+                       "status_url": status_url})
     return Accepted(body, status_url, "en" if lang == "en" else "zh-CN")
 
 

@@ -2,6 +2,10 @@
 
 Posts go through the same schema, queue and workers as the native form (intake.submit); the ids are
 receipt codes. JSON only. Errors are Open311's list of {code, description}.
+
+Listing needs no key and shows every hazard's `service_request_id`, so that id (a receipt) carries no
+power: with it anyone may read a public status, and nothing more. Rating or reopening a case takes the
+feedback code, which only the poster gets, in the answer to their post (`feedback_code`).
 """
 
 from __future__ import annotations
@@ -97,8 +101,9 @@ def create_request():
     form = request.form
     if not svc.settings.open311_api_keys or form.get("api_key") not in svc.settings.open311_api_keys:
         raise Open311Error(403, "api_key is missing or not valid")
-    sid, receipt = submit("hazard", hazard_form(form), _lang())
-    return jsonify([{"service_request_id": receipt, "service_notice": "", "account_id": None}])
+    sid, receipt, code = submit("hazard", hazard_form(form), _lang())
+    # An extension member: the code is the reporter's, for the client to pass on to them alone.
+    return jsonify([{"service_request_id": receipt, "service_notice": "", "account_id": None, "feedback_code": code}])
 
 
 def hazard_form(form) -> dict:
@@ -236,7 +241,10 @@ def document(spec) -> None:
                  "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
                  "responses": answers(array({"type": "object", "properties": {
                      "service_request_id": {"type": "string"}, "service_notice": {"type": "string"},
-                     "account_id": {"type": "null"}}}), 400, 403, 413, 429, 503)},
+                     "account_id": {"type": "null"},
+                     "feedback_code": {"type": "string", "description": "the reporter's private code for rating "
+                                       "the outcome (POST /api/v1/receipts/{code}/feedback); for them alone"}}}),
+                     400, 403, 413, 429, 503)},
         "get": {"summary": "hazard reports (default: the last 90 days, at most 1000)", "tags": tags,
                 "parameters": [{"in": "query", "name": n, "schema": {"type": "string"}} for n in (
                     "service_request_id", "service_code", "start_date", "end_date", "status")],

@@ -1,0 +1,137 @@
+"""Security review (issue 16), through the real path: `minqing serve` over HTTP, on SQLite and PostgreSQL.
+
+Only the one who reported may rate (and so close or reopen) a case: the receipt, which Open311 lists for
+every hazard, reads a public status and nothing more.
+"""
+
+import re
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from minqing.receipts import feedback_code, is_feedback_code, issue
+from tests.casework import HAZARD
+from tests.conftest import LiveServer, backend_settings, wait_until
+
+API_KEY = "civic-app-key"
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+FORM = {"community": "jiangling", "category": "lighting", "description": "5栋2单元楼道灯不亮",
+        "location.address": "江零社区5栋2单元", "severity": "medium"}
+
+
+@pytest.fixture(params=["embedded", "redis+postgres"])
+def server(request, base_env, tmp_path):
+    env = {**backend_settings(request, request.param, base_env), "MINQING_OPEN311_API_KEYS": API_KEY}
+    live = LiveServer(env, tmp_path)
+    yield live
+    live.stop()
+
+
+def bearer(server, staff_id: str) -> dict:
+    issued = subprocess.run([sys.executable, "-m", "minqing", "token", "create", "--staff", staff_id],
+                            env=server.env, capture_output=True, text=True, timeout=60)
+    assert issued.returncode == 0, issued.stderr
+    return {"Authorization": f"Bearer {issued.stdout.strip()}"}
+
+
+def resolve(server, receipt: str) -> dict:
+    """Staff work the case of `receipt` to "resolved"; the street leader's token (who sees every case)."""
+    grid = bearer(server, "street-leader")
+    case = wait_until(lambda: next((c for c in server.get("/api/v1/cases", headers=grid).json()["items"]
+                                    if c["receipt"] == receipt), None))
+    for action in ("acknowledge", "start", "resolve"):
+        done = server.post(f"/api/v1/cases/{case['id']}/actions", json={"action": action}, headers=grid)
+        assert done.status_code == 200, done.text
+    return {"id": case["id"], "grid": grid}
+
+
+def rate(server, receipt: str, lang: str = "zh", **body):
+    return server.post(f"/api/v1/receipts/{receipt}/feedback?lang={lang}", json={"rating": 1, "fixed": False, **body})
+
+
+def test_a_feedback_code_is_80_bits_apart_from_the_receipt_and_stays_the_same():
+    sid = "00000000-0000-4000-8000-000000000000"
+    # Codes already given to residents must keep working: the derivation must never change.
+    assert issue("s3cret", "hazard", sid) == ("HS3C-BPAJ-PPK3", "7N96-1540-7712-96ND")
+    assert feedback_code("s3cret", sid) == "7N96-1540-7712-96ND"
+    assert is_feedback_code("s3cret", sid, "7n96 1540 77l2 96nd")
+    assert not any(is_feedback_code("s3cret", sid, wrong) for wrong in (
+        None, "", "HS3C-BPAJ-PPK3", "7N96-1540-7712-96NE", "７N96-1540-7712-96ND", feedback_code("other", sid)))
+
+
+@pytest.mark.integration
+def test_a_receipt_from_the_open311_list_cannot_rate_reopen_or_close_a_case(server):
+    server.post("/api/v1/hazard-reports", json=HAZARD[0])
+    [listed] = wait_until(lambda: server.get("/open311/v2/requests.json").json())
+    receipt = listed["service_request_id"]
+    case = resolve(server, receipt)
+    before = server.get("/api/v1/tallies").json()["totals"]["hazard"]
+
+    for lang, given in (("zh", {}), ("en", {"feedback_code": "0000-0000-0000-0000"}),
+                        ("zh", {"feedback_code": receipt}), ("en", {"feedback_code": ""})):
+        refused = rate(server, receipt, lang, **given)
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert refused.json()["type"] == "urn:minqing:problem:feedback-code-wrong"
+        assert refused.headers["Content-Language"] == ("en" if lang == "en" else "zh-CN")
+        assert ("feedback code" in refused.json()["detail"]) == (lang == "en")
+    form = server.post(f"/api/v1/receipts/{receipt}/feedback", data={"rating": "1", "fixed": "false"})
+    assert form.status_code == 403
+
+    status = server.get(f"/api/v1/receipts/{receipt}").json()
+    assert status["status"] == "resolved" and status["feedback_open"] is True
+    detail = server.get(f"/api/v1/cases/{case['id']}", headers=case["grid"]).json()
+    assert detail["feedback"] is None and "resident" not in {step["actor"] for step in detail["history"]}
+    assert server.get("/api/v1/tallies").json()["totals"]["hazard"] == before
+
+
+@pytest.mark.integration
+def test_the_reporter_rates_with_the_code_from_their_202(server):
+    accepted = server.post("/api/v1/hazard-reports", json=HAZARD[0]).json()
+    code = accepted["feedback_code"]
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}", code)  # 80 bits, Crockford base32
+    resolve(server, accepted["receipt"])
+    spoken = code.lower().replace("-", " ")
+    given = rate(server, accepted["receipt"], rating=2, fixed=False, comment="裂缝还在", feedback_code=spoken)
+    assert given.status_code == 201 and given.json()["status"] == "reopened"
+    assert server.get("/api/v1/tallies").json()["totals"]["hazard"]["rated"] == 1
+
+
+@pytest.mark.integration
+def test_an_open311_poster_gets_the_code_and_nobody_listing_does(server):
+    posted = server.post("/open311/v2/requests.json", data={
+        "api_key": API_KEY, "service_code": "lighting", "attribute[community]": "shouyi",
+        "address_string": "首义社区北门", "description": "北门路灯坏了一周"}).json()
+    [answer] = posted
+    receipt, code = answer["service_request_id"], answer["feedback_code"]
+    wait_until(lambda: server.get(f"/open311/v2/requests/{receipt}.json").ok)
+    public = server.get("/open311/v2/requests.json").text + server.get(f"/api/v1/receipts/{receipt}").text
+    public += server.get(f"/r/{receipt}").text + server.get(f"/thanks/{receipt}").text
+    assert code not in public and code.replace("-", "") not in public
+    resolve(server, receipt)
+    assert rate(server, receipt, rating=5, fixed=True, feedback_code=code).json()["status"] == "closed"
+
+
+@pytest.mark.integration
+def test_the_thank_you_page_shows_the_code_to_the_browser_that_posted_and_keeps_it_out_of_urls(server):
+    phone = requests.Session()
+    posted = phone.post(server.url + "/api/v1/hazard-reports", data=FORM, headers=BROWSER, allow_redirects=False,
+                        timeout=15)
+    assert posted.status_code == 303
+    location = posted.headers["Location"]
+    thanks = phone.get(location if location.startswith("http") else server.url + location, timeout=15)
+    assert thanks.headers["Referrer-Policy"] == "no-referrer" and thanks.headers["Cache-Control"] == "no-store"
+    receipt = re.search(r'id="receipt">([0-9A-Z-]+)<', thanks.text).group(1)
+    code = re.search(r'id="feedback-code">([0-9A-Z-]+)<', thanks.text).group(1)
+    assert code not in location and code.replace("-", "") not in location
+    assert not any(code in r.url for r in [posted, *thanks.history, thanks])
+
+    stranger = requests.get(server.url + f"/thanks/{receipt}", timeout=15)
+    assert stranger.status_code == 200 and code not in stranger.text and "feedback-code" not in stranger.text
+
+    resolve(server, receipt)
+    form = phone.post(server.url + f"/api/v1/receipts/{receipt}/feedback", timeout=15,
+                      data={"rating": "4", "fixed": "true", "comment": "好", "feedback_code": code})
+    assert form.status_code == 201 and form.json()["status"] == "closed"
