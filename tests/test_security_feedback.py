@@ -135,3 +135,35 @@ def test_the_thank_you_page_shows_the_code_to_the_browser_that_posted_and_keeps_
     form = phone.post(server.url + f"/api/v1/receipts/{receipt}/feedback", timeout=15,
                       data={"rating": "4", "fixed": "true", "comment": "好", "feedback_code": code})
     assert form.status_code == 201 and form.json()["status"] == "closed"
+
+
+OPEN311_POST = {"service_code": "lighting", "attribute[community]": "shouyi", "address_string": "首义社区北门",
+                "description": "北门路灯坏了一周"}
+
+
+@pytest.fixture()
+def open311_keys(settings, stub_broker, engine):
+    """A Flask test client of an app with three Open311 API keys."""
+    from functions.app import create_app
+
+    stub_broker.declare_queue(settings.queue_name)
+    keys = ("first-client-key", "second-client-key", API_KEY)
+    return create_app(settings.with_overrides(open311_api_keys=keys), broker=stub_broker).test_client()
+
+
+def test_open311_api_keys_are_compared_in_constant_time_with_every_key(open311_keys, monkeypatch):
+    import hmac
+
+    compared = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: compared.append((a, b)) or real(a, b))
+    for wrong in ("civic-app-ke", "civic-app-key-", "first-client-key ", "密钥"):
+        compared.clear()
+        refused = open311_keys.post("/open311/v2/requests.json", data={**OPEN311_POST, "api_key": wrong})
+        assert refused.status_code == 403, wrong
+        assert {b for _, b in compared} == {b"first-client-key", b"second-client-key", API_KEY.encode()}
+    compared.clear()
+    # The first key matches, and every other is compared all the same.
+    accepted = open311_keys.post("/open311/v2/requests.json", data={**OPEN311_POST, "api_key": "first-client-key"})
+    assert accepted.status_code == 200 and len(compared) >= 3
+    assert open311_keys.post("/open311/v2/requests.json", data=OPEN311_POST).status_code == 403
