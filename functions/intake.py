@@ -11,7 +11,7 @@ from marshmallow import ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from functions.problems import Problem, pick_lang
-from minqing.receipts import body_hash, issue, submission_id
+from minqing.receipts import body_hash, client_scope, feedback_code, issue, keyed_submission_id, submission_id
 from schemas import errors_by_path
 
 log = logging.getLogger("minqing.intake")
@@ -53,12 +53,14 @@ def receive(kind: str) -> tuple[str, str, str, str]:
     return sid, receipt, code, lang
 
 
-def submit(kind: str, raw: dict, lang: str) -> tuple[str, str, str]:
+def submit(kind: str, raw: dict, lang: str, api_key: str | None = None) -> tuple[str, str, str]:
     """Validate `raw` and queue it (once per idempotency key); (id, receipt, feedback code), or a Problem.
 
     The feedback code is for the one who reported only: answer it to them and to nobody else.
 
     Every way in (the native forms, Open311) goes through here: same schemas, same queue, same workers.
+    Idempotency keys are each client's own: the native forms share one scope, and each API key (`api_key`,
+    an Open311 client's) has its own.
     """
     svc = services()
     schema = svc.schemas[kind]
@@ -68,17 +70,13 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str, str]:
         raise Problem(422, "validation-error", errors=errors_by_path(error.messages, lang))
     key = idempotency_key(data)
     content = {k: v for k, v in data.items() if k not in NOT_CONTENT}
-    sid = submission_id(svc.settings.secret_key, kind, key)
+    if key is None:
+        sid = submission_id(svc.settings.secret_key, kind)
+    else:
+        key, sid, stored_receipt = keyed(kind, key, content, lang, api_key)
+        if stored_receipt is not None:
+            return sid, stored_receipt, feedback_code(svc.settings.secret_key, sid)
     receipt, code = issue(svc.settings.secret_key, kind, sid)
-    if key is not None:
-        known = svc.known_body_hash(sid)
-        if known is not None:
-            if known != body_hash(content):
-                raise Problem(422, "idempotency-key-reused", (
-                    "该幂等键已用于另一份不同的提交。", "This idempotency key was already used for a different submission."),
-                    errors={"Idempotency-Key": ["与已受理的提交内容不一致" if lang == "zh-CN" else
-                                                "does not match the submission already received"]})
-            return sid, receipt, code
     envelope = {
         "id": sid,
         "receipt": receipt,
@@ -98,6 +96,30 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str, str]:
             "The submission could not be queued; retry later, it will not be recorded twice."),
             headers={"Retry-After": "5"})
     return sid, receipt, code
+
+
+def keyed(kind: str, key: str, content: dict, lang: str, api_key: str | None) -> tuple[str, str, str | None]:
+    """(scoped key, id, receipt if already stored) for a post under an idempotency key, or a Problem when
+    the client used the key for another form.
+
+    The id is derived from the content too: two forms racing under one key, neither stored yet, are both
+    queued and both stored, never one dropped for the other after its 202.
+    """
+    secret = services().settings.secret_key
+    scoped = f"{client_scope(secret, api_key)}:{key}"
+    content_hash = body_hash(content)
+    stored = services().stored_under_key(kind, scoped, submission_id(secret, kind, key))
+    for row in stored:
+        if row.body_hash == content_hash:
+            return scoped, row.id, row.receipt
+    # A submission from before keys were scoped answers its retry, but refuses nothing: whose key it was is
+    # not known.
+    if any(row.idempotency_key == scoped for row in stored):
+        raise Problem(422, "idempotency-key-reused", (
+            "该幂等键已用于另一份不同的提交。", "This idempotency key was already used for a different submission."),
+            errors={"Idempotency-Key": ["与已受理的提交内容不一致" if lang == "zh-CN" else
+                                        "does not match the submission already received"]})
+    return scoped, keyed_submission_id(secret, kind, scoped, content_hash), None
 
 
 def answer(sid: str, receipt: str, code: str, lang: str):

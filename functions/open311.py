@@ -99,9 +99,10 @@ def service_definition(code: str):
 @blueprint.post("/requests.json")
 def create_request():
     form = request.form
-    if api_key(form.get("api_key")) is None:
+    client = api_key(form.get("api_key"))
+    if client is None:
         raise Open311Error(403, "api_key is missing or not valid")
-    sid, receipt, code = submit("hazard", hazard_form(form), _lang())
+    sid, receipt, code = submit("hazard", hazard_form(form), _lang(), api_key=client)
     # An extension member: the code is the reporter's, for the client to pass on to them alone.
     return jsonify([{"service_request_id": receipt, "service_notice": "", "account_id": None, "feedback_code": code}])
 

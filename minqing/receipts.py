@@ -5,8 +5,8 @@ A receipt is what a resident keeps: 12 characters in Crockford base32, read over
 the last four are a MAC, so a mistyped or invented code is known to be false without a database lookup.
 A receipt only reads a public status. Rating the outcome takes the feedback code (评价码), which only the
 one who reported is given: 16 characters, 80 bits of a MAC of the submission id.
-With an idempotency key the id itself is derived from the key, so a retry gets the same id and receipt; the
-body hash tells a retry from a different form sent under the same key.
+With an idempotency key the id is derived from the key, the client it is scoped to and the form's content,
+so a retry gets the same id and receipt, and another form sent under the same key gets an id of its own.
 """
 
 from __future__ import annotations
@@ -55,11 +55,27 @@ def random_uuid() -> str:
 
 
 def submission_id(secret: str, kind: str, idempotency_key: str | None = None) -> str:
-    """A new random id, or the same id every time for the same kind and idempotency key."""
+    """A new random id; with a key, the id the same kind and key had before keys were scoped (an id
+    already stored this way still answers a retry, see `keyed_submission_id`)."""
     if idempotency_key is None:
         return random_uuid()
     digest = _mac(secret, f"id\x00{kind}\x00{idempotency_key}")[:16]
     return str(uuid.UUID(bytes=digest, version=4))
+
+
+def keyed_submission_id(secret: str, kind: str, scoped_key: str, content_hash: str) -> str:
+    """The same id every time for the same kind, client-scoped key and content: a retry finds its first
+    post, and another form under the same key can never take (or be dropped as) the first one's id."""
+    digest = _mac(secret, f"keyed-id\x00{kind}\x00{scoped_key}\x00{content_hash}")[:16]
+    return str(uuid.UUID(bytes=digest, version=4))
+
+
+def client_scope(secret: str, api_key: str | None = None) -> str:
+    """Whose idempotency keys a key is among: "public" for the native forms; for an API client, "api-" and
+    a MAC of its API key, since the scope is stored with every keyed submission and the API key must not be."""
+    if api_key is None:
+        return "public"
+    return "api-" + _b32(_mac(secret, f"client\x00{api_key}")[:10], 16)
 
 
 def body_hash(content: dict) -> str:

@@ -11,7 +11,7 @@ import sys
 import pytest
 import requests
 
-from minqing.receipts import feedback_code, is_feedback_code, issue
+from minqing.receipts import client_scope, feedback_code, is_feedback_code, issue, keyed_submission_id
 from tests.casework import HAZARD
 from tests.conftest import LiveServer, backend_settings, wait_until
 
@@ -167,3 +167,156 @@ def test_open311_api_keys_are_compared_in_constant_time_with_every_key(open311_k
     accepted = open311_keys.post("/open311/v2/requests.json", data={**OPEN311_POST, "api_key": "first-client-key"})
     assert accepted.status_code == 200 and len(compared) >= 3
     assert open311_keys.post("/open311/v2/requests.json", data=OPEN311_POST).status_code == 403
+
+
+# Idempotency keys are each client's own, and two forms racing under one key are both kept.
+
+A, B, C = (dict(HAZARD[2], category=category) for category in ("traffic_parking", "facility", "sanitation"))
+
+
+def test_a_keyed_id_is_the_same_for_a_retry_and_another_for_anything_else():
+    first = keyed_submission_id("s3cret", "hazard", "public:key-1", "h")
+    # Retries after an upgrade must find their first post: the derivation must never change.
+    assert first == "54e877f4-b951-4dac-ac3c-061125d9108a"
+    others = {keyed_submission_id("s3cret", *changed) for changed in (
+        ("consultation", "public:key-1", "h"), ("hazard", "public:key-2", "h"), ("hazard", "public:key-1", "i"),
+        ("hazard", client_scope("s3cret", API_KEY) + ":key-1", "h"))}
+    assert len(others) == 4 and first not in others
+    assert client_scope("s3cret") == "public"
+    assert client_scope("s3cret", API_KEY) == "api-2B2GKHXM83GZSKVQ" != client_scope("s3cret", API_KEY + "x")
+
+
+def database_of(server):
+    """An engine on the live server's own database."""
+    from minqing.settings import load_settings
+    from workers.db import make_engine
+
+    return make_engine(load_settings(server.env).database_url)
+
+
+def stored(server, receipt: str) -> dict:
+    """The public status of `receipt` once its submission is stored."""
+    return wait_until(lambda: (found := server.get(f"/api/v1/receipts/{receipt}").json())["submitted_at"] and found)
+
+
+@pytest.mark.integration
+def test_two_forms_raced_under_one_key_are_never_a_202_that_is_then_dropped(server):
+    import threading
+
+    accepted, rounds_both_accepted = [], 0
+    for round_ in range(20):
+        start, answers = threading.Barrier(2), {}
+
+        def post(name, body):
+            start.wait()
+            answers[name] = server.post("/api/v1/hazard-reports", json=body,
+                                        headers={"Idempotency-Key": f"race-{round_}"})
+
+        threads = [threading.Thread(target=post, args=pair) for pair in (("A", A), ("B", B))]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        for name, response in answers.items():
+            assert response.status_code in (202, 422), response.text
+            if response.status_code == 202:
+                accepted.append((name, response.json()["receipt"]))
+        rounds_both_accepted += all(r.status_code == 202 for r in answers.values())
+    assert rounds_both_accepted, "the two posts never raced: no round had both accepted"
+    categories = {"A": A["category"], "B": B["category"]}
+    for name, receipt in accepted:
+        # Stored, and stored as the form that was accepted, not as the other one under the same key.
+        assert stored(server, receipt)["category"] == categories[name], (name, receipt)
+
+    retry = server.post("/api/v1/hazard-reports", json=A, headers={"Idempotency-Key": "race-0"})
+    assert retry.status_code == 202 and ("A", retry.json()["receipt"]) in accepted
+    other = server.post("/api/v1/hazard-reports", json=C, headers={"Idempotency-Key": "race-0"})
+    assert other.status_code == 422 and other.json()["type"] == "urn:minqing:problem:idempotency-key-reused"
+
+
+@pytest.mark.integration
+def test_one_open311_client_cannot_claim_another_clients_key(base_env, tmp_path, request):
+    keys = ("first-client-key", "second-client-key")
+    server = LiveServer({**backend_settings(request, "embedded", base_env), "MINQING_OPEN311_API_KEYS": ",".join(keys)},
+                        tmp_path)
+    try:
+        def post(api_key, body):
+            form = {"api_key": api_key, "service_code": body["category"], "attribute[community]": body["community"],
+                    "address_string": body["location"]["address"], "description": body["description"]}
+            return server.post("/open311/v2/requests.json", data=form, headers={"Idempotency-Key": "order-17"})
+
+        first = post(keys[0], A)
+        assert first.status_code == 200, first.text
+        mine = first.json()[0]["service_request_id"]
+        stored(server, mine)
+        assert post(keys[0], C).status_code == 400  # the first client's own key, another form
+        assert post(keys[0], A).json()[0]["service_request_id"] == mine  # its retry
+        # The same key and the same form from the second client: its own submission, not the first's receipt.
+        theirs = post(keys[1], A)
+        assert theirs.status_code == 200, theirs.text
+        receipt = theirs.json()[0]["service_request_id"]
+        assert receipt != mine and stored(server, receipt)["category"] == A["category"]
+        assert post(keys[1], C).status_code == 400
+        native = server.post("/api/v1/hazard-reports", json=A, headers={"Idempotency-Key": "order-17"})
+        assert native.status_code == 202 and native.json()["receipt"] != mine
+
+        from sqlalchemy import select
+
+        from workers.tables import submissions
+
+        engine = database_of(server)
+        with engine.connect() as c:
+            scoped = set(c.execute(select(submissions.c.idempotency_key)).scalars())
+        engine.dispose()
+        assert len(scoped) == 3 and "public:order-17" in scoped
+        assert not any(key in text for key in keys for text in scoped)  # a MAC of the API key, not the key
+    finally:
+        server.stop()
+
+
+@pytest.mark.integration
+def test_a_retry_of_a_submission_stored_before_keys_were_scoped_gets_its_receipt(server):
+    from minqing.settings import load_settings
+    from functions.app import create_app
+    from tests.casework import envelope
+    from workers import queries
+
+    settings = load_settings(server.env)
+    content = create_app(settings).extensions["minqing"].schemas["hazard"].load(A)
+    old = envelope(settings, "hazard", content, key="phone-retry-7")  # the id from (kind, key), as before
+    old["idempotency_key"] = "phone-retry-7"  # stored bare, as before
+    engine = database_of(server)
+    with engine.begin() as c:
+        queries.store_submission(c, old)
+    engine.dispose()
+
+    retry = server.post("/api/v1/hazard-reports", json=A, headers={"Idempotency-Key": "phone-retry-7"})
+    assert retry.status_code == 202
+    assert (retry.json()["id"], retry.json()["receipt"]) == (old["id"], old["receipt"])
+    assert retry.json()["feedback_code"] == feedback_code(settings.secret_key, old["id"])
+    # Whose the bare key was is not known: it refuses no other form, which is stored under its own id.
+    other = server.post("/api/v1/hazard-reports", json=C, headers={"Idempotency-Key": "phone-retry-7"})
+    assert other.status_code == 202 and other.json()["receipt"] != old["receipt"]
+    assert stored(server, other.json()["receipt"])["category"] == C["category"]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_migration_0007_indexes_keys_and_makes_room_for_their_scope(database, tmp_path, request):
+    import sqlalchemy as sa
+
+    from workers.db import current_revision, make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}" if database == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    try:
+        upgrade(engine, "0006")
+        upgrade(engine)
+        assert current_revision(engine) == "0007"
+        indexes = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("submissions")}
+        assert indexes["ix_submissions_idempotency_key"] == ["idempotency_key", "kind"]
+        with engine.begin() as c:
+            c.execute(sa.text(
+                "INSERT INTO submissions (id, receipt, kind, community, category, priority, status, payload, "
+                "body_hash, idempotency_key, lang, submitted_at, stored_at, updated_at) VALUES ('x', 'R', "
+                "'hazard', '', 'other', '', 'received', '{}', 'h', :key, 'zh-CN', :at, :at, :at)"),
+                {"key": "api-" + "Z" * 16 + ":" + "k" * 128, "at": "2026-11-26 00:00:00"})
+    finally:
+        engine.dispose()
