@@ -97,6 +97,7 @@ def answer_browser(kind: str, receive):
     response.set_cookie(FEEDBACK_COOKIE, code, max_age=FEEDBACK_COOKIE_SECONDS,
                         path=url_for("pages.thanks", receipt=receipt), secure=services().base_uri.startswith("https:"),
                         httponly=True, samesite="Strict")
+    response.headers["Cache-Control"] = "no-store"  # it carries the code: no cache may keep it
     return response
 
 

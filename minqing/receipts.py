@@ -55,8 +55,8 @@ def random_uuid() -> str:
 
 
 def submission_id(secret: str, kind: str, idempotency_key: str | None = None) -> str:
-    """A new random id; with a key, the id the same kind and key had before keys were scoped (an id
-    already stored this way still answers a retry, see `keyed_submission_id`)."""
+    """A new random id; with a key, the id the same kind and key had before keys were scoped, which a
+    submission stored then still has (intake.keyed finds it for a retry)."""
     if idempotency_key is None:
         return random_uuid()
     digest = _mac(secret, f"id\x00{kind}\x00{idempotency_key}")[:16]

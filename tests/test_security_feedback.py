@@ -119,7 +119,9 @@ def test_the_thank_you_page_shows_the_code_to_the_browser_that_posted_and_keeps_
     phone = requests.Session()
     posted = phone.post(server.url + "/api/v1/hazard-reports", data=FORM, headers=BROWSER, allow_redirects=False,
                         timeout=15)
-    assert posted.status_code == 303
+    assert posted.status_code == 303 and posted.headers["Cache-Control"] == "no-store"
+    cookie = posted.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/thanks/" in cookie
     location = posted.headers["Location"]
     thanks = phone.get(location if location.startswith("http") else server.url + location, timeout=15)
     assert thanks.headers["Referrer-Policy"] == "no-referrer" and thanks.headers["Cache-Control"] == "no-store"
