@@ -259,6 +259,7 @@ def test_one_open311_client_cannot_claim_another_clients_key(base_env, tmp_path,
         assert post(keys[1], C).status_code == 400
         native = server.post("/api/v1/hazard-reports", json=A, headers={"Idempotency-Key": "order-17"})
         assert native.status_code == 202 and native.json()["receipt"] != mine
+        stored(server, native.json()["receipt"])
 
         from sqlalchemy import select
 
