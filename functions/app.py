@@ -67,19 +67,20 @@ class Services:
         self.broker.enqueue(Message(queue_name=self.settings.queue_name, actor_name=actor_name, args=args, kwargs={},
                                     options={}, message_id=random_uuid()))
 
-    def known_body_hash(self, sid: str) -> str | None:
-        """The body hash stored for `sid`, or None when unknown or the database is unreachable."""
+    def stored_under_key(self, kind: str, scoped_key: str, unscoped_id: str) -> list:
+        """What is stored under an idempotency key (workers.queries.stored_under_key); [] when the database
+        is unreachable."""
         from workers import queries
 
         try:
             with self.engine.connect() as connection:
-                return queries.body_hash_of(connection, sid)
+                return queries.stored_under_key(connection, kind, scoped_key, unscoped_id)
         except Exception:
-            # The queue still takes the submission; the worker's insert ignores a known id.
+            # The queue still takes the submission: its id, derived from its key and content, is stored once.
             import logging
 
             logging.getLogger("minqing.intake").warning("database unreachable for idempotency check", exc_info=True)
-            return None
+            return []
 
 
 class FormSchemas(dict):

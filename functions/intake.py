@@ -11,7 +11,7 @@ from marshmallow import ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from functions.problems import Problem, pick_lang
-from minqing.receipts import body_hash, receipt_for, submission_id
+from minqing.receipts import body_hash, client_scope, feedback_code, issue, keyed_submission_id, submission_id
 from schemas import errors_by_path
 
 log = logging.getLogger("minqing.intake")
@@ -55,18 +55,22 @@ def wants_page() -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
-def receive(kind: str) -> tuple[str, str, str]:
-    """Parse, validate and enqueue one submission of `kind`: (id, receipt, lang), or a Problem."""
+def receive(kind: str) -> tuple[str, str, str, str]:
+    """Parse, validate and enqueue one submission of `kind`: (id, receipt, feedback code, lang), or a Problem."""
     svc = services()
     lang = pick_lang(svc.settings.default_lang)
-    sid, receipt = submit(kind, parse_body(svc.schemas[kind]), lang)
-    return sid, receipt, lang
+    sid, receipt, code = submit(kind, parse_body(svc.schemas[kind]), lang)
+    return sid, receipt, code, lang
 
 
-def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
-    """Validate `raw` and queue it (once per idempotency key); (id, receipt), or a Problem.
+def submit(kind: str, raw: dict, lang: str, api_key: str | None = None) -> tuple[str, str, str]:
+    """Validate `raw` and queue it (once per idempotency key); (id, receipt, feedback code), or a Problem.
+
+    The feedback code is for the one who reported only: answer it to them and to nobody else.
 
     Every way in (the native forms, Open311) goes through here: same schemas, same queue, same workers.
+    Idempotency keys are each client's own: the native forms share one scope, and each API key (`api_key`,
+    an Open311 client's) has its own.
     """
     svc = services()
     schema = svc.schemas[kind]
@@ -76,17 +80,13 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
         raise Problem(422, "validation-error", errors=errors_by_path(error.messages, lang))
     key = idempotency_key(data)
     content = {k: v for k, v in data.items() if k not in NOT_CONTENT}
-    sid = submission_id(svc.settings.secret_key, kind, key)
-    receipt = receipt_for(svc.settings.secret_key, kind, sid)
-    if key is not None:
-        known = svc.known_body_hash(sid)
-        if known is not None:
-            if known != body_hash(content):
-                raise Problem(422, "idempotency-key-reused", (
-                    "该幂等键已用于另一份不同的提交。", "This idempotency key was already used for a different submission."),
-                    errors={"Idempotency-Key": ["与已受理的提交内容不一致" if lang == "zh-CN" else
-                                                "does not match the submission already received"]})
-            return sid, receipt
+    if key is None:
+        sid = submission_id(svc.settings.secret_key, kind)
+    else:
+        key, sid, stored_receipt = keyed(kind, key, content, lang, api_key)
+        if stored_receipt is not None:
+            return sid, stored_receipt, feedback_code(svc.settings.secret_key, sid)
+    receipt, code = issue(svc.settings.secret_key, kind, sid)
     envelope = {
         "id": sid,
         "receipt": receipt,
@@ -105,12 +105,38 @@ def submit(kind: str, raw: dict, lang: str) -> tuple[str, str]:
             "提交暂时无法受理，请稍后重试，内容不会重复登记。",
             "The submission could not be queued; retry later, it will not be recorded twice."),
             headers={"Retry-After": "5"})
-    return sid, receipt
+    return sid, receipt, code
 
 
-def answer(sid: str, receipt: str, lang: str):
+def keyed(kind: str, key: str, content: dict, lang: str, api_key: str | None) -> tuple[str, str, str | None]:
+    """(scoped key, id, receipt if already stored) for a post under an idempotency key, or a Problem when
+    the client used the key for another form.
+
+    The id is derived from the content too: two forms racing under one key, neither stored yet, are both
+    queued and both stored, never one dropped for the other after its 202.
+    """
+    secret = services().settings.secret_key
+    scoped = f"{client_scope(secret, api_key)}:{key}"
+    content_hash = body_hash(content)
+    stored = services().stored_under_key(kind, scoped, submission_id(secret, kind, key))
+    for row in stored:
+        if row.body_hash == content_hash:
+            return scoped, row.id, row.receipt
+    # A submission from before keys were scoped answers its retry, but refuses nothing: whose key it was is
+    # not known.
+    if any(row.idempotency_key == scoped for row in stored):
+        raise Problem(422, "idempotency-key-reused", (
+            "该幂等键已用于另一份不同的提交。", "This idempotency key was already used for a different submission."),
+            errors={"Idempotency-Key": ["与已受理的提交内容不一致" if lang == "zh-CN" else
+                                        "does not match the submission already received"]})
+    return scoped, keyed_submission_id(secret, kind, scoped, content_hash), None
+
+
+def answer(sid: str, receipt: str, code: str, lang: str):
     status_url = f"{services().base_uri}/api/v1/receipts/{receipt}"
-    body = json.dumps({"id": sid, "receipt": receipt, "status": "received", "status_url": status_url})
+    # Shaped as schemas.responses.Accepted (which documents it), without a marshmallow dump on the intake path.
+    body = json.dumps({"id": sid, "receipt": receipt, "feedback_code": code, "status": "received",
+                       "status_url": status_url})
     return Accepted(body, status_url, "en" if lang == "en" else "zh-CN")
 
 

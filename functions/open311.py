@@ -2,10 +2,15 @@
 
 Posts go through the same schema, queue and workers as the native form (intake.submit); the ids are
 receipt codes. JSON only. Errors are Open311's list of {code, description}.
+
+Listing needs no key and shows every hazard's `service_request_id`, so that id (a receipt) carries no
+power: with it anyone may read a public status, and nothing more. Rating or reopening a case takes the
+feedback code, which only the poster gets, in the answer to their post (`feedback_code`).
 """
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, jsonify, request
@@ -93,12 +98,24 @@ def service_definition(code: str):
 
 @blueprint.post("/requests.json")
 def create_request():
-    svc = services()
     form = request.form
-    if not svc.settings.open311_api_keys or form.get("api_key") not in svc.settings.open311_api_keys:
+    client = api_key(form.get("api_key"))
+    if client is None:
         raise Open311Error(403, "api_key is missing or not valid")
-    sid, receipt = submit("hazard", hazard_form(form), _lang())
-    return jsonify([{"service_request_id": receipt, "service_notice": "", "account_id": None}])
+    sid, receipt, code = submit("hazard", hazard_form(form), _lang(), api_key=client)
+    # An extension member: the code is the reporter's, for the client to pass on to them alone.
+    return jsonify([{"service_request_id": receipt, "service_notice": "", "account_id": None, "feedback_code": code}])
+
+
+def api_key(given: str | None) -> str | None:
+    """The configured API key `given` is, or None. Compared with every key in constant time, so that how
+    long a refusal takes tells nothing of how much of a key was right, nor of which key."""
+    found = None
+    given_bytes = (given or "").encode()
+    for key in services().settings.open311_api_keys:
+        if hmac.compare_digest(given_bytes, key.encode()):
+            found = key
+    return found if given else None
 
 
 def hazard_form(form) -> dict:
@@ -236,7 +253,10 @@ def document(spec) -> None:
                  "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
                  "responses": answers(array({"type": "object", "properties": {
                      "service_request_id": {"type": "string"}, "service_notice": {"type": "string"},
-                     "account_id": {"type": "null"}}}), 400, 403, 413, 429, 503)},
+                     "account_id": {"type": "null"},
+                     "feedback_code": {"type": "string", "description": "the reporter's private code for rating "
+                                       "the outcome (POST /api/v1/receipts/{code}/feedback); for them alone"}}}),
+                     400, 403, 413, 429, 503)},
         "get": {"summary": "hazard reports (default: the last 90 days, at most 1000)", "tags": tags,
                 "parameters": [{"in": "query", "name": n, "schema": {"type": "string"}} for n in (
                     "service_request_id", "service_code", "start_date", "end_date", "status")],

@@ -15,7 +15,7 @@ PROBLEM = "application/problem+json"
 ERRORS = {
     400: "malformed request (body, date, cursor or year)",
     401: "no live staff token",
-    403: "a filter outside the caller's scope",
+    403: "not the caller's: a filter outside their scope, or a wrong or missing feedback code",
     404: "no such receipt or case (or not the caller's to see)",
     409: "the action is not possible from the case's status",
     410: "the link has expired",
@@ -104,9 +104,10 @@ def build_spec(base_url: str) -> dict:
         "summary": "the public status of a submission", "tags": ["public"], "parameters": [code],
         "responses": {"200": _json("ReceiptStatus"), **_errors(404, 429, 503)}}})
     spec.path(path="/api/v1/receipts/{code}/feedback", operations={"post": {
-        "summary": "效果共评 — rate a resolved case, once", "tags": ["public"], "parameters": [code],
-        "requestBody": _body("Feedback"),
-        "responses": {"201": _json("FeedbackAccepted", "recorded"), **_errors(400, 404, 409, 413, 415, 422, 429)}}})
+        "summary": "效果共评 — the reporter rates a resolved case, once, with their feedback code",
+        "tags": ["public"], "parameters": [code], "requestBody": _body("Feedback"),
+        "responses": {"201": _json("FeedbackAccepted", "recorded"),
+                      **_errors(400, 403, 404, 409, 413, 415, 422, 429)}}})
     spec.path(path="/api/v1/tallies", operations={"get": {
         "summary": "public counts", "tags": ["public"],
         "parameters": [{"in": "query", "name": n, "schema": {"type": "string", "format": "date"}} for n in ("from", "to")],

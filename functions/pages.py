@@ -24,6 +24,8 @@ from schemas.choices import KINDS, Label
 from schemas.fields import BEIJING
 
 SPOT = re.compile(r"[A-Za-z0-9_-]{1,40}")
+FEEDBACK_COOKIE, FEEDBACK_COOKIE_SECONDS = "minqing_feedback_code", 3600
+FEEDBACK_CODE = re.compile(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}")
 
 blueprint = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/assets")
@@ -83,13 +85,20 @@ def answer_browser(kind: str, receive):
     """The intake's answer to a browser's own form post (see intake.accept)."""
     page = page_from(kind, request.args)
     try:
-        _, receipt, _ = receive(kind)
+        _, receipt, code, _ = receive(kind)
     except Problem as problem:
         return render_form(page, request.form, problem)
     if page.mode == "patrol":  # the next finding of the round starts with the same team and volunteer
         page = Page(**{**page.__dict__, "team": request.form.get("patrol.team", "")[:50],
                        "vid": request.form.get("patrol.volunteer_id", "")[:32]})
-    return redirect(url_for("pages.thanks", receipt=receipt, **page.query()), 303)
+    response = redirect(url_for("pages.thanks", receipt=receipt, **page.query()), 303)
+    # The feedback code goes to the thank-you page in a cookie for that page alone, never in its URL, which
+    # access logs, the browser's history and a Referer would keep.
+    response.set_cookie(FEEDBACK_COOKIE, code, max_age=FEEDBACK_COOKIE_SECONDS,
+                        path=url_for("pages.thanks", receipt=receipt), secure=services().base_uri.startswith("https:"),
+                        httponly=True, samesite="Strict")
+    response.headers["Cache-Control"] = "no-store"  # it carries the code: no cache may keep it
+    return response
 
 
 def render_form(page: Page, values=None, problem: Problem | None = None):
@@ -152,9 +161,14 @@ def thanks(receipt: str):
         abort(404)
     kind, receipt = parsed
     page = page_from(kind, request.args)
+    # Only the browser that posted the form has the cookie: the receipt alone shows no feedback code.
+    code = request.cookies.get(FEEDBACK_COOKIE, "")
     body = render_template("thanks.html", receipt=receipt, page=page, t=_texts(page.lang),
+                           feedback_code=code if FEEDBACK_CODE.fullmatch(code) else "",
                            title=_pick(title(kind, page.mode), page.lang), again=page.form_url())
-    return _page(body, 200, page.lang)
+    response = _page(body, 200, page.lang)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @blueprint.get("/r/<receipt>")
@@ -216,6 +230,10 @@ _TEXT = {
     "thanks": ("提交成功，感谢您！", "Thank you, we have received it."),
     "receipt": ("回执码", "Receipt code"),
     "keep": ("请截图或记下回执码，凭它查询办理进度。", "Keep this code to follow the progress."),
+    "feedback_code": ("评价码", "Feedback code"),
+    "keep_private": ("办结后凭评价码评价办理效果。请记下评价码，不要告诉他人。",
+                     "Once the case is resolved, this code lets you rate the outcome: note it down and keep it to "
+                     "yourself."),
     "progress": ("查看办理进度", "See the progress"),
     "again": ("再报一条", "Report another"),
     "next": ("记录下一条发现", "Next finding"),

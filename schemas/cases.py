@@ -117,3 +117,6 @@ class FeedbackSchema(StrictSchema):
     fixed = Boolean(required=True, metadata={"description": "false reopens the case"})
     comment = Text(500, multiline=True)
     lang = Choice(LANGUAGES)
+    feedback_code = Text(32, metadata={
+        "description": "the reporter's feedback code (评价码), from the 202 or the thank-you page; without the "
+                       "right one the answer is 403 and nothing changes"})

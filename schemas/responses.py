@@ -28,7 +28,10 @@ class Problem(Schema):
 
 class Accepted(Schema):
     id = fields.String(required=True)
-    receipt = fields.String(required=True)
+    receipt = fields.String(required=True, metadata={"description": "reads the public status, nothing more"})
+    feedback_code = fields.String(required=True, metadata={
+        "description": "the reporter's private code (评价码) for rating the outcome; given only here and on the "
+                       "thank-you page: keep it, and do not show it to others"})
     status = fields.String(required=True)
     status_url = fields.String(required=True)
 

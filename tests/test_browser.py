@@ -3,6 +3,7 @@ off, against `minqing serve` over HTTP, on the embedded default and with photos 
 
 import json
 import os
+import re
 import uuid
 from urllib.parse import urlparse
 
@@ -90,6 +91,9 @@ def report_with_photo(phone, server):
     page.click("button[type=submit]")
     page.wait_for_url("**/thanks/**")
     receipt = page.text_content("#receipt")
+    # The feedback code comes in a cookie for this page (SameSite=Strict, over the 303), not in its URL.
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", page.text_content("#feedback-code"))
+    assert page.text_content("#feedback-code") not in page.url
     shoot(phone, "hazard-thanks")
     page.click(f'a[href="/r/{receipt}"]')
     page.wait_for_url(f"**/r/{receipt}")

@@ -31,7 +31,8 @@ def bearer(server, staff_id):
 
 
 def test_staff_work_a_case_and_the_resident_reopens_it(server):
-    receipt = server.post("/api/v1/hazard-reports", json=HAZARD[0]).json()["receipt"]
+    accepted = server.post("/api/v1/hazard-reports", json=HAZARD[0]).json()
+    receipt, code = accepted["receipt"], accepted["feedback_code"]
     grid = bearer(server, "qjj-grid")
     [case] = wait_until(lambda: server.get("/api/v1/cases", headers=grid).json()["items"])
     assert case["receipt"] == receipt
@@ -43,9 +44,11 @@ def test_staff_work_a_case_and_the_resident_reopens_it(server):
     assert illegal.status_code == 409 and illegal.json()["allowed"] == ["close", "reopen"]
 
     feedback = server.post(f"/api/v1/receipts/{receipt}/feedback", json={"rating": 2, "fixed": False,
-                                                                         "comment": "裂缝还在"})
+                                                                         "comment": "裂缝还在", "feedback_code": code})
     assert feedback.status_code == 201 and feedback.json()["status"] == "reopened"
-    assert server.post(f"/api/v1/receipts/{receipt}/feedback", json={"rating": 5, "fixed": True}).status_code == 409
+    again = server.post(f"/api/v1/receipts/{receipt}/feedback",
+                        json={"rating": 5, "fixed": True, "feedback_code": code})
+    assert again.status_code == 409
 
     tallies = server.get("/api/v1/tallies").json()
     assert tallies["totals"]["hazard"] == {"received": 1, "acknowledged": 1, "in_progress": 1, "resolved": 1,

@@ -39,7 +39,7 @@ def test_cases_stored_before_0006_get_the_default_deadline(database_url):
                     ":priority, 'received', :payload, 'h', 'zh-CN', :at, :at, :at)"),
                     dict(id=case_id, receipt=f"R{n}", kind=kind, priority=priority, at=at,
                          payload=json.dumps(payload)))
-        upgrade(engine)
+        upgrade(engine, "0006")
         assert current_revision(engine) == "0006"
         with engine.connect() as c:
             found = dict(c.execute(sa.select(submissions.c.id, submissions.c.due_at)).all())

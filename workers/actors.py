@@ -48,7 +48,8 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 queries.apply_increments(connection, row.id, "received",
                                          increments_for(row.kind, row.payload, row.submitted_at))
             elif queries.body_hash_of(connection, envelope["id"]) != body_hash(envelope["data"]):
-                # Same idempotency key, different form, both queued before either was stored: keep the first.
+                # An id is derived from a key and the content together (intake.keyed), so only a message
+                # from before that, or not from us, gets here: keep what is stored.
                 log.warning("submission %s: idempotency key reused with another body; dropped", envelope["id"])
                 return
             else:

@@ -38,6 +38,10 @@ PUBLIC_COLUMNS = (
 
 # The statements every submission runs, built once: constructing them per call costs more than running them.
 _BODY_HASH = select(submissions.c.body_hash).where(submissions.c.id == bindparam("id"))
+_UNDER_KEY = select(submissions.c.id, submissions.c.receipt, submissions.c.body_hash,
+                    submissions.c.idempotency_key).where(
+    submissions.c.kind == bindparam("kind"),
+    or_(submissions.c.idempotency_key == bindparam("key"), submissions.c.id == bindparam("unscoped_id")))
 _SUBMISSION = select(submissions).where(submissions.c.id == bindparam("id"))
 _ASSIGNEES = (
     select(assignments.c.staff_id).where(assignments.c.submission_id == bindparam("id")).order_by(assignments.c.position)
@@ -148,6 +152,12 @@ def store_submission(connection: Connection, envelope: dict, *,
 
 def body_hash_of(connection: Connection, submission_id: str) -> str | None:
     return connection.execute(_BODY_HASH, {"id": submission_id}).scalar_one_or_none()
+
+
+def stored_under_key(connection: Connection, kind: str, scoped_key: str, unscoped_id: str) -> list:
+    """The submissions of `kind` stored under a client's idempotency key (`scope:key`), and the one stored
+    before keys were scoped, whose id (`unscoped_id`) was derived from the kind and bare key alone."""
+    return connection.execute(_UNDER_KEY, {"kind": kind, "key": scoped_key, "unscoped_id": unscoped_id}).all()
 
 
 def submission(connection: Connection, submission_id: str):

@@ -53,7 +53,8 @@ submissions = Table(
     Column("status", String(16), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("body_hash", String(64), nullable=False),
-    Column("idempotency_key", String(128)),
+    # `<client scope>:<key>` (see intake.submit); a key stored before migration 0007 is bare.
+    Column("idempotency_key", String(160)),
     Column("lang", String(8), nullable=False, default="zh-CN"),
     Column("submitted_at", UTCDateTime(), nullable=False),
     Column("stored_at", UTCDateTime(), nullable=False),
@@ -61,6 +62,7 @@ submissions = Table(
     Index("ix_submissions_kind_community_category", "kind", "community", "category"),
     Index("ix_submissions_status", "status"),
     Index("ix_submissions_submitted_at", "submitted_at"),
+    Index("ix_submissions_idempotency_key", "idempotency_key", "kind"),
 )
 
 # The public status history shown on a receipt.
