@@ -27,8 +27,8 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from workers.db import make_engine  # noqa: E402
-from workers.tables import outbox, submissions, tally_events  # noqa: E402
+from minqing.store.engine import make_engine  # noqa: E402
+from minqing.store.tables import outbox, submissions, tally_events  # noqa: E402
 
 REPORT = json.loads((ROOT / "tests/samples/hazard.json").read_text())["valid"][0]
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"

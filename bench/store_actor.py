@@ -44,12 +44,12 @@ def main() -> None:
     from dramatiq.brokers.stub import StubBroker
 
     from minqing.settings import load_settings
-    from workers import db
+    from minqing.store import engine
     from workers.main import build
 
     runtime = build(load_settings(), broker=StubBroker())
     try:
-        db.upgrade(runtime.engine)
+        engine.upgrade(runtime.engine)
         store = runtime.broker.get_actor("store_submission").fn
         for i in range(200):  # connections, prepared statements, caches
             store(envelope(i))

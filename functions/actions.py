@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from functions.intake import services
+from functions.services import services
 from functions.problems import pick_lang
 from minqing import links
 from minqing.privacy import mask_personal_numbers_in
@@ -103,12 +103,12 @@ def confirm(token: str):
         grant = links.verify(svc.settings.secret_key, token)
     except links.LinkRefused as refused:
         return _refused(lang, refused.reason)
-    from workers import queries
-    from workers.one_tap import withdrawn
+    from minqing.store import cases
+    from minqing.store.one_tap import withdrawn
 
     try:
         with svc.engine.connect() as connection:
-            row = queries.submission(connection, grant.submission_id)
+            row = cases.submission(connection, grant.submission_id)
             reason = row and withdrawn(connection, grant, svc.directory)
     except Exception:
         return _page(lang, 503, message=TEXTS[lang]["unavailable"])
@@ -128,16 +128,16 @@ def act(token: str):
         grant = links.verify(svc.settings.secret_key, token)
     except links.LinkRefused as refused:
         return _refused(lang, refused.reason)
-    from workers import queries
-    from workers.cases import IllegalTransition
-    from workers.one_tap import LinkUsed, LinkWithdrawn, act_by_link
+    from minqing.store import cases
+    from minqing.domain.workflow import IllegalTransition
+    from minqing.store.one_tap import LinkUsed, LinkWithdrawn, act_by_link
 
     texts, action = TEXTS[lang], TEXTS[lang][grant.action]
     try:
         with svc.engine.begin() as connection:
             act_by_link(connection, grant, svc.directory)
         with svc.engine.connect() as connection:
-            row = queries.submission(connection, grant.submission_id)
+            row = cases.submission(connection, grant.submission_id)
     except LinkWithdrawn as refused:
         return _withdrawn(lang, grant, refused.reason)
     except LinkUsed:

@@ -7,9 +7,10 @@ import hashlib
 from flask import Blueprint, g, jsonify, request
 from marshmallow import ValidationError
 
-from functions.intake import services
+from functions.services import services
 from functions.problems import Problem, pick_lang
-from minqing.attachments import CONTENT_TYPES, issue_key
+from minqing.attachments.base import issue_key
+from schemas.choices import CONTENT_TYPES
 from schemas import errors_by_path
 from schemas import messages as m
 from schemas.attachment import AttachmentRequestSchema

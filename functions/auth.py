@@ -6,7 +6,7 @@ import functools
 
 from flask import g, request
 
-from functions.intake import services
+from functions.services import services
 from functions.problems import Problem
 
 NO_TOKEN = ("请使用工作人员令牌登录（Authorization: Bearer …）。", "Sign in with a staff token (Authorization: Bearer …).")
@@ -32,7 +32,7 @@ def authenticated_staff():
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "unauthenticated", NO_TOKEN, headers=CHALLENGE)
     svc = services()
-    from minqing import tokens
+    from minqing.store import tokens
 
     with svc.engine.connect() as connection:
         staff_id = tokens.staff_for(connection, token.strip())

@@ -9,15 +9,18 @@ from flask import Blueprint, g, jsonify, request
 from marshmallow import ValidationError
 
 from functions.auth import staff_required
-from functions.intake import parse_body, services
+from functions.intake import parse_body
+from functions.services import services
 from functions.problems import Problem, pick_lang
 from minqing.receipts import parse_receipt
 from schemas import errors_by_path
 from schemas import messages as m
 from schemas.cases import CaseActionSchema, CaseFilterSchema
 from schemas.responses import CaseDetail, CaseList
-from workers import cases
-from workers.cases import IllegalTransition
+from minqing.domain import access
+from minqing.store import base, cases, changes, scopes
+from minqing.domain import workflow
+from minqing.domain.workflow import IllegalTransition
 
 blueprint = Blueprint("cases", __name__)
 log = logging.getLogger("minqing.cases")
@@ -34,16 +37,8 @@ def validation_problem(error: ValidationError, lang: str) -> Problem:
     return Problem(422, "validation-error", errors=errors_by_path(error.messages, lang))
 
 
-def _storage():
-    # SQLAlchemy is imported on first use, not when the intake functions start cold.
-    from minqing import access
-    from workers import case_queries, queries
-
-    return access, case_queries, queries
-
 
 def load_filters(staff) -> dict:
-    access, _, _ = _storage()
     lang = pick_lang(services().settings.default_lang)
     try:
         filters = CaseFilterSchema().load(request.args.to_dict())
@@ -57,17 +52,16 @@ def load_filters(staff) -> dict:
 @blueprint.get("/api/v1/cases")
 @staff_required
 def list_cases():
-    access, case_queries, queries = _storage()
     filters = load_filters(g.staff)
-    at = queries.now()
+    at = base.now()
     with services().engine.connect() as connection:
         try:
-            rows, next_cursor = case_queries.list_cases(connection, filters, access.scope_clause(g.staff), at)
-        except case_queries.BadCursor:
+            rows, next_cursor = cases.list_cases(connection, filters, scopes.scope_clause(g.staff), at)
+        except cases.BadCursor:
             lang = pick_lang(services().settings.default_lang)
             raise Problem(400, "bad-cursor", BAD_CURSOR,
                           errors={"cursor": [BAD_CURSOR[1] if lang == "en" else BAD_CURSOR[0]]})
-        assigned = case_queries.assignees_of(connection, [r.id for r in rows])
+        assigned = cases.assignees_of(connection, [r.id for r in rows])
     items = [summary(row, assigned[row.id], at) for row in rows]
     return jsonify(CaseList().dump({"items": items, "next_cursor": next_cursor}))
 
@@ -82,7 +76,6 @@ def show_case(case_id: str):
 @blueprint.post("/api/v1/cases/<case_id>/actions")
 @staff_required
 def act(case_id: str):
-    _, case_queries, queries = _storage()
     svc = services()
     lang = pick_lang(svc.settings.default_lang)
     with svc.engine.begin() as connection:
@@ -95,15 +88,15 @@ def act(case_id: str):
         details = step_details(connection, case, step, lang)
         action, note, photos = step["action"], step.get("note", ""), step.get("photos", [])
         try:
-            if action in cases.RECORD_ONLY:
-                step_id, added = case_queries.record_step(connection, case.id, action, actor=g.staff.id, note=note,
+            if action in workflow.RECORD_ONLY:
+                step_id, added = changes.record_step(connection, case.id, action, actor=g.staff.id, note=note,
                                                           photos=photos, details=details)
                 if added:
                     # Queued before the commit: if the queue refuses it, nothing is recorded and the caller
                     # retries; the worker waits (retries) until it sees the committed step.
-                    enqueue_or_503(svc, "notify_assignees", case.id, case_queries.assigned_event(step_id))
+                    enqueue_or_503(svc, "notify_assignees", case.id, changes.assigned_event(step_id))
             else:
-                queries.transition(connection, case.id, action, actor=g.staff.id, note=note, photos=photos,
+                changes.transition(connection, case.id, action, actor=g.staff.id, note=note, photos=photos,
                                    details=details)
         except IllegalTransition as error:
             raise Problem(409, "illegal-transition", ILLEGAL,
@@ -122,7 +115,6 @@ def enqueue_or_503(svc, actor_name: str, *args) -> None:
 
 def step_details(connection, case, step: dict, lang: str) -> dict:
     """What the history keeps beside the note: reason, original, new assignees, outcome, figures."""
-    access, case_queries, _ = _storage()
     details = {k: step[k] for k in ("reason", "assignees", "beneficiaries", "hours", "outcome") if k in step}
     if "assignees" in step:
         unknown = [s for s in step["assignees"] if s not in services().directory.staff]
@@ -140,24 +132,22 @@ def step_details(connection, case, step: dict, lang: str) -> dict:
 
 def original_case(connection, code: str):
     """The case a duplicate points at, by receipt, if the caller may see it."""
-    access, case_queries, _ = _storage()
     parsed = parse_receipt(services().settings.secret_key, code)
     if parsed is None:
         return None
-    found = case_queries.case_by_receipt(connection, parsed[1])
-    scope = access.scope_clause(g.staff)
-    return found and case_queries.case_in_scope(connection, found.id, scope)
+    found = cases.case_by_receipt(connection, parsed[1])
+    scope = scopes.scope_clause(g.staff)
+    return found and cases.case_in_scope(connection, found.id, scope)
 
 
 def find_case(connection, case_id: str):
     """The case, if it exists and is within the caller's scope; otherwise 404 either way, so that
     nobody learns that another community's case exists."""
-    access, case_queries, _ = _storage()
     try:
         uuid.UUID(case_id)
     except ValueError:
         raise Problem(404, "case-not-found", NOT_FOUND)
-    case = case_queries.case_in_scope(connection, case_id, access.scope_clause(g.staff))
+    case = cases.case_in_scope(connection, case_id, scopes.scope_clause(g.staff))
     if case is None:
         raise Problem(404, "case-not-found", NOT_FOUND)
     return case
@@ -168,35 +158,34 @@ def summary(row, assignees: list[str], at) -> dict:
         "id": row.id, "receipt": row.receipt, "kind": row.kind, "community": row.community or None,
         "category": row.category, "priority": row.priority, "status": row.status,
         "submitted_at": row.submitted_at, "updated_at": row.updated_at, "due_at": row.due_at,
-        "overdue": cases.is_overdue(row.status, row.due_at, at), "assignees": assignees,
+        "overdue": workflow.is_overdue(row.status, row.due_at, at), "assignees": assignees,
         "duplicate_of": row.duplicate_of,
     }
 
 
 def detail(connection, case) -> dict:
-    access, case_queries, queries = _storage()
-    at = queries.now()
-    assignees = case_queries.assignees_of(connection, [case.id])[case.id]
+    at = base.now()
+    assignees = cases.assignees_of(connection, [case.id])[case.id]
     personal = access.sees_personal_data(g.staff, assignees)
-    scope = access.scope_clause(g.staff)
+    scope = scopes.scope_clause(g.staff)
     original = None
     if case.duplicate_of:
-        found = case_queries.case_in_scope(connection, case.duplicate_of, scope)
+        found = cases.case_in_scope(connection, case.duplicate_of, scope)
         original = found and {"id": found.id, "receipt": found.receipt, "status": found.status}
-    given = case_queries.feedback_of(connection, case.id)
+    given = cases.feedback_of(connection, case.id)
     history = [{"status": h.status, "action": h.action, "at": h.at, "actor": h.actor, "note": h.note,
                 "photos": h.photos or [], "details": h.details or {}}
-               for h in case_queries.history_of(connection, case.id)]
+               for h in cases.history_of(connection, case.id)]
     body = {
         **summary(case, assignees, at),
         "payload": case.payload if personal else access.masked_payload(case.payload),
         "personal_data": personal,
         "outcome": case.outcome,
         "history": history,
-        "allowed_actions": [*cases.ALLOWED.get(case.status, ()), *cases.RECORD_ONLY],
+        "allowed_actions": [*workflow.ALLOWED.get(case.status, ()), *workflow.RECORD_ONLY],
         "original": original,
-        "duplicates": [dict(r._mapping) for r in case_queries.duplicates_of(connection, case.id, scope)],
-        "likely_duplicates": case_queries.likely_duplicates(connection, case, scope),
+        "duplicates": [dict(r._mapping) for r in cases.duplicates_of(connection, case.id, scope)],
+        "likely_duplicates": cases.likely_duplicates(connection, case, scope),
         "feedback": given and {"rating": given.rating, "fixed": bool(given.fixed), "comment": given.comment,
                                "at": given.at},
     }

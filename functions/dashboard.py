@@ -9,7 +9,7 @@ from datetime import date
 
 from flask import Blueprint, render_template, request
 
-from functions.intake import services
+from functions.services import services
 from functions.problems import Problem, pick_lang
 
 blueprint = Blueprint("dashboard", __name__, template_folder="templates")
@@ -24,13 +24,13 @@ def dashboard():
     year = _year()
     from minqing import charts
     from minqing.outcomes import CHARTED, HEADLINES, RATES, months_of_year, outcomes, shown
-    from workers import case_counts, queries
+    from minqing.store import counts
 
     since, until = date(year, 1, 1), date(year, 12, 31)
     try:
         with svc.engine.connect() as connection:
-            rows = queries.tally_rows(connection, since=since, until=until)
-            durations = case_counts.duration_rows(connection, since=since, until=until)
+            rows = counts.tally_rows(connection, since=since, until=until)
+            durations = counts.duration_rows(connection, since=since, until=until)
     except Exception:
         raise Problem(503, "database-unavailable", UNREADABLE, headers={"Retry-After": "5"})
     figures = outcomes(rows, durations, months=months_of_year(year))

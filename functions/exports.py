@@ -15,7 +15,9 @@ from flask import Blueprint, Response, g, stream_with_context
 
 from functions.auth import staff_required
 from functions.cases import load_filters
-from functions.intake import services
+from minqing.domain import access, workflow
+from minqing.store import cases
+from functions.services import services
 
 blueprint = Blueprint("exports", __name__)
 
@@ -28,19 +30,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def rows(filters: dict):
     """Header, then one list per matching case, read from the database a batch at a time."""
-    from minqing import access
-    from workers import case_queries, cases, queries
+    from minqing.store import scopes
+    from minqing.store import base, cases
 
-    at = queries.now()
+    at = base.now()
     yield HEADER
     with services().engine.connect() as connection:
         batch: list = []
-        for case in case_queries.iter_cases(connection, filters, access.scope_clause(g.staff), at):
+        for case in cases.iter_cases(connection, filters, scopes.scope_clause(g.staff), at):
             batch.append(case)
             if len(batch) == 500:
-                yield from _shaped(connection, batch, at, access, case_queries, cases)
+                yield from _shaped(connection, batch, at)
                 batch = []
-        yield from _shaped(connection, batch, at, access, case_queries, cases)
+        yield from _shaped(connection, batch, at)
 
 
 def csv_cell(value: str) -> str:
@@ -57,8 +59,8 @@ def xlsx_cell(sheet, value: str):
     return cell
 
 
-def _shaped(connection, batch, at, access, case_queries, cases):
-    assigned = case_queries.assignees_of(connection, [c.id for c in batch])
+def _shaped(connection, batch, at):
+    assigned = cases.assignees_of(connection, [c.id for c in batch])
     for case in batch:
         payload = case.payload if access.sees_personal_data(g.staff, assigned[case.id]) else access.masked_payload(
             case.payload)
@@ -66,7 +68,7 @@ def _shaped(connection, batch, at, access, case_queries, cases):
         due = case.due_at.isoformat() if case.due_at else ""
         yield [case.receipt, case.kind, case.community, case.category, case.priority, case.status,
                case.submitted_at.isoformat(), case.updated_at.isoformat(), due,
-               "yes" if cases.is_overdue(case.status, case.due_at, at) else "no", " ".join(assigned[case.id]),
+               "yes" if workflow.is_overdue(case.status, case.due_at, at) else "no", " ".join(assigned[case.id]),
                payload.get("description", ""), (payload.get("location") or {}).get("address", ""),
                contact.get("name", ""), contact.get("phone", ""), (payload.get("enterprise") or {}).get("name", "")]
 

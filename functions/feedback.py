@@ -7,7 +7,8 @@ it. A receipt is public (Open311 lists every hazard's), so it alone changes noth
 from flask import Blueprint, jsonify
 from marshmallow import ValidationError
 
-from functions.intake import parse_body, services
+from functions.intake import parse_body
+from functions.services import services
 from functions.problems import Problem, pick_lang
 from minqing.receipts import is_feedback_code, parse_receipt
 from schemas import errors_by_path
@@ -39,20 +40,20 @@ def give_feedback(code: str):
         given = schema.load(parse_body(schema))
     except ValidationError as error:
         raise Problem(422, "validation-error", errors=errors_by_path(error.messages, lang))
-    from workers import case_queries
+    from minqing.store import cases, changes
 
     with svc.engine.begin() as connection:
-        case = case_queries.case_by_receipt(connection, parsed[1])
+        case = cases.case_by_receipt(connection, parsed[1])
         if case is None:
             raise Problem(*REFUSED["unknown"])
         # Before anything about the case is told (whether it awaits feedback) or changed.
         if not is_feedback_code(svc.settings.secret_key, case.id, given.get("feedback_code")):
             raise Problem(403, "feedback-code-wrong", WRONG_CODE)
-        outcome = case_queries.record_feedback(connection, parsed[1], rating=given["rating"], fixed=given["fixed"],
+        outcome = changes.record_feedback(connection, parsed[1], rating=given["rating"], fixed=given["fixed"],
                                                comment=given.get("comment", ""))
         if outcome != "recorded":
             raise Problem(*REFUSED[outcome])
-        status = case_queries.case_by_receipt(connection, parsed[1]).status
+        status = cases.case_by_receipt(connection, parsed[1]).status
     response = jsonify(FeedbackAccepted().dump({"receipt": parsed[1], "status": status}))
     response.status_code = 201
     return response

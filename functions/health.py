@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from functions.intake import services
+from functions.services import services
 
 blueprint = Blueprint("health", __name__)
 
@@ -16,7 +16,7 @@ def healthz():
 def readyz():
     svc = services()
     from workers.brokers import ping as ping_queue
-    from workers.db import ping as ping_database
+    from minqing.store.engine import ping as ping_database
 
     checks = {}
     for name, check in (("queue", lambda: ping_queue(svc.broker)), ("database", lambda: ping_database(svc.engine))):
@@ -29,7 +29,7 @@ def readyz():
     body = {"status": "ready" if ready else "unavailable", "checks": checks}
     if checks["database"] == "ok":
         # Shown, not judged: notifications that reached nobody need a person, not a restart.
-        from workers import outbox
+        from minqing.store import outbox
 
         try:
             with svc.engine.connect() as connection:

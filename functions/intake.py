@@ -6,12 +6,20 @@ import json
 import logging
 from datetime import datetime, timezone
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from marshmallow import ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from functions.problems import Problem, pick_lang
-from minqing.receipts import body_hash, client_scope, feedback_code, issue, keyed_submission_id, submission_id
+from functions.services import services
+from minqing.receipts import (
+    body_hash,
+    client_scope,
+    feedback_code,
+    issue,
+    keyed_submission_id,
+    submission_id,
+)
 from schemas import errors_by_path
 
 log = logging.getLogger("minqing.intake")
@@ -23,10 +31,6 @@ MULTIPART_TYPES = {"multipart/form-data"}
 # Keys that steer the request, not the report: they do not make two bodies different.
 NOT_CONTENT = {"client_ref", "lang"}
 MAX_FORM_PHOTOS = 6
-
-
-def services():
-    return current_app.extensions["minqing"]
 
 
 def accept(kind: str):

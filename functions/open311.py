@@ -16,7 +16,8 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from functions.intake import services, submit
+from functions.intake import submit
+from functions.services import services
 from functions.problems import Problem, pick_lang
 from schemas.choices import CASE_STATUSES, HAZARD_CATEGORIES, SEVERITIES
 
@@ -183,12 +184,13 @@ def _moment(name: str) -> datetime | None:
 
 def _find(**filters) -> list[dict]:
     from minqing.privacy import mask_personal_numbers_in
-    from workers import case_queries, cases
+    from minqing.domain import workflow
+    from minqing.store import cases
 
     svc = services()
     try:
         with svc.engine.connect() as connection:
-            rows = case_queries.hazard_requests(connection, limit=MAX_RESULTS, **filters)
+            rows = cases.hazard_requests(connection, limit=MAX_RESULTS, **filters)
     except Exception:
         raise Open311Error(503, "the service is temporarily unavailable")
     street = _name(svc.directory.street.name)
@@ -197,7 +199,7 @@ def _find(**filters) -> list[dict]:
         location = row.payload.get("location") or {}
         found.append({
             "service_request_id": row.receipt,
-            "status": "open" if cases.is_open(row.status) else "closed",
+            "status": "open" if workflow.is_open(row.status) else "closed",
             "status_notes": _name(CASE_STATUSES[row.status]),
             "service_name": _name(HAZARD_CATEGORIES.get(row.category, HAZARD_CATEGORIES["other"])),
             "service_code": row.category,

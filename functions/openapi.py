@@ -7,7 +7,7 @@ import functools
 
 from flask import Blueprint, jsonify, render_template
 
-from functions.intake import services
+from functions.services import services
 
 blueprint = Blueprint("openapi", __name__, template_folder="templates")
 

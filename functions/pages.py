@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from functions.forms import CATEGORIES, CATEGORY_FIELD, COMMUNITY, FORMS, MODES, PATHS, STATUSES, inputs_for, title
-from functions.intake import services
+from functions.services import services
 from functions.problems import Problem, pick_lang
 from minqing.directory import Spot
 from minqing.receipts import parse_receipt
@@ -180,11 +180,11 @@ def status(receipt: str):
     if parsed is None:
         return _page(render_template("status.html", found=None, receipt=receipt, t=_texts(lang)), 404, lang)
     kind, receipt = parsed
-    from workers import queries
+    from minqing.store import cases
 
     try:
         with svc.engine.connect() as connection:
-            found = queries.public_status(connection, receipt)
+            found = cases.public_status(connection, receipt)
     except Exception:
         raise Problem(503, "database-unavailable", ("暂时查不到状态，请稍后重试。", "Retry later."))
     found = found or {"receipt": receipt, "kind": kind, "community": None, "category": None,

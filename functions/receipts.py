@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from functions.intake import services
+from functions.services import services
 from functions.problems import Problem
 from minqing.receipts import parse_receipt
 
@@ -19,11 +19,11 @@ def status(code: str):
     if parsed is None:
         raise Problem(404, "receipt-not-found", NOT_ISSUED)
     kind, receipt = parsed
-    from workers import queries
+    from minqing.store import cases
 
     try:
         with svc.engine.connect() as connection:
-            found = queries.public_status(connection, receipt)
+            found = cases.public_status(connection, receipt)
     except Exception:
         raise Problem(503, "database-unavailable", DATABASE_DOWN, headers={"Retry-After": "5"})
     if found is None:

@@ -4,7 +4,7 @@ from datetime import date
 
 from flask import Blueprint, jsonify, request
 
-from functions.intake import services
+from functions.services import services
 from functions.problems import Problem
 
 blueprint = Blueprint("tallies", __name__)
@@ -26,13 +26,13 @@ def _day(name: str) -> date | None:
 def tallies():
     svc = services()
     since, until = _day("from"), _day("to")
-    from workers import case_counts, queries
-    from workers.tallies import derived, summarise, summarise_months
+    from minqing.store import counts
+    from minqing.domain.tallies import derived, summarise, summarise_months
 
     try:
         with svc.engine.connect() as connection:
-            rows = queries.tally_rows(connection, since=since, until=until)
-            durations = case_counts.duration_rows(connection, since=since, until=until)
+            rows = counts.tally_rows(connection, since=since, until=until)
+            durations = counts.duration_rows(connection, since=since, until=until)
     except Exception:
         raise Problem(503, "database-unavailable", ("暂时无法读取统计，请稍后重试。", "Tallies cannot be read right now."),
                       headers={"Retry-After": "5"})

@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _engine(settings):
-    from workers.db import make_engine, upgrade
+    from minqing.store.engine import make_engine, upgrade
 
     engine = make_engine(settings.database_url)
     upgrade(engine)
@@ -122,7 +122,7 @@ def _engine(settings):
 
 def _serve(settings, args) -> int:
     from minqing.serve import serve
-    from workers.runtime import load_configured_directory
+    from minqing.directory import load_configured_directory
 
     load_configured_directory(settings)  # fail now, with the directory's own errors, not in every worker
     _engine(settings).dispose()
@@ -160,7 +160,7 @@ def _worker_processes(args) -> int:
 
 
 def _db_upgrade(settings, args) -> int:
-    from workers.db import current_revision
+    from minqing.store.engine import current_revision
 
     engine = _engine(settings)
     print(f"database at revision {current_revision(engine)}")
@@ -182,15 +182,15 @@ def _directory_check(settings, args) -> int:
 
 
 def _tallies(settings, args) -> int:
-    from workers import queries
-    from workers.tallies import summarise
+    from minqing.store import counts
+    from minqing.domain.tallies import summarise
 
     engine = _engine(settings)
     with engine.begin() as connection:
         if args.rebuild:
-            counted = queries.rebuild_tallies(connection)
+            counted = counts.rebuild_tallies(connection)
             print(f"rebuilt tallies from {counted} stored submissions", file=sys.stderr)
-        rows = queries.tally_rows(connection)
+        rows = counts.tally_rows(connection)
     print(json.dumps(summarise(rows), ensure_ascii=False, indent=2))
     return 0
 
@@ -201,7 +201,7 @@ def _qr(settings, args) -> int:
     from tqdm import tqdm
 
     from minqing.posters import FORMATS, PosterError, posters_for, posters_from_csv, qr_code, write_poster
-    from workers.runtime import load_configured_directory
+    from minqing.directory import load_configured_directory
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if not formats or any(f not in FORMATS for f in formats):
@@ -229,7 +229,7 @@ def _qr(settings, args) -> int:
 
 
 def _dead_letters(settings, args) -> int:
-    from workers import queries
+    from minqing.store import dead_letters
 
     engine = _engine(settings)
     if args.retry is not None:
@@ -238,7 +238,7 @@ def _dead_letters(settings, args) -> int:
         from workers.brokers import make_broker
 
         with engine.begin() as connection:
-            found = [r for r in queries.list_dead_letters(connection, 10_000) if r.id == args.retry]
+            found = [r for r in dead_letters.list_dead_letters(connection, 10_000) if r.id == args.retry]
             if not found:
                 print(f"no dead letter {args.retry} waiting", file=sys.stderr)
                 return 1
@@ -246,11 +246,11 @@ def _dead_letters(settings, args) -> int:
             fields["options"] = {k: v for k, v in fields.get("options", {}).items()
                                  if k not in ("retries", "traceback", "eta", "redis_message_id")}
             make_broker(settings).enqueue(Message(**fields))
-            queries.mark_dead_letter_retried(connection, args.retry)
+            dead_letters.mark_dead_letter_retried(connection, args.retry)
         print(f"dead letter {args.retry} queued again")
         return 0
     with engine.connect() as connection:
-        rows = queries.list_dead_letters(connection, args.limit)
+        rows = dead_letters.list_dead_letters(connection, args.limit)
     if not rows:
         print("no dead letters")
     for row in rows:
@@ -260,7 +260,7 @@ def _dead_letters(settings, args) -> int:
 
 
 def _notifications(settings, args) -> int:
-    from workers import outbox
+    from minqing.store import outbox
 
     engine = _engine(settings)
     with engine.connect() as connection:
@@ -280,8 +280,8 @@ def _scheduler(settings, args) -> int:
     return run_scheduler(settings)
 
 def _token_create(settings, args) -> int:
-    from minqing import tokens
-    from workers.runtime import load_configured_directory
+    from minqing.store import tokens
+    from minqing.directory import load_configured_directory
 
     if args.staff not in load_configured_directory(settings).staff:
         print(f"no staff member {args.staff!r} in the directory", file=sys.stderr)
@@ -298,7 +298,7 @@ def _token_create(settings, args) -> int:
 
 
 def _token_revoke(settings, args) -> int:
-    from minqing import tokens
+    from minqing.store import tokens
 
     with _engine(settings).begin() as connection:
         revoked = tokens.revoke(connection, args.token_id)
@@ -308,7 +308,7 @@ def _token_revoke(settings, args) -> int:
 
 
 def _token_list(settings, args) -> int:
-    from minqing import tokens
+    from minqing.store import tokens
 
     with _engine(settings).connect() as connection:
         for row in tokens.listing(connection):
@@ -333,7 +333,7 @@ def _report(settings, args) -> int:
     from pathlib import Path
 
     from minqing.report import month_bounds, write_report
-    from workers.runtime import load_configured_directory
+    from minqing.directory import load_configured_directory
 
     try:
         month_bounds(args.month)

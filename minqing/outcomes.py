@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workers.tallies import derived, median, month_of
+from minqing.domain.tallies import derived, median, month_of
 
 # The headline figures, in the order the annual report gives them: (key, kind, metric, zh, en).
 HEADLINES = (

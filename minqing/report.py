@@ -21,12 +21,12 @@ def month_bounds(month: str) -> tuple[date, date]:
 
 
 def month_figures(engine, month: str) -> Outcomes:
-    from workers import case_counts, queries
+    from minqing.store import counts
 
     since, until = month_bounds(month)
     with engine.connect() as connection:
-        return outcomes(queries.tally_rows(connection, since=since, until=until),
-                        case_counts.duration_rows(connection, since=since, until=until), months=[month])
+        return outcomes(counts.tally_rows(connection, since=since, until=until),
+                        counts.duration_rows(connection, since=since, until=until), months=[month])
 
 
 def tables(figures: Outcomes, directory) -> list[tuple[str, list[list[str]]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from minqing.attachments import CONTENT_TYPES
+from schemas.choices import CONTENT_TYPES
 
 from .choices import Label
 from .common import StrictSchema

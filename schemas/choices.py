@@ -120,3 +120,6 @@ CASE_SORTS = {
     "-updated_at": Label("最近更新在前", "Recently updated first"),
     "updated_at": Label("最久未更新在前", "Least recently updated first"),
 }
+
+
+CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from minqing import tokens
+from minqing.store import tokens
 from minqing.receipts import receipt_for, submission_id
 from tests.conftest import SAMPLES
 

@@ -203,7 +203,7 @@ def stub_broker(settings):
 
 @pytest.fixture()
 def engine(settings):
-    from workers.db import make_engine, upgrade
+    from minqing.store.engine import make_engine, upgrade
 
     engine = make_engine(settings.database_url)
     upgrade(engine)

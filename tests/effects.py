@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from workers.tables import assignments, dead_letters, outbox, submissions, tally_events
+from minqing.store.tables import assignments, dead_letters, outbox, submissions, tally_events
 
 
 def effects(engine) -> dict:

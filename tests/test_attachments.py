@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from minqing.attachments import is_issued, issue_key, make_store, staff_copy_key
+from minqing.attachments import make_store
+from minqing.attachments.base import is_issued, issue_key, staff_copy_key
 from minqing.attachments.images import check_photo
 from tests.conftest import SAMPLES
 from tests.photos import gps_of, phone_jpeg, png
@@ -116,7 +117,7 @@ def test_the_check_rejects_what_is_not_an_accepted_photo(data, reason):
 
 def test_the_worker_checks_each_photo_once_and_keeps_a_copy_without_exif(client, stub_broker, stub_worker,
                                                                          runtime, settings, engine):
-    from workers import queries
+    from minqing.store import photos
 
     issued = target_for(client)
     upload(client, issued, phone_jpeg())
@@ -124,22 +125,22 @@ def test_the_worker_checks_each_photo_once_and_keeps_a_copy_without_exif(client,
     assert response.status_code == 202
     stub_broker.join(settings.queue_name)
     with engine.connect() as connection:
-        [photo] = queries.photos_of(connection, response.json["id"])
+        [photo] = photos.photos_of(connection, response.json["id"])
     assert (photo.status, photo.content_type, photo.staff_key) == ("ok", "image/jpeg", staff_copy_key(issued["key"]))
     assert gps_of(runtime.attachments.get(photo.staff_key)) == {}
     # Redelivered: nothing changes.
     runtime.broker.actors["check_photo"].send(response.json["id"], issued["key"])
     stub_broker.join(settings.queue_name)
     with engine.connect() as connection:
-        assert len(queries.photos_of(connection, response.json["id"])) == 1
+        assert len(photos.photos_of(connection, response.json["id"])) == 1
 
 
 def test_a_photo_never_uploaded_is_recorded_as_missing(client, stub_broker, stub_worker, settings, engine):
-    from workers import queries
+    from minqing.store import photos
 
     key = target_for(client)["key"]
     response = client.post("/api/v1/hazard-reports", json=dict(HAZARD, photos=[key]))
     stub_broker.join(settings.queue_name)
     with engine.connect() as connection:
-        [photo] = queries.photos_of(connection, response.json["id"])
+        [photo] = photos.photos_of(connection, response.json["id"])
     assert photo.status == "missing"

@@ -6,7 +6,8 @@ import json
 import pytest
 import requests
 
-from minqing.attachments import issue_key, make_store
+from minqing.attachments import make_store
+from minqing.attachments.base import issue_key
 from tests.photos import phone_jpeg
 
 pytestmark = pytest.mark.integration

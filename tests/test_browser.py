@@ -10,11 +10,11 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import select
 
-from minqing.attachments import staff_copy_key
+from minqing.attachments.base import staff_copy_key
 from tests.conftest import ARTIFACTS, LiveServer, S3Server, wait_until
 from tests.photos import gps_of, phone_jpeg
-from workers.db import make_engine
-from workers.tables import attachments, submissions
+from minqing.store.engine import make_engine
+from minqing.store.tables import attachments, submissions
 
 pytestmark = pytest.mark.integration
 

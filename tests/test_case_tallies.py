@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.casework import CONSULTATION, ENTERPRISE, HAZARD, seed
-from workers import case_counts, case_queries, queries
-from workers.tallies import derived, summarise_months
+from minqing.store import base, cases, changes, counts
+from minqing.domain.tallies import derived, summarise_months
 
 
 @pytest.fixture()
@@ -19,19 +19,19 @@ def worked(runtime, stub_worker, settings, engine):
     [service, enterprise] = seed(runtime, settings, ("consultation", CONSULTATION[1]), ("enterprise", ENTERPRISE[0]))
     with engine.begin() as c:
         for action in ("acknowledge", "start", "resolve"):
-            queries.transition(c, hazard["id"], action, actor="qjj-grid")
-        case_queries.record_feedback(c, hazard["receipt"], rating=5, fixed=True, comment="")
-        queries.transition(c, late["id"], "resolve", actor="sy-grid")
-        queries.transition(c, late["id"], "close", actor="sy-grid")
-        queries.transition(c, service["id"], "resolve", actor="team-legal", details={"beneficiaries": 2, "hours": 1.5})
-        queries.transition(c, enterprise["id"], "resolve", actor="ent-officer-li", details={"outcome": "solved"})
+            changes.transition(c, hazard["id"], action, actor="qjj-grid")
+        changes.record_feedback(c, hazard["receipt"], rating=5, fixed=True, comment="")
+        changes.transition(c, late["id"], "resolve", actor="sy-grid")
+        changes.transition(c, late["id"], "close", actor="sy-grid")
+        changes.transition(c, service["id"], "resolve", actor="team-legal", details={"beneficiaries": 2, "hours": 1.5})
+        changes.transition(c, enterprise["id"], "resolve", actor="ent-officer-li", details={"outcome": "solved"})
     return {"hazard": hazard, "late": late, "service": service, "enterprise": enterprise}
 
 
 def totals(engine):
     with engine.connect() as c:
         found = {}
-        for r in queries.tally_rows(c):
+        for r in counts.tally_rows(c):
             bucket = found.setdefault(r.kind, {})
             bucket[r.metric] = bucket.get(r.metric, 0) + r.value
     return found
@@ -52,11 +52,11 @@ def test_each_event_of_the_workflow_is_counted(engine, worked):
 def test_an_event_reached_again_is_not_counted_again(engine, worked):
     before = totals(engine)
     with engine.begin() as c:
-        queries.transition(c, worked["late"]["id"], "reopen", actor="sy-secretary")
-        queries.transition(c, worked["late"]["id"], "resolve", actor="sy-grid")
-        row = queries.submission(c, worked["late"]["id"])
+        changes.transition(c, worked["late"]["id"], "reopen", actor="sy-secretary")
+        changes.transition(c, worked["late"]["id"], "resolve", actor="sy-grid")
+        row = cases.submission(c, worked["late"]["id"])
         # A redelivered one-tap link or a retried message counts through the same key.
-        case_counts.count_transition(c, row, "resolved", queries.now(), {})
+        counts.count_transition(c, row, "resolved", base.now(), {})
     after = totals(engine)
     assert after["hazard"] == {**before["hazard"], "reopened": 1}
 
@@ -64,24 +64,24 @@ def test_an_event_reached_again_is_not_counted_again(engine, worked):
 def test_the_sweep_counts_an_open_overdue_case_once(runtime, stub_worker, settings, engine):
     [late] = seed(runtime, settings, ("hazard", HAZARD[2]), submitted_at=datetime.now(timezone.utc) - timedelta(days=9))
     with engine.begin() as c:
-        assert case_counts.count_overdue_cases(c, queries.now()) == 1
-        assert case_counts.count_overdue_cases(c, queries.now()) == 0
+        assert counts.count_overdue_cases(c, base.now()) == 1
+        assert counts.count_overdue_cases(c, base.now()) == 0
     assert totals(engine)["hazard"]["overdue"] == 1
     assert derived(totals(engine)["hazard"])["on_time_rate"] == 0
 
 
 def test_a_rebuild_from_the_records_gives_the_same_tallies_and_times(engine, worked):
     with engine.begin() as c:
-        before = sorted(tuple(r) for r in queries.tally_rows(c))
-        times = sorted(tuple(r) for r in case_counts.duration_rows(c))
-        queries.rebuild_tallies(c)
-        assert sorted(tuple(r) for r in queries.tally_rows(c)) == before
-        assert sorted(tuple(r) for r in case_counts.duration_rows(c)) == times
+        before = sorted(tuple(r) for r in counts.tally_rows(c))
+        times = sorted(tuple(r) for r in counts.duration_rows(c))
+        counts.rebuild_tallies(c)
+        assert sorted(tuple(r) for r in counts.tally_rows(c)) == before
+        assert sorted(tuple(r) for r in counts.duration_rows(c)) == times
 
 
 def test_months_carry_median_times_and_rates(engine, worked):
     with engine.connect() as c:
-        months = summarise_months(queries.tally_rows(c), case_counts.duration_rows(c))
+        months = summarise_months(counts.tally_rows(c), counts.duration_rows(c))
     this_month = months["hazard"][max(months["hazard"])]
     assert this_month["median_hours_to_acknowledge"] >= 0
     assert this_month["median_hours_to_resolve"] > 0

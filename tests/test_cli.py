@@ -54,13 +54,13 @@ def test_tallies_rebuild_gives_the_same_numbers(base_env, runtime, stub_worker, 
 
 def test_dead_letters_are_listed_and_can_be_retried(base_env, runtime, stub_worker, settings, engine):
     from tests.conftest import wait_until
-    from workers import queries
+    from minqing.store import dead_letters as dead_letter_store
 
     runtime.broker.actors["notify_assignees"].send("no-such-submission")
     runtime.broker.join(settings.queue_name, fail_fast=False)
     def dead_letters():
         with engine.connect() as connection:
-            return queries.list_dead_letters(connection)
+            return dead_letter_store.list_dead_letters(connection)
 
     wait_until(dead_letters, timeout=5)
     listing = minqing(base_env, "dead-letters").stdout
@@ -99,7 +99,7 @@ def test_the_recorded_head_is_alembics_head():
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from workers.db import HEAD, MIGRATIONS
+    from minqing.store.engine import HEAD, MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)

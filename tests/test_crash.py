@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import SAMPLES, LiveServer, backend_settings, wait_until
-from workers.db import make_engine
-from workers.tables import assignments, outbox, submissions, tally_events
+from minqing.store.engine import make_engine
+from minqing.store.tables import assignments, outbox, submissions, tally_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ from minqing import charts
 from minqing.outcomes import outcomes
 from minqing.report import month_bounds, write_report
 from tests.casework import CONSULTATION, ENTERPRISE, HAZARD, seed
-from workers import queries
+from minqing.store import base, changes, counts
 
 
 @pytest.fixture()
@@ -20,8 +20,8 @@ def worked(runtime, stub_worker, settings, engine):
     messages = seed(runtime, settings, *[("hazard", h) for h in HAZARD], *[("consultation", c) for c in CONSULTATION],
                     ("enterprise", ENTERPRISE[0]))
     with engine.begin() as c:
-        queries.transition(c, messages[0]["id"], "resolve", actor="qjj-grid")
-        queries.transition(c, messages[-1]["id"], "resolve", actor="ent-officer-li", details={"outcome": "solved"})
+        changes.transition(c, messages[0]["id"], "resolve", actor="qjj-grid")
+        changes.transition(c, messages[-1]["id"], "resolve", actor="ent-officer-li", details={"outcome": "solved"})
     return messages
 
 
@@ -48,7 +48,7 @@ def test_a_bad_year_is_a_problem_not_a_500(client):
 
 def test_the_figures_add_up_from_the_tallies(engine, worked):
     with engine.connect() as c:
-        figures = outcomes(queries.tally_rows(c))
+        figures = outcomes(counts.tally_rows(c))
     assert figures.headline["hazards_found"] == 5 and figures.headline["hazards_rectified"] == 1
     assert figures.headline["sessions_held"] == 2 and figures.headline["residents_served"] == 48
     assert figures.headline["enterprise_taken"] == 1 and figures.headline["enterprise_solved"] == 1
@@ -62,7 +62,7 @@ def test_chart_labels_are_escaped():
 
 @pytest.mark.parametrize("suffix", [".pdf", ".xlsx"])
 def test_the_monthly_report_is_written(engine, runtime, worked, tmp_path, suffix):
-    month = queries.now().strftime("%Y-%m")
+    month = base.now().strftime("%Y-%m")
     path = write_report(engine, runtime.directory, month, tmp_path / f"report{suffix}")
     data = path.read_bytes()
     if suffix == ".pdf":

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from minqing.directory import Directory, default_directory_path, load_directory
 from tests.casework import CONSULTATION, HAZARD, seed, token_for
-from workers import case_counts, queries
-from workers.sla import case_due_at
-from workers.tables import outbox
-from workers.tallies import OFFICE_TZ, derived
+from minqing.store import base, changes, counts
+from minqing.domain.deadlines import case_due_at
+from minqing.store.tables import outbox
+from minqing.domain.tallies import OFFICE_TZ, derived
 
 LIGHTING = HAZARD[3]  # 首义 · lighting · low
 ONE_HOUR_FOR_LIGHTING = '\n[[sla]]\nkind = "hazard"\ncategory = "lighting"\nhours = 1\n'
@@ -72,21 +72,21 @@ def test_an_sla_entry_decides_the_on_time_rate_and_a_rebuild_agrees(runtime, stu
     [other] = seed(runtime, settings, ("hazard", HAZARD[2]), submitted_at=hours_ago(3))
     with engine.begin() as c:
         for case in (light, other):
-            queries.transition(c, case["id"], "resolve", actor="street-leader")
-            queries.transition(c, case["id"], "close", actor="street-leader")
+            changes.transition(c, case["id"], "resolve", actor="street-leader")
+            changes.transition(c, case["id"], "close", actor="street-leader")
     hazard = hazard_totals(engine)
     assert (hazard["closed_on_time"], hazard["closed_late"], hazard["overdue"]) == (1, 1, 1)
     assert derived(hazard)["on_time_rate"] == 0.5
     with engine.begin() as c:
-        before = sorted(tuple(r) for r in queries.tally_rows(c))
-        queries.rebuild_tallies(c)
-        assert sorted(tuple(r) for r in queries.tally_rows(c)) == before
+        before = sorted(tuple(r) for r in counts.tally_rows(c))
+        counts.rebuild_tallies(c)
+        assert sorted(tuple(r) for r in counts.tally_rows(c)) == before
 
 
 def test_the_sweep_counts_a_case_past_its_directory_deadline(runtime, stub_worker, settings, engine):
     seed(runtime, settings, ("hazard", LIGHTING), ("hazard", HAZARD[2]), submitted_at=hours_ago(2))
     with engine.begin() as c:
-        assert case_counts.count_overdue_cases(c, queries.now()) == 1
+        assert counts.count_overdue_cases(c, base.now()) == 1
     assert hazard_totals(engine)["overdue"] == 1
 
 
@@ -117,7 +117,7 @@ def test_an_sla_check_that_comes_before_the_deadline_escalates_nothing(runtime, 
 def hazard_totals(engine) -> dict:
     found: dict = {}
     with engine.connect() as c:
-        for r in queries.tally_rows(c):
+        for r in counts.tally_rows(c):
             if r.kind == "hazard":
                 found[r.metric] = found.get(r.metric, 0) + r.value
     return found

@@ -14,9 +14,9 @@ from tests.peers import directory_toml, peer_env, robot_server, smtp_server  # n
 from tests.peers import mail_ca, starttls_smtp_server  # noqa: F401 - fixtures
 from tests.test_pipeline import HAZARD, envelope
 from tests.test_cli import minqing
-from workers import outbox as outbox_queries
-from workers import queries
-from workers.tables import outbox
+from minqing.store import outbox as outbox_queries
+from minqing.store import changes
+from minqing.store.tables import outbox
 
 LIGHTING = dict(HAZARD[0], category="lighting", community="qianjiajie")  # routed to the grid worker alone
 
@@ -141,7 +141,7 @@ def test_an_unacknowledged_case_climbs_the_chain_once_and_stops_when_acknowledge
     message = submit(notify_runtime, LIGHTING)
     wait_until(lambda: robot_server.at("/dingtalk/qjj"), timeout=30)
     with engine.begin() as c:
-        queries.transition(c, message["id"], "acknowledge", actor="qjj-grid")
+        changes.transition(c, message["id"], "acknowledge", actor="qjj-grid")
     time.sleep(3)  # two more SLA periods: the next check finds the case acknowledged and does nothing
     [escalation] = robot_server.at("/dingtalk/qjj")
     assert "超过时限" in escalation["json"]["markdown"]["text"] and "王网格员" in escalation["json"]["markdown"]["text"]

@@ -16,8 +16,8 @@ from tests.effects import effects, figure, finished, receipts_stored
 from tests.load import Workers, post_reports
 from tests.peers import robot_server, smtp_server  # noqa: F401 - fixtures
 from tests.private_servers import private_postgres, private_redis  # noqa: F401 - fixtures
-from workers.db import make_engine
-from workers.tables import outbox, submissions
+from minqing.store.engine import make_engine
+from minqing.store.tables import outbox, submissions
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ import pytest
 
 from minqing.receipts import feedback_code
 from tests.casework import HAZARD, seed, token_for
-from workers import queries
+from minqing.store import base, changes
 from workers.sweep import sweep
 
 
@@ -15,7 +15,7 @@ from workers.sweep import sweep
 def resolved(runtime, stub_worker, settings, engine):
     [case] = seed(runtime, settings, ("hazard", HAZARD[0]))
     with engine.begin() as c:
-        queries.transition(c, case["id"], "resolve", actor="qjj-grid")
+        changes.transition(c, case["id"], "resolve", actor="qjj-grid")
     return dict(case, feedback_code=feedback_code(settings.secret_key, case["id"]))
 
 
@@ -63,7 +63,7 @@ def test_a_form_post_from_the_receipt_page_works(client, resolved):
 
 
 def test_an_unrated_case_closes_after_the_period(client, engine, settings, resolved):
-    later = queries.now() + timedelta(days=settings.auto_close_days, minutes=1)
+    later = base.now() + timedelta(days=settings.auto_close_days, minutes=1)
     assert sweep(engine, auto_close_days=settings.auto_close_days, at=later)["closed"] == 1
     assert client.get(f"/api/v1/receipts/{resolved['receipt']}").json["status"] == "closed"
     assert sweep(engine, auto_close_days=settings.auto_close_days, at=later)["closed"] == 0

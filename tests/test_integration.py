@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import SAMPLES, wait_until
-from workers.db import make_engine
-from workers.tables import outbox, submissions, tally_events
+from minqing.store.engine import make_engine
+from minqing.store.tables import outbox, submissions, tally_events
 
 pytestmark = pytest.mark.integration
 

@@ -121,8 +121,8 @@ def test_a_function_deployed_alone_serves_only_its_own_routes(handlers):
 
 
 # What the intake path must not import: the database layer, the AWS SDK and the worker side.
-FORBIDDEN_ON_INTAKE = ("sqlalchemy", "alembic", "boto3", "botocore", "workers.actors", "workers.db",
-                       "workers.queries", "workers.runtime", "workers.main", "psycopg", "redis", "pika")
+FORBIDDEN_ON_INTAKE = ("sqlalchemy", "alembic", "boto3", "botocore", "workers.actors", "minqing.store",
+                       "workers.runtime", "workers.main", "psycopg", "redis", "pika")
 
 COLD_START = """
 import json, sys

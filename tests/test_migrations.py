@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from workers.db import current_revision, make_engine, upgrade
-from workers.tables import submissions
+from minqing.store.engine import current_revision, make_engine, upgrade
+from minqing.store.tables import submissions
 
 TUESDAY = datetime(2026, 11, 24, 1, 0)  # naive UTC, as the columns keep it
 FRIDAY_EVENING = datetime(2026, 11, 20, 10, 0)  # 18:00 in the office's time zone

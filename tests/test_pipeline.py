@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from minqing.receipts import body_hash, receipt_for, submission_id
 from tests.conftest import SAMPLES, wait_until
-from workers import queries
+from minqing.store import cases, counts, dead_letters
 from workers.actors import STORE
-from workers.tables import assignments, outbox, submissions, tally_events
+from minqing.store.tables import assignments, outbox, submissions, tally_events
 
 HAZARD = json.loads((SAMPLES / "hazard.json").read_text())["valid"]
 CONSULTATION = json.loads((SAMPLES / "consultation.json").read_text())["valid"]
@@ -44,8 +44,8 @@ def test_a_submission_is_stored_routed_notified_and_counted(runtime, stub_worker
     message = envelope(settings, "hazard", HAZARD[0])
     deliver(runtime, message)
     with engine.connect() as c:
-        row = queries.submission(c, message["id"])
-        staff = queries.assignees(c, message["id"])
+        row = cases.submission(c, message["id"])
+        staff = cases.assignees(c, message["id"])
         sent = c.execute(select(outbox.c.status)).scalars().all()
     assert row.receipt == message["receipt"]
     assert row.payload == HAZARD[0]
@@ -61,7 +61,7 @@ def test_the_same_message_delivered_three_times_has_each_effect_once(runtime, st
     assert count(engine, assignments) == count(engine, outbox) >= 1
     assert count(engine, tally_events) == 1
     with engine.connect() as c:
-        summary = [(r.metric, r.value) for r in queries.tally_rows(c)]
+        summary = [(r.metric, r.value) for r in counts.tally_rows(c)]
     assert summary == [("received", 1)]
 
 
@@ -91,7 +91,7 @@ def test_a_reported_session_counts_sessions_beneficiaries_and_hours(runtime, stu
         deliver(runtime, envelope(settings, "consultation", data))
     with engine.connect() as c:
         totals = {}
-        for r in queries.tally_rows(c):
+        for r in counts.tally_rows(c):
             totals[r.metric] = totals.get(r.metric, 0) + r.value
     assert totals == {"received": 4, "sessions": 2, "beneficiaries": 48, "hours": 15.5}
 
@@ -102,9 +102,9 @@ def test_tallies_rebuilt_from_records_are_the_same(runtime, stub_worker, engine,
     for data in CONSULTATION:
         deliver(runtime, envelope(settings, "consultation", data))
     with engine.begin() as c:
-        before = sorted(tuple(r) for r in queries.tally_rows(c))
-        queries.rebuild_tallies(c)
-        after = sorted(tuple(r) for r in queries.tally_rows(c))
+        before = sorted(tuple(r) for r in counts.tally_rows(c))
+        counts.rebuild_tallies(c)
+        after = sorted(tuple(r) for r in counts.tally_rows(c))
     assert before == after
 
 
@@ -114,7 +114,7 @@ def test_a_reused_key_with_another_body_keeps_the_first(runtime, stub_worker, en
     deliver(runtime, first)
     deliver(runtime, second)
     with engine.connect() as c:
-        assert queries.submission(c, first["id"]).payload == HAZARD[0]
+        assert cases.submission(c, first["id"]).payload == HAZARD[0]
     assert count(engine, tally_events) == 1
 
 
@@ -123,7 +123,7 @@ def test_a_message_queued_by_an_earlier_version_with_its_own_body_hash_is_stored
     message = dict(envelope(settings, "hazard", HAZARD[0], key="k2"), body_hash="computed by the web process")
     deliver(runtime, message)
     with engine.connect() as c:
-        assert queries.body_hash_of(c, message["id"]) == body_hash(HAZARD[0])
+        assert cases.body_hash_of(c, message["id"]) == body_hash(HAZARD[0])
 
 
 def test_an_enterprise_request_goes_to_its_official_first(runtime, stub_worker, engine, settings):
@@ -131,7 +131,7 @@ def test_an_enterprise_request_goes_to_its_official_first(runtime, stub_worker, 
     message = envelope(settings, "enterprise", data)
     deliver(runtime, message)
     with engine.connect() as c:
-        staff = queries.assignees(c, message["id"])
+        staff = cases.assignees(c, message["id"])
     official = runtime.directory.enterprise_assignments[data["enterprise"]["uscc"]]
     assert staff[0] == official
 
@@ -144,7 +144,7 @@ def test_a_message_that_keeps_failing_ends_in_the_dead_letters(runtime, stub_wor
 
     def recorded():
         with engine.connect() as c:
-            return queries.list_dead_letters(c)
+            return dead_letters.list_dead_letters(c)
     letters = wait_until(recorded, timeout=5)
     assert [l.actor for l in letters] == [STORE]
     assert "KeyError" in letters[0].error

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.casework import HAZARD, seed, token_for
-from workers import case_queries
+from minqing.store import changes
 from workers.compose import ACTIONABLE, template_event
-from workers.tables import outbox
+from minqing.store.tables import outbox
 from workers.templates import note, render
 
 
@@ -85,7 +85,7 @@ def test_a_queue_that_refuses_the_notice_leaves_the_case_as_it_was(client, runti
 
 def test_the_worker_waits_for_a_step_it_cannot_see_yet(engine, hazard):
     with engine.connect() as c, pytest.raises(LookupError):
-        case_queries.newly_assigned(c, hazard["id"], case_queries.assigned_event(987654))
+        changes.newly_assigned(c, hazard["id"], changes.assigned_event(987654))
 
 
 def test_the_assigned_notice_is_short_and_carries_one_tap_links():

@@ -3,7 +3,7 @@
 import pytest
 
 from minqing.directory import Directory, default_directory_path, load_directory
-from workers.routing import route
+from minqing.domain.routing import route
 
 
 @pytest.fixture(scope="module")

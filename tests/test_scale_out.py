@@ -5,7 +5,7 @@ import pytest
 from tests.conftest import LiveServer, wait_until
 from tests.effects import figure, finished, receipts_stored
 from tests.load import Workers, post_reports
-from workers.db import make_engine
+from minqing.store.engine import make_engine
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from schemas.cases import CaseFilterSchema
 from tests.casework import HAZARD, token_for
 from tests.conftest import backend_settings, wait_until
-from workers.db import make_engine
+from minqing.store.engine import make_engine
 
 pytestmark = pytest.mark.integration
 

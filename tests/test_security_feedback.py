@@ -191,7 +191,7 @@ def test_a_keyed_id_is_the_same_for_a_retry_and_another_for_anything_else():
 def database_of(server):
     """An engine on the live server's own database."""
     from minqing.settings import load_settings
-    from workers.db import make_engine
+    from minqing.store.engine import make_engine
 
     return make_engine(load_settings(server.env).database_url)
 
@@ -263,7 +263,7 @@ def test_one_open311_client_cannot_claim_another_clients_key(base_env, tmp_path,
 
         from sqlalchemy import select
 
-        from workers.tables import submissions
+        from minqing.store.tables import submissions
 
         engine = database_of(server)
         with engine.connect() as c:
@@ -280,7 +280,7 @@ def test_a_retry_of_a_submission_stored_before_keys_were_scoped_gets_its_receipt
     from minqing.settings import load_settings
     from functions.app import create_app
     from tests.casework import envelope
-    from workers import queries
+    from minqing.store import changes
 
     settings = load_settings(server.env)
     content = create_app(settings).extensions["minqing"].schemas["hazard"].load(A)
@@ -288,7 +288,7 @@ def test_a_retry_of_a_submission_stored_before_keys_were_scoped_gets_its_receipt
     old["idempotency_key"] = "phone-retry-7"  # stored bare, as before
     engine = database_of(server)
     with engine.begin() as c:
-        queries.store_submission(c, old)
+        changes.store_submission(c, old)
     engine.dispose()
 
     retry = server.post("/api/v1/hazard-reports", json=A, headers={"Idempotency-Key": "phone-retry-7"})
@@ -305,7 +305,7 @@ def test_a_retry_of_a_submission_stored_before_keys_were_scoped_gets_its_receipt
 def test_migration_0007_indexes_keys_and_makes_room_for_their_scope(database, tmp_path, request):
     import sqlalchemy as sa
 
-    from workers.db import current_revision, make_engine, upgrade
+    from minqing.store.engine import current_revision, make_engine, upgrade
 
     url = f"sqlite:///{tmp_path / 'old.db'}" if database == "sqlite" else request.getfixturevalue("postgres_url")
     engine = make_engine(url)

@@ -159,8 +159,8 @@ def test_only_an_administrators_revocation_stops_someones_links(engine):
 
     from sqlalchemy import update
 
-    from minqing import tokens
-    from workers.tables import staff_tokens
+    from minqing.store import tokens
+    from minqing.store.tables import staff_tokens
 
     with engine.begin() as connection:
         assert not tokens.staff_revoked(connection, "qjj-grid")  # never given a token

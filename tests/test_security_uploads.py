@@ -18,7 +18,8 @@ import pytest
 import requests
 from PIL import Image
 
-from minqing.attachments import issue_key, make_store, staff_copy_key
+from minqing.attachments import make_store
+from minqing.attachments.base import issue_key, staff_copy_key
 from minqing.settings import load_settings
 from tests.conftest import SAMPLES, LiveServer, wait_until
 from tests.photos import gps_of, phone_jpeg
@@ -63,8 +64,8 @@ def photo_rows(live, submission_id: str | None = None) -> list:
     """The worker's record of the photos checked (of one submission, or all)."""
     from sqlalchemy import select
 
-    from workers.db import make_engine
-    from workers.tables import attachments
+    from minqing.store.engine import make_engine
+    from minqing.store.tables import attachments
 
     engine = make_engine(settings_of(live).database_url)
     query = select(attachments).order_by(attachments.c.key)
@@ -197,27 +198,27 @@ def test_a_form_shown_again_with_errors_keeps_its_photo_for_the_resubmission(ser
 
 def stored_submission(settings, photos: list[str]) -> str:
     """A submission as the worker stores it, naming `photos`, with their check not yet done."""
-    from workers import queries
-    from workers.db import make_engine, upgrade
+    from minqing.store import base, changes, photos as photo_store
+    from minqing.store.engine import make_engine, upgrade
 
     engine = make_engine(settings.database_url)
     upgrade(engine)
     sid = str(uuid.uuid4())
     with engine.begin() as connection:
-        queries.store_submission(connection, {
+        changes.store_submission(connection, {
             "id": sid, "receipt": "R" + sid[:8], "kind": "hazard", "data": dict(HAZARD, photos=photos),
-            "idempotency_key": None, "lang": "zh-CN", "submitted_at": queries.now().isoformat()})
+            "idempotency_key": None, "lang": "zh-CN", "submitted_at": base.now().isoformat()})
     engine.dispose()
     return sid
 
 
 def checked_photo(settings, submission_id: str, key: str) -> None:
-    from workers import queries
-    from workers.db import make_engine
+    from minqing.store import base, changes, photos as photo_store
+    from minqing.store.engine import make_engine
 
     engine = make_engine(settings.database_url)
     with engine.begin() as connection:
-        queries.record_photo(connection, dict(key=key, submission_id=submission_id, status="ok", reason="",
+        photo_store.record_photo(connection, dict(key=key, submission_id=submission_id, status="ok", reason="",
                                               content_type="image/jpeg", bytes=1, width=1, height=1,
                                               staff_key=staff_copy_key(key)))
     engine.dispose()

@@ -8,7 +8,7 @@ from minqing import links
 from minqing.directory import Directory, DirectoryError, load_directory, default_directory_path
 from workers.rate_limits import take
 from workers.rate_limits.sqlite import SQLiteBackend
-from workers.sla import due_at, escalation_target, limit_for
+from minqing.domain.deadlines import due_at, escalation_target, limit_for
 from tests.peers import directory_toml
 
 SECRET = "link-secret"

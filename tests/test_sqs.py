@@ -17,7 +17,7 @@ from tests.conftest import SAMPLES, LiveServer, free_port, wait_until
 from tests.effects import effects, figure, finished
 from tests.lambda_events import sqs_batch
 from workers.brokers.sqs import sqs_options
-from workers.db import make_engine, upgrade
+from minqing.store.engine import make_engine, upgrade
 
 HAZARD = json.loads((SAMPLES / "hazard.json").read_text())["valid"]
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",

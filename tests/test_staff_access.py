@@ -3,7 +3,7 @@ caller's scope (never a hint that it exists), 403 for a filter outside it, and o
 
 import pytest
 
-from minqing import tokens
+from minqing.store import tokens
 from tests.casework import ROLES, street, token_for
 
 # Which of the street's cases each role may see.

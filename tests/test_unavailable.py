@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import SAMPLES, LiveServer, free_port
-from workers.db import make_engine, upgrade
-from workers.tables import submissions
+from minqing.store.engine import make_engine, upgrade
+from minqing.store.tables import submissions
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from dramatiq.message import Message
 from sqlalchemy import text
 
 from workers.brokers.sqlite import SQLiteBroker
-from workers.db import make_engine
+from minqing.store.engine import make_engine
 from workers.rate_limits.sqlite import SQLiteBackend
 
 

@@ -8,12 +8,12 @@ from datetime import datetime
 import dramatiq
 
 from minqing.receipts import body_hash
-from workers import case_queries, queries
+from minqing.store import cases, changes, counts, photos
 from workers.compose import outbox_rows
 from workers.notifications import CHECK_SLA, declare_notification_actors, sla_delay_ms
-from workers.routing import route
-from workers.sla import case_due_at
-from workers.tallies import increments_for
+from minqing.domain.routing import route
+from minqing.domain.deadlines import case_due_at
+from minqing.domain.tallies import increments_for
 from workers.templates import note
 
 log = logging.getLogger("minqing.workers")
@@ -38,24 +38,24 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
         due = case_due_at(runtime.directory, envelope["kind"], envelope["data"], submitted_at,
                           override_seconds=runtime.settings.sla_seconds)
         with engine().begin() as connection:
-            row = queries.store_submission(connection, envelope, due_at=due)
+            row = changes.store_submission(connection, envelope, due_at=due)
             if row is not None:
                 staff_ids = route(runtime.directory, kind=row.kind, community=row.community or None,
                                   category=row.category, uscc=(row.payload.get("enterprise") or {}).get("uscc"))
-                queries.record_assignments(connection, row.id, staff_ids)
+                changes.record_assignments(connection, row.id, staff_ids)
                 outgoing = notices.add(connection, outbox_rows(
                     runtime.directory, row, "received", staff_ids, set(runtime.channels), lang=lang))
-                queries.apply_increments(connection, row.id, "received",
+                counts.apply_increments(connection, row.id, "received",
                                          increments_for(row.kind, row.payload, row.submitted_at))
-            elif queries.body_hash_of(connection, envelope["id"]) != body_hash(envelope["data"]):
+            elif cases.body_hash_of(connection, envelope["id"]) != body_hash(envelope["data"]):
                 # An id is derived from a key and the content together (intake.keyed), so only a message
                 # from before that, or not from us, gets here: keep what is stored.
                 log.warning("submission %s: idempotency key reused with another body; dropped", envelope["id"])
                 return
             else:
                 # Redelivered: what the first delivery committed stands; only the sends after it may be lost.
-                row = queries.submission(connection, envelope["id"])
-                staff_ids = queries.assignees(connection, row.id)
+                row = cases.submission(connection, envelope["id"])
+                staff_ids = cases.assignees(connection, row.id)
                 outgoing = notices.pending(connection, row.id, "received")
         _after_storing(row, staff_ids, outgoing, "received")
         for key in envelope["data"].get("photos") or ():
@@ -66,16 +66,16 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
         staff it added. The pipeline's own notices are made when storing."""
         why = ""
         with engine().begin() as connection:
-            row = queries.submission(connection, submission_id)
+            row = cases.submission(connection, submission_id)
             if row is None:
                 raise LookupError(f"no submission {submission_id}")
             if event.startswith("assigned-"):
-                by, added = case_queries.newly_assigned(connection, submission_id, event)
+                by, added = changes.newly_assigned(connection, submission_id, event)
                 staff_ids = [staff_id for staff_id in added if staff_id in runtime.directory.staff]
                 by_name = runtime.directory.staff[by].name if by in runtime.directory.staff else by
                 why = note("assigned", names=[by_name], lang=lang)
             else:
-                staff_ids = queries.assignees(connection, submission_id)
+                staff_ids = cases.assignees(connection, submission_id)
             outgoing = notices.add(connection, outbox_rows(
                 runtime.directory, row, event, staff_ids, set(runtime.channels), lang=lang, note=why))
         _after_storing(row, staff_ids, outgoing, event)
@@ -94,12 +94,12 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
         The original goes whatever the check found: it may carry a GPS position, and nothing shows it (an
         accepted photo is shown by its copy, a rejected one not at all).
         """
-        from minqing.attachments import staff_copy_key
+        from minqing.attachments.base import staff_copy_key
         from minqing.attachments.images import check_photo as inspect
 
         settings = runtime.settings
         with engine().connect() as connection:
-            checked = queries.photo_checked(connection, key)
+            checked = photos.photo_checked(connection, key)
         if not checked:
             data = runtime.attachments.get(key)
             # The phone uploads before it submits, so a photo not there now never will be.
@@ -110,7 +110,7 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
                 # Written before the row: a crash in between redoes the same write, never records a missing copy.
                 runtime.attachments.put(staff_key, found.clean_copy, "image/jpeg")
             with engine().begin() as connection:
-                queries.record_photo(connection, dict(
+                photos.record_photo(connection, dict(
                     key=key, submission_id=submission_id, status=found.status if found else "missing",
                     reason=found.reason if found else "", content_type=found.content_type if found else "",
                     bytes=len(data or b""), width=found.width if found else 0, height=found.height if found else 0,

@@ -27,7 +27,7 @@ def runtime():
     global _runtime
     if _runtime is None:
         from minqing.settings import load_settings
-        from workers.db import make_engine, upgrade
+        from minqing.store.engine import make_engine, upgrade
         from workers.main import build
 
         settings = load_settings()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.channels import GROUP_CHANNELS
+from workers.channels.base import GROUP_CHANNELS
 from workers.templates import render
 
 # Events whose messages carry one-tap links: the recipient is asked to act on the case.

@@ -16,11 +16,11 @@ class DeadLetters(Middleware):
         self.engine_factory = engine_factory
 
     def after_nack(self, broker, message):
-        from workers import queries
+        from minqing.store import dead_letters
 
         error = message.options.get("traceback") or repr(getattr(message, "_exception", None) or "")
         with self.engine_factory().begin() as connection:
-            queries.add_dead_letter(
+            dead_letters.add_dead_letter(
                 connection,
                 message_id=message.message_id,
                 queue=message.queue_name,

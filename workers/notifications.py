@@ -14,14 +14,14 @@ from dramatiq.middleware import CurrentMessage
 from sqlalchemy.engine import Connection
 
 from minqing import links
-from workers import outbox, queries
-from workers.cases import is_overdue
-from workers.channels import Link, Notice, group_of
+from minqing.store import base, cases as case_reads, outbox
+from minqing.domain.workflow import is_overdue
+from workers.channels.base import Link, Notice, group_of
 from workers.channels.breaker import CircuitOpen
 from workers.compose import ACTIONABLE, channel_after, fallback_contact, first_channel, outbox_row, template_event
 from workers import rate_limits
-from workers.sla import due_at, escalation_target, limit_for
-from workers.tallies import office_day
+from minqing.domain.deadlines import due_at, escalation_target, limit_for
+from minqing.domain.tallies import office_day
 from workers.templates import note, render_digest
 
 log = logging.getLogger("minqing.notify")
@@ -80,10 +80,10 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
             # An earlier try sent it and then could not record that (the database was away): record it now
             # rather than wait out its own claim and send it a second time.
             with single().connect() as connection:
-                queries.mark_sent(connection, outbox_id, options[SENT_AS])
+                outbox.mark_sent(connection, outbox_id, options[SENT_AS])
             return
         with single().connect() as connection:
-            claim, entry = queries.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
+            claim, entry = outbox.claim_delivery(connection, outbox_id, CLAIM_SECONDS)
         if claim == "sent":
             return
         if claim == "failed":
@@ -99,22 +99,22 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
             return
         options[SENT_AS] = provider_id  # kept by the retry if the record below fails
         with single().connect() as connection:
-            queries.mark_sent(connection, outbox_id, provider_id)
+            outbox.mark_sent(connection, outbox_id, provider_id)
 
     def add(connection, rows: list[dict]) -> Outgoing:
-        until = queries.now() + timedelta(seconds=CLAIM_SECONDS)
-        added, from_before = queries.add_to_outbox(
+        until = base.now() + timedelta(seconds=CLAIM_SECONDS)
+        added, from_before = outbox.add_to_outbox(
             connection, [dict(row, claimed_until=until) if row["channel"] in in_process else row for row in rows])
         claimed = [row for row in added if row.channel in in_process]
         rest = [row.id for row in added if row.channel not in in_process]
         return _claiming(connection, from_before, claimed, rest)
 
     def pending(connection, submission_id: str, event: str) -> Outgoing:
-        return _claiming(connection, queries.pending_notifications(connection, submission_id, event), [], [])
+        return _claiming(connection, outbox.pending_notifications(connection, submission_id, event), [], [])
 
     def _claiming(connection, rows, claimed: list, rest: list[int]) -> Outgoing:
         # Rows from before may be another worker's to send (a redelivered duplicate): claimed only if free.
-        taken = queries.claim_deliveries(connection, [row.id for row in rows if row.channel in in_process],
+        taken = outbox.claim_deliveries(connection, [row.id for row in rows if row.channel in in_process],
                                          CLAIM_SECONDS)
         ids = {row.id for row in taken}
         return Outgoing(claimed + taken, rest + [row.id for row in rows if row.id not in ids])
@@ -137,7 +137,7 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
             return
         try:
             with single().connect() as connection:
-                queries.mark_all_sent(connection, sent)
+                outbox.mark_all_sent(connection, sent)
         except Exception:
             log.warning("notifications %s: sent, not recorded; handing them to messages", [i for i, _ in sent],
                         exc_info=True)
@@ -176,7 +176,7 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
         # the message retries, and must not use up the channel's (nor drop the message, see below).
         final = entry.attempts >= settings.notify_max_retries
         with single().connect() as connection:
-            queries.mark_attempt_failed(connection, entry.id, f"{type(error).__name__}: {error}", final=final)
+            outbox.mark_attempt_failed(connection, entry.id, f"{type(error).__name__}: {error}", final=final)
         if not final:
             raise error
         log.warning("notification %s to %s by %s failed for good: %s", entry.id, entry.recipient, entry.channel,
@@ -216,7 +216,7 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
 
     def _successor_row(connection, entry) -> dict | None:
         directory = runtime.directory
-        submission = queries.submission(connection, entry.submission_id)
+        submission = case_reads.submission(connection, entry.submission_id)
         staff = directory.staff_member(entry.recipient)
         next_type = channel_after(staff, entry.channel, known)
         if next_type is not None:
@@ -233,7 +233,7 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
         directory = runtime.directory
         event = f"escalated-{level}"
         with engine().begin() as connection:
-            submission = queries.submission(connection, submission_id)
+            submission = case_reads.submission(connection, submission_id)
             if submission is None or submission.status != "received":
                 return  # the case moved on: the timer has nothing left to do
             early = _ms_until(submission.due_at) if level == 1 and submission.due_at else 0
@@ -242,7 +242,7 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
                 actors[CHECK_SLA].send_with_options(args=(submission_id, level), delay=early)
                 return
             community = directory.communities.get(submission.community)
-            staff_ids = queries.assignees(connection, submission_id)
+            staff_ids = case_reads.assignees(connection, submission_id)
             # A case with no community chain (an enterprise request, say) climbs the street's fallback list.
             chain = (community.chain if community else ()) or directory.street.fallback
             target = escalation_target(chain, staff_ids, level)
@@ -263,11 +263,11 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
             actors[CHECK_SLA].send_with_options(args=(submission_id, level + 1), delay=_sla_delay(limit))
 
     def _sla_delay(limit) -> int:
-        start = queries.now()
+        start = base.now()
         return max(0, int((due_at(start, limit, override_seconds=settings.sla_seconds) - start).total_seconds() * 1000))
 
     def send_digests(day: str | None = None) -> None:
-        day = day or office_day(queries.now()).isoformat()
+        day = day or office_day(base.now()).isoformat()
         with engine().connect() as connection:
             staff_ids = outbox.staff_with_open_cases(connection)
         for staff_id in staff_ids:
@@ -287,7 +287,7 @@ def declare_notification_actors(runtime, actors: dict) -> Notices:
         cases = outbox.open_cases(connection, staff_id)
         if not cases or staff_id not in directory.staff:
             return None
-        at = queries.now()
+        at = base.now()
         listed = [(c.receipt, c.kind, c.category, is_overdue(c.status, c.due_at, at)) for c in cases]
         text = render_digest(day=day, cases=listed, lang=lang)
         row = dict(submission_id=cases[0].id, event=f"digest-{day}", recipient=staff_id,
@@ -325,4 +325,4 @@ def sla_delay_ms(submission) -> int:
 
 
 def _ms_until(moment: datetime) -> int:
-    return max(0, int((moment - queries.now()).total_seconds() * 1000))
+    return max(0, int((moment - base.now()).total_seconds() * 1000))

@@ -35,7 +35,7 @@ class Runtime:
 
     @cached_property
     def engine(self):
-        from workers.db import make_engine
+        from minqing.store.engine import make_engine
 
         return make_engine(self.settings.database_url, pool_size=self.settings.worker_threads + 2, pre_ping=False)
 

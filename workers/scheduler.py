@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 
 from dramatiq import Message
 
-from workers.tallies import OFFICE_TZ
+from minqing.domain.tallies import OFFICE_TZ
 
 log = logging.getLogger("minqing.scheduler")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from workers import case_counts, case_queries, queries
-from workers.cases import IllegalTransition
+from minqing.store import base, cases, changes, counts
+from minqing.domain.workflow import IllegalTransition
 from workers.unclaimed_uploads import remove_unclaimed_uploads
 
 log = logging.getLogger("minqing.sweep")
@@ -22,20 +22,20 @@ AUTO_CLOSE_NOTE = "居民未在期限内评价，自动关闭。 Closed automati
 def sweep(engine, *, auto_close_days: int, at: datetime | None = None, store=None,
           keep_uploads: timedelta | None = None) -> dict:
     """With `store`, uploads older than `keep_uploads` that nothing needs are removed as well."""
-    at = at or queries.now()
+    at = at or base.now()
     closed = 0
     with engine.connect() as connection:
-        waiting = case_queries.unrated_resolved(connection, at - timedelta(days=auto_close_days))
+        waiting = cases.unrated_resolved(connection, at - timedelta(days=auto_close_days))
     for submission_id in waiting:
         try:
             with engine.begin() as connection:
-                queries.transition(connection, submission_id, "close", actor="system", note=AUTO_CLOSE_NOTE,
+                changes.transition(connection, submission_id, "close", actor="system", note=AUTO_CLOSE_NOTE,
                                    details={"auto_close": True})
             closed += 1
         except IllegalTransition:
             pass  # rated, reopened or closed by someone else since it was listed
     with engine.begin() as connection:
-        overdue = case_counts.count_overdue_cases(connection, at)
+        overdue = counts.count_overdue_cases(connection, at)
     removed = remove_unclaimed_uploads(engine, store, at - keep_uploads) if store is not None else 0
     log.info("sweep: closed %s unrated cases, counted %s newly overdue, removed %s unclaimed uploads",
              closed, overdue, removed)

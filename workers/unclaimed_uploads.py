@@ -13,14 +13,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 
-from workers.tables import attachments, status_history, submissions
+from minqing.store import photos
 
 log = logging.getLogger("minqing.sweep")
 # Uploads are timed by the store's clock, submissions by the web host's: allow for the two to differ.
 CLOCK_SKEW = timedelta(hours=1)
-CHUNK = 500  # keys per IN list: old SQLite builds allow 999 parameters
 
 
 def remove_unclaimed_uploads(engine, store, cutoff: datetime) -> int:
@@ -29,7 +27,7 @@ def remove_unclaimed_uploads(engine, store, cutoff: datetime) -> int:
     if not candidates:
         return 0
     with engine.connect() as connection:
-        needed = still_needed(connection, since=min(candidates.values()) - CLOCK_SKEW)
+        needed = photos.still_needed(connection, since=min(candidates.values()) - CLOCK_SKEW)
     removed = 0
     for key in candidates:
         if key not in needed:
@@ -38,16 +36,3 @@ def remove_unclaimed_uploads(engine, store, cutoff: datetime) -> int:
     return removed
 
 
-def still_needed(connection, since: datetime) -> set[str]:
-    """Keys named, since `since`, by a case step, or by a submission whose photo check is not recorded."""
-    # A key is always named after it was uploaded, so only what was named since the oldest candidate counts.
-    named = set()
-    for (payload,) in connection.execute(select(submissions.c.payload).where(submissions.c.submitted_at >= since)):
-        named.update(key for key in (payload or {}).get("photos") or () if isinstance(key, str))
-    checked, listed = set(), sorted(named)
-    for start in range(0, len(listed), CHUNK):
-        chunk = listed[start:start + CHUNK]
-        checked.update(connection.execute(select(attachments.c.key).where(attachments.c.key.in_(chunk))).scalars())
-    steps = connection.execute(select(status_history.c.photos).where(
-        status_history.c.at >= since, status_history.c.photos.is_not(None)))
-    return (named - checked) | {key for (photos,) in steps for key in photos or () if isinstance(key, str)}

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from minqing.attachments import UPLOADS, UploadTarget, is_issued
+from minqing.attachments.base import UPLOADS, UploadTarget, is_issued
 from minqing.private_files import private_dir
 
 UPLOAD_PATH = "/api/v1/attachments/upload"

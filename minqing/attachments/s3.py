@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cached_property
 from urllib.parse import urlparse
 
-from minqing.attachments import UPLOADS, UploadTarget
+from minqing.attachments.base import UPLOADS, UploadTarget
 
 
 class S3Store:

@@ -26,7 +26,7 @@ from dramatiq.errors import ConnectionClosed, ConnectionFailed, DecodeError, Que
 from dramatiq.message import Message
 
 from minqing.private_files import open_private, private_file
-from workers.wal import use_wal
+from minqing.wal import use_wal
 
 BUSY_TIMEOUT_SECONDS = 5.0
 

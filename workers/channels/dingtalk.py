@@ -11,7 +11,7 @@ import hmac
 import time
 import urllib.parse
 
-from workers.channels import options_of, robot_quota_key
+from workers.channels.base import options_of, robot_quota_key
 from workers.channels.formats import markdown_message
 from workers.channels.http import post_json, robot_answer
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from workers.channels import options_of
+from workers.channels.base import options_of
 from workers.channels.formats import html_message, plain_message
 from workers.channels.http import ChannelError
 

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from io import BytesIO
 
-from workers.channels import options_of
+from workers.channels.base import options_of
 from workers.channels.formats import html_message, plain_message
 from workers.channels.http import ChannelError
 

@@ -12,7 +12,7 @@ import hmac
 import json
 import time
 
-from workers.channels import options_of
+from workers.channels.base import options_of
 from workers.channels.http import post_json
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.channels import options_of, robot_quota_key
+from workers.channels.base import options_of, robot_quota_key
 from workers.channels.formats import markdown_message
 from workers.channels.http import post_json, robot_answer
 

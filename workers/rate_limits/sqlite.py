@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dramatiq.rate_limits import RateLimiterBackend
 
 from minqing.private_files import private_file
-from workers.wal import use_wal
+from minqing.wal import use_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at INTEGER NOT NULL);

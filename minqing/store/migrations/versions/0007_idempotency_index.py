@@ -9,9 +9,8 @@ submissions are found by id (see intake.submit). SQLite does not enforce a VARCH
 databases have the column widened, and SQLite's table is not rebuilt for nothing.
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0007"
 down_revision = "0006"

@@ -9,12 +9,19 @@ import math
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, not_, or_, select
 from sqlalchemy.engine import Connection
 
-from workers import case_counts, cases, queries
-from workers.tables import assignments, feedback, status_history, submissions
-from workers.tallies import OFFICE_TZ
+from minqing.domain import workflow
+from minqing.domain.tallies import (
+    OFFICE_TZ,
+)
+from minqing.store.tables import (
+    assignments,
+    feedback,
+    status_history,
+    submissions,
+)
 
 DUPLICATE_RADIUS_M = 50
 DUPLICATE_WINDOW = timedelta(days=30)
@@ -33,7 +40,7 @@ class BadCursor(ValueError):
 def overdue_clause(at: datetime):
     """Open cases past their deadline (`due_at`). A case without one is never overdue; the explicit null
     test also puts it among the not-overdue, which SQL's NULL would otherwise leave out of both."""
-    return and_(submissions.c.status.in_(cases.OPEN_STATUSES), submissions.c.due_at.is_not(None),
+    return and_(submissions.c.status.in_(workflow.OPEN_STATUSES), submissions.c.due_at.is_not(None),
                 submissions.c.due_at < at)
 
 
@@ -177,70 +184,6 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
-def record_step(connection: Connection, submission_id: str, action: str, *, actor: str, note: str = "",
-                photos=(), details: dict | None = None) -> tuple[int, list[str]]:
-    """A note or a reassignment: into the history, the status unchanged. Returns the step's id and, for a
-    reassignment, the staff it added (also kept in the step's details as `added`), who are to be told."""
-    row = queries.locked_submission(connection, submission_id)
-    at = queries.now()
-    added: list[str] = []
-    if action == "assign":
-        before = set(queries.assignees(connection, submission_id))
-        added = [staff_id for staff_id in dict.fromkeys(details["assignees"]) if staff_id not in before]
-        details = {**details, "added": added}
-        connection.execute(delete(assignments).where(assignments.c.submission_id == submission_id))
-        queries.record_assignments(connection, submission_id, tuple(details["assignees"]))
-    connection.execute(update(submissions).where(submissions.c.id == submission_id).values(updated_at=at))
-    step = connection.execute(status_history.insert(), dict(
-        submission_id=submission_id, status=row.status, at=at, actor=actor, note=note, action=action,
-        photos=list(photos) or None, details=details or None))
-    return step.inserted_primary_key[0], added
-
-
-def assigned_event(step_id: int) -> str:
-    """The notification event of a reassignment: one per step, so a redelivered message repeats nothing
-    and a later reassignment is told again."""
-    return f"assigned-{step_id}"
-
-
-def newly_assigned(connection: Connection, submission_id: str, event: str) -> tuple[str, list[str]]:
-    """Who did the reassignment behind `event`, and whom it added that still answer for the case.
-
-    LookupError while the step is not visible (the staff action's transaction has not committed yet).
-    """
-    step_id = int(event.rsplit("-", 1)[1])
-    step = connection.execute(select(status_history).where(
-        status_history.c.id == step_id, status_history.c.submission_id == submission_id,
-        status_history.c.action == "assign")).one_or_none()
-    if step is None:
-        raise LookupError(f"no reassignment {step_id} of case {submission_id}")
-    current = set(queries.assignees(connection, submission_id))
-    return step.actor, [staff_id for staff_id in (step.details or {}).get("added", []) if staff_id in current]
-
-
-def record_feedback(connection: Connection, receipt: str, *, rating: int, fixed: bool, comment: str) -> str:
-    """Take a resident's feedback once; "fixed" closes the case, "not fixed" reopens it.
-
-    Returns "recorded", "unknown" (not stored yet), "not-resolved" or "already-given".
-    """
-    found = case_by_receipt(connection, receipt)
-    if found is None:
-        return "unknown"
-    case = queries.locked_submission(connection, found.id)
-    if feedback_of(connection, case.id) is not None:
-        return "already-given"
-    if case.status != "resolved":
-        return "not-resolved"
-    at = queries.now()
-    queries.insert_ignoring_known(connection, feedback, dict(
-        submission_id=case.id, rating=rating, fixed=int(fixed), comment=comment, at=at))
-    case_counts.count_feedback(connection, case, at, rating, fixed)
-    # The resident's word settles the case: confirmed, it closes; not fixed, it goes back to work.
-    queries.transition(connection, case.id, "close" if fixed else "reopen", actor="resident", note=comment,
-                       details={"feedback": "fixed" if fixed else "not_fixed"})
-    return "recorded"
-
-
 def unrated_resolved(connection: Connection, before: datetime) -> list[str]:
     """Resolved cases with no feedback whose last resolution is older than `before`."""
     last_resolved = (select(status_history.c.submission_id, func.max(status_history.c.at).label("at"))
@@ -280,7 +223,67 @@ def hazard_requests(connection: Connection, *, receipts=(), category=None, start
     if end:
         query = query.where(submissions.c.submitted_at <= end)
     if status == "open":
-        query = query.where(submissions.c.status.in_(cases.OPEN_STATUSES))
+        query = query.where(submissions.c.status.in_(workflow.OPEN_STATUSES))
     elif status == "closed":
-        query = query.where(submissions.c.status.not_in(cases.OPEN_STATUSES))
+        query = query.where(submissions.c.status.not_in(workflow.OPEN_STATUSES))
     return connection.execute(query.order_by(submissions.c.submitted_at.desc()).limit(limit)).all()
+
+
+PUBLIC_COLUMNS = (
+    submissions.c.receipt,
+    submissions.c.kind,
+    submissions.c.community,
+    submissions.c.category,
+    submissions.c.status,
+    submissions.c.submitted_at,
+    submissions.c.updated_at,
+)
+
+
+# The statements every submission runs, built once: constructing them per call costs more than running them.
+_BODY_HASH = select(submissions.c.body_hash).where(submissions.c.id == bindparam("id"))
+
+
+_SUBMISSION = select(submissions).where(submissions.c.id == bindparam("id"))
+
+
+_ASSIGNEES = (
+    select(assignments.c.staff_id).where(assignments.c.submission_id == bindparam("id")).order_by(assignments.c.position)
+)
+
+
+def body_hash_of(connection: Connection, submission_id: str) -> str | None:
+    return connection.execute(_BODY_HASH, {"id": submission_id}).scalar_one_or_none()
+
+
+def submission(connection: Connection, submission_id: str):
+    return connection.execute(_SUBMISSION, {"id": submission_id}).one_or_none()
+
+
+def public_status(connection: Connection, receipt: str) -> dict | None:
+    """What anyone holding the receipt may see: no names, phones or free text."""
+    row = connection.execute(
+        select(submissions.c.id, submissions.c.duplicate_of, *PUBLIC_COLUMNS).where(submissions.c.receipt == receipt)
+    ).one_or_none()
+    if row is None:
+        return None
+    history = connection.execute(
+        select(status_history.c.status, status_history.c.at)
+        .where(status_history.c.submission_id == row.id)
+        .order_by(status_history.c.at, status_history.c.id)
+    ).all()
+    return {
+        "receipt": row.receipt,
+        "kind": row.kind,
+        "community": row.community or None,
+        "category": row.category,
+        "status": row.status,
+        "submitted_at": row.submitted_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "history": [{"status": h.status, "at": h.at.isoformat()} for h in history],
+        **public_links(connection, row),
+    }
+
+
+def assignees(connection: Connection, submission_id: str) -> list[str]:
+    return list(connection.execute(_ASSIGNEES, {"id": submission_id}).scalars())

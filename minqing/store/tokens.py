@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from workers.tables import staff_tokens
+from minqing.store.tables import staff_tokens
 
 PREFIX = "mq_"
 DEFAULT_DAYS = 90

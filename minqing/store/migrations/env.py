@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from workers.tables import metadata
+from minqing.store.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -11,9 +11,8 @@ here, not imported, so this migration keeps doing what it did when the code move
 
 from datetime import timedelta, timezone
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"

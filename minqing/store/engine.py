@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
 from minqing.private_files import open_private, private_file
-from workers.wal import use_wal
+from minqing.wal import use_wal
 
-MIGRATIONS = "workers:migrations"
+MIGRATIONS = "minqing.store:migrations"
 # The newest migration, so that a process starting on an up-to-date database can tell without importing
 # Alembic (and Mako), which is most of a worker's start-up. A test keeps it equal to Alembic's head.
 HEAD = "0007"

@@ -6,9 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from minqing import tokens
-from workers import outbox, queries
-from workers.tables import outbox as notifications
+from minqing.store import base, cases, changes, outbox, tokens
+from minqing.store.tables import outbox as notifications
 
 NOTE = "一键处理 (one-tap link)"
 
@@ -40,7 +39,7 @@ def withdrawn(connection: Connection, grant, directory) -> str | None:
 def answers_for(connection: Connection, submission_id: str, staff_id: str) -> bool:
     """A current assignee; or someone the case was escalated to; or a fallback contact told on behalf of
     a current assignee (the two kinds of notice, besides an assignee's own, that carry links)."""
-    current = queries.assignees(connection, submission_id)
+    current = cases.assignees(connection, submission_id)
     if staff_id in current:
         return True
     told = connection.execute(select(notifications.c.event, notifications.c.on_behalf_of).where(
@@ -55,12 +54,12 @@ def act_by_link(connection: Connection, grant, directory):
     Raises LinkWithdrawn, LinkUsed, IllegalTransition or LookupError; in each case the transaction changes
     nothing.
     """
-    queries.locked_submission(connection, grant.submission_id)  # a reassignment under way finishes first
+    base.locked_submission(connection, grant.submission_id)  # a reassignment under way finishes first
     reason = withdrawn(connection, grant, directory)
     if reason:
         raise LinkWithdrawn(reason)
     if not outbox.use_link(connection, grant):
         raise LinkUsed(grant.digest)
     note, details = (f"{NOTE}; via {grant.via}", {"via": grant.via}) if grant.via else (NOTE, None)
-    return queries.transition(connection, grant.submission_id, grant.action, actor=grant.staff_id, note=note,
+    return changes.transition(connection, grant.submission_id, grant.action, actor=grant.staff_id, note=note,
                               details=details)

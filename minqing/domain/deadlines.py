@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from minqing.directory import Directory, SlaLimit
-from workers.routing import match_score
-from workers.tallies import OFFICE_TZ, category_of, priority_of
+from minqing.domain.routing import match_score
+from minqing.domain.tallies import OFFICE_TZ, category_of, priority_of
 
 ANY = "*"
 DEFAULTS = (

@@ -8,25 +8,7 @@ staff the case is assigned to; the other street staff see it masked.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, false, select, true
-
 from minqing.privacy import mask_name, mask_personal_numbers_in, mask_phone
-from workers.tables import assignments, submissions
-
-
-def scope_clause(staff):
-    """A WHERE clause limiting `submissions` to the cases `staff` may see."""
-    if staff.role == "street":
-        return true()
-    if staff.role == "community":
-        return submissions.c.community.in_(staff.communities) if staff.communities else false()
-    if staff.role == "official":
-        assigned = exists(select(assignments.c.staff_id).where(
-            assignments.c.submission_id == submissions.c.id, assignments.c.staff_id == staff.id))
-        return and_(submissions.c.kind == "enterprise", assigned)
-    if staff.role == "service_team":
-        return and_(submissions.c.kind == "consultation", submissions.c.category.in_(staff.services or ("",)))
-    return false()
 
 
 def may_filter_community(staff, community: str) -> bool:

@@ -1,0 +1,54 @@
+"""The primitives every query builds on: the clock, inserts that ignore a known key, the locked case row."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from minqing.store.tables import (
+    submissions,
+)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@functools.cache
+def _all_ignoring_known(dialect: str, table):
+    # Built once per dialect and table, with values passed at execution: building `.values(**row)` for
+    # every call costs more CPU than the round trip.
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    return insert(table).on_conflict_do_nothing()
+
+
+@functools.cache
+def _ignoring_known(dialect: str, table):
+    # RETURNING, not rowcount: drivers differ in what rowcount says for INSERT … ON CONFLICT.
+    return _all_ignoring_known(dialect, table).returning(list(table.primary_key.columns)[0])
+
+
+def insert_ignoring_known(connection: Connection, table, values: dict) -> bool:
+    """Insert unless the primary or unique key is known; True when a row was added."""
+    return connection.execute(_ignoring_known(connection.dialect.name, table), values).first() is not None
+
+
+def insert_all_ignoring_known(connection: Connection, table, rows: list[dict]) -> None:
+    """Insert the rows whose key is not known yet, in one statement."""
+    if rows:
+        connection.execute(_all_ignoring_known(connection.dialect.name, table), rows)
+
+
+def locked_submission(connection: Connection, submission_id: str):
+    """The case, locked for this transaction on PostgreSQL so concurrent staff actions queue; LookupError if unknown."""
+    query = select(submissions).where(submissions.c.id == submission_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).one_or_none()
+    if row is None:
+        raise LookupError(submission_id)
+    return row
