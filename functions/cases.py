@@ -17,6 +17,7 @@ from schemas import errors_by_path
 from schemas import messages as m
 from schemas.cases import CaseActionSchema, CaseFilterSchema
 from schemas.responses import CaseDetail, CaseList
+from workers.brokers import NOTIFY_ASSIGNEES
 from minqing.domain import access
 from minqing.store import base, cases, changes, scopes
 from minqing.domain import workflow
@@ -94,7 +95,7 @@ def act(case_id: str):
                 if added:
                     # Queued before the commit: if the queue refuses it, nothing is recorded and the caller
                     # retries; the worker waits (retries) until it sees the committed step.
-                    enqueue_or_503(svc, "notify_assignees", case.id, changes.assigned_event(step_id))
+                    enqueue_or_503(svc, NOTIFY_ASSIGNEES, case.id, changes.assigned_event(step_id))
             else:
                 changes.transition(connection, case.id, action, actor=g.staff.id, note=note, photos=photos,
                                    details=details)

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, g, stream_with_context
 from functions.auth import staff_required
 from functions.cases import load_filters
 from minqing.domain import access, workflow
+from schemas.choices import CASE_STATUSES
 from minqing.store import cases
 from functions.services import services
 
@@ -66,11 +67,16 @@ def _shaped(connection, batch, at):
             case.payload)
         contact = payload.get("contact") or {}
         due = case.due_at.isoformat() if case.due_at else ""
-        yield [case.receipt, case.kind, case.community, case.category, case.priority, case.status,
+        yield [case.receipt, case.kind, case.community, case.category, case.priority, _status(case.status),
                case.submitted_at.isoformat(), case.updated_at.isoformat(), due,
                "yes" if workflow.is_overdue(case.status, case.due_at, at) else "no", " ".join(assigned[case.id]),
                payload.get("description", ""), (payload.get("location") or {}).get("address", ""),
                contact.get("name", ""), contact.get("phone", ""), (payload.get("enterprise") or {}).get("name", "")]
+
+
+def _status(code: str) -> str:
+    label = CASE_STATUSES.get(code)
+    return f"{label.zh} {code}" if label else code
 
 
 @blueprint.get("/api/v1/exports/cases.csv")

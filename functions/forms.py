@@ -113,13 +113,4 @@ def inputs_for(kind: str, mode: str) -> list[Input]:
     return [i for i in FORMS[kind] if not i.modes or mode in i.modes]
 
 
-STATUSES = {
-    "received": _l("已受理", "Received"),
-    "acknowledged": _l("已确认", "Acknowledged"),
-    "in_progress": _l("处理中", "In progress"),
-    "resolved": _l("已解决", "Resolved"),
-    "closed": _l("已办结", "Closed"),
-    "rejected": _l("未受理", "Not taken up"),
-    "reopened": _l("重新处理", "Reopened"),
-}
 CATEGORIES = {"hazard": HAZARD_CATEGORIES, "consultation": SERVICES, "enterprise": ENTERPRISE_CATEGORIES}

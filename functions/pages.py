@@ -15,12 +15,12 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from functions.forms import CATEGORIES, CATEGORY_FIELD, COMMUNITY, FORMS, MODES, PATHS, STATUSES, inputs_for, title
+from functions.forms import CATEGORIES, CATEGORY_FIELD, COMMUNITY, FORMS, MODES, PATHS, inputs_for, title
 from functions.services import services
 from functions.problems import Problem, pick_lang
 from minqing.directory import Spot
 from minqing.receipts import parse_receipt
-from schemas.choices import KINDS, Label
+from schemas.choices import CASE_STATUSES, KINDS, Label
 from schemas.fields import BEIJING
 
 SPOT = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -194,9 +194,9 @@ def status(receipt: str):
         "kind": _pick(KINDS[kind], lang),
         "community": _pick(community.name, lang) if community else "",
         "category": _pick(CATEGORIES[kind][found["category"]], lang) if found["category"] in CATEGORIES[kind] else "",
-        "status": _pick(STATUSES.get(found["status"], Label(found["status"], found["status"])), lang),
+        "status": _pick(CASE_STATUSES.get(found["status"], Label(found["status"], found["status"])), lang),
     }
-    history = [(_pick(STATUSES.get(h["status"], Label(h["status"], h["status"])), lang), _local(h["at"]))
+    history = [(_pick(CASE_STATUSES.get(h["status"], Label(h["status"], h["status"])), lang), _local(h["at"]))
                for h in found["history"]]
     body = render_template("status.html", found=found, facts=facts, history=history, receipt=receipt, t=_texts(lang))
     return _page(body, 200, lang)

@@ -9,6 +9,7 @@ from werkzeug.urls import iri_to_uri
 
 from minqing.receipts import random_uuid
 from minqing.settings import Settings
+from workers.brokers import STORE_SUBMISSION
 
 
 class Services:
@@ -48,7 +49,7 @@ class Services:
         return make_engine(self.settings.database_url, pool_size=4)
 
     def enqueue_submission(self, envelope: dict) -> None:
-        self.enqueue("store_submission", envelope)
+        self.enqueue(STORE_SUBMISSION, envelope)
 
     def enqueue(self, actor_name: str, *args) -> None:
         """Queue a message for a worker's actor (the web process declares no actors of its own)."""

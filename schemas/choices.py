@@ -79,15 +79,17 @@ LANGUAGES = {
     "en": Label("英文", "English"),
 }
 
-# The case workflow (issue 5); the codes agree with workers/cases.py (a test checks).
+# The case workflow's statuses, as every page, message, export and Open311 names them: the one set of
+# labels, so a resident and a staff member see the same word for the same state. The codes agree with
+# minqing/domain/workflow.py (a test checks).
 CASE_STATUSES = {
-    "received": Label("已受理", "Received"),
-    "acknowledged": Label("已签收", "Acknowledged"),
-    "in_progress": Label("处理中", "In progress"),
+    "received": Label("待受理", "Received"),
+    "acknowledged": Label("已受理", "Acknowledged"),
+    "in_progress": Label("办理中", "In progress"),
     "resolved": Label("已办结", "Resolved"),
     "closed": Label("已关闭", "Closed"),
-    "rejected": Label("不予受理", "Rejected"),
-    "reopened": Label("已重新打开", "Reopened"),
+    "rejected": Label("不予受理", "Not taken up"),
+    "reopened": Label("重新办理", "Reopened"),
 }
 
 CASE_ACTIONS = {

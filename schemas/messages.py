@@ -34,6 +34,11 @@ class Msg(str):
         return f"Msg({self.en!r}, zh={self.zh!r})"
 
 
+def language(code: str | None) -> str:
+    """The one language-code rule: "en" for any English code (en, en-GB), else "zh-CN"."""
+    return "en" if (code or "").lower().startswith("en") else "zh-CN"
+
+
 def localize(message: str, lang: str | None = "zh-CN") -> str:
     """The text of `message` in `lang` ("zh…" by default, or "en…"); plain strings pass through."""
     if not isinstance(message, Msg):

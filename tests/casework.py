@@ -32,11 +32,11 @@ def envelope(settings, kind, data, *, submitted_at=None, key=None):
 
 def seed(runtime, settings, *pairs, submitted_at=None) -> list[dict]:
     """Store (kind, data) pairs through the real actors; returns their envelopes."""
-    from workers.actors import STORE
+    from workers.actors import store_submission
 
     messages = [envelope(settings, kind, data, submitted_at=submitted_at) for kind, data in pairs]
     for message in messages:
-        runtime.broker.actors[STORE].send(message)
+        store_submission.send(message)
     runtime.broker.join(settings.queue_name)
     return messages
 

@@ -137,7 +137,7 @@ def test_the_status_page_shows_the_history_and_no_personal_data(client, stub_wor
     receipt = client.post("/api/v1/hazard-reports", data=form).json["receipt"]
     stub_broker.join(settings.queue_name)
     html = client.get(f"/r/{receipt}").get_data(as_text=True)
-    assert "已受理" in html and "江零社区" in html and "路灯照明" in html
+    assert "待受理" in html and "江零社区" in html and "路灯照明" in html
     assert "王阿姨" not in html and "1387" not in html and "楼道灯" not in html
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from minqing.receipts import body_hash, receipt_for, submission_id
 from tests.conftest import SAMPLES, wait_until
 from minqing.store import cases, counts, dead_letters
-from workers.actors import STORE
+from workers.actors import store_submission
+from workers.notifications import deliver_notification
 from minqing.store.tables import assignments, outbox, submissions, tally_events
 
 HAZARD = json.loads((SAMPLES / "hazard.json").read_text())["valid"]
@@ -31,7 +32,7 @@ def envelope(settings, kind, data, key=None):
 
 def deliver(runtime, message, times=1):
     for _ in range(times):
-        runtime.broker.actors[STORE].send(message)
+        store_submission.send(message)
     runtime.broker.join(runtime.settings.queue_name)
 
 
@@ -72,7 +73,7 @@ def test_a_notification_is_not_sent_twice(runtime, stub_worker, engine, settings
         with engine.connect() as c:
             ids = c.execute(select(outbox.c.id)).scalars().all()
         for outbox_id in ids:
-            runtime.broker.actors["deliver_notification"].send(outbox_id)
+            deliver_notification.send(outbox_id)
         runtime.broker.join(settings.queue_name)
     lines = [r.getMessage() for r in caplog.records if r.name == "minqing.notify"]
     assert len(lines) == len(ids)
@@ -139,12 +140,12 @@ def test_an_enterprise_request_goes_to_its_official_first(runtime, stub_worker, 
 def test_a_message_that_keeps_failing_ends_in_the_dead_letters(runtime, stub_worker, engine, settings):
     broken = envelope(settings, "hazard", HAZARD[0])
     del broken["data"]
-    runtime.broker.actors[STORE].send(broken)
+    store_submission.send(broken)
     runtime.broker.join(settings.queue_name, fail_fast=False)
 
     def recorded():
         with engine.connect() as c:
             return dead_letters.list_dead_letters(c)
     letters = wait_until(recorded, timeout=5)
-    assert [l.actor for l in letters] == [STORE]
+    assert [l.actor for l in letters] == [store_submission.actor_name]
     assert "KeyError" in letters[0].error

@@ -198,7 +198,7 @@ def test_a_form_shown_again_with_errors_keeps_its_photo_for_the_resubmission(ser
 
 def stored_submission(settings, photos: list[str]) -> str:
     """A submission as the worker stores it, naming `photos`, with their check not yet done."""
-    from minqing.store import base, changes, photos as photo_store
+    from minqing.store import base, changes
     from minqing.store.engine import make_engine, upgrade
 
     engine = make_engine(settings.database_url)
@@ -213,7 +213,7 @@ def stored_submission(settings, photos: list[str]) -> str:
 
 
 def checked_photo(settings, submission_id: str, key: str) -> None:
-    from minqing.store import base, changes, photos as photo_store
+    from minqing.store import photos as photo_store
     from minqing.store.engine import make_engine
 
     engine = make_engine(settings.database_url)

@@ -168,17 +168,18 @@ def test_only_records_that_cannot_be_handled_come_back(lambda_worker, sqs_engine
 @pytest.mark.integration
 def test_a_timer_longer_than_sqs_allows_hops_until_it_is_due(lambda_worker, sqs_engine):
     from workers.brokers.sqs import DUE, MAX_DELAY_MS
-    from workers.notifications import CHECK_SLA, timers_queue
+    from workers.notifications import check_sla
+    from workers.registry import timers_queue
 
     aws, runtime, receive = lambda_worker
     # An SLA timer two days off: SQS takes at most 15 minutes, so it travels marked with when it is due.
-    sent = runtime.broker.actors[CHECK_SLA].send_with_options(args=("no-such-case", 1), delay=2 * 86_400_000)
+    sent = check_sla.send_with_options(args=("no-such-case", 1), delay=2 * 86_400_000)
     timers = runtime.broker.sqs.get_queue_by_name(QueueName=timers_queue(runtime.settings))
     timers.load()
     assert timers.attributes["ApproximateNumberOfMessagesDelayed"] == "1"
 
     # Handed over early (as its 15-minute hop ends), it is sent on, not run: no dead letter, no failure.
-    early = Message(queue_name=sent.queue_name, actor_name=CHECK_SLA, args=("no-such-case", 1), kwargs={},
+    early = Message(queue_name=sent.queue_name, actor_name=check_sla.actor_name, args=("no-such-case", 1), kwargs={},
                     options={DUE: int(time.time() * 1000) + 2 * MAX_DELAY_MS})
     assert aws.handler(sqs_batch([base64.b64encode(early.encode()).decode()])) == {"batchItemFailures": []}
     timers.load()

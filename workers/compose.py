@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workers.channels.base import GROUP_CHANNELS
+from schemas.messages import language
 from workers.templates import render
 
 # Events whose messages carry one-tap links: the recipient is asked to act on the case.
@@ -38,7 +39,7 @@ def outbox_row(directory, submission, event: str, staff_id: str, channel_type: s
         event=template_event(event),
         receipt=submission.receipt,
         data=submission.payload,
-        community_name=(community.name.zh if community else "") if lang.startswith("zh") else
+        community_name=(community.name.zh if community else "") if language(lang) == "zh-CN" else
                        (community.name.en if community else ""),
         lang=lang,
         masked=channel_type in GROUP_CHANNELS,

@@ -13,8 +13,9 @@ log = logging.getLogger("minqing.workers")
 
 def build(settings: Settings, *, broker=None, directory=None):
     """A runtime with its broker (our middleware added) and the actors declared on it."""
-    from workers.actors import declare_actors
+    from workers import actors, notifications  # noqa: F401 - importing them registers their actors
     from workers.brokers import make_broker
+    from workers.registry import bind
     from dramatiq.middleware import CurrentMessage
 
     from workers.middleware import DeadLetters
@@ -26,7 +27,7 @@ def build(settings: Settings, *, broker=None, directory=None):
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         # Lets deliver_notification leave a note for its retry (SENT_AS).
         broker.add_middleware(CurrentMessage())
-    declare_actors(runtime)
+    bind(runtime)
     return runtime
 
 

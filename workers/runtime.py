@@ -6,8 +6,9 @@ import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from minqing.directory import load_configured_directory  # noqa: F401 - kept importable from here
+from minqing.directory import load_configured_directory
 from minqing.settings import Settings
+from schemas.messages import language
 
 log = logging.getLogger("minqing.workers")
 
@@ -26,6 +27,15 @@ class Runtime:
             from workers.channels import make_channels
 
             self.channels = make_channels(self.settings)
+
+    @property
+    def lang(self) -> str:
+        """The language of the messages staff get: "zh-CN" or "en"."""
+        return language(self.settings.default_lang)
+
+    @cached_property
+    def in_process_channels(self) -> frozenset[str]:
+        return frozenset(name for name, channel in self.channels.items() if channel.in_process)
 
     @cached_property
     def attachments(self):

@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from dramatiq import Message
 
 from minqing.domain.tallies import OFFICE_TZ
+from workers.brokers import SEND_DIGESTS
 
 log = logging.getLogger("minqing.scheduler")
 
@@ -24,7 +25,7 @@ def next_run(now: datetime, at: time) -> datetime:
 
 
 def enqueue_digests(broker, settings, day: str) -> None:
-    broker.enqueue(Message(queue_name=settings.queue_name, actor_name="send_digests", args=(day,), kwargs={},
+    broker.enqueue(Message(queue_name=settings.queue_name, actor_name=SEND_DIGESTS, args=(day,), kwargs={},
                            options={}))
 
 

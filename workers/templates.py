@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minqing.privacy import mask_name, mask_personal_numbers_in, mask_phone
+from schemas.messages import language
 from schemas.choices import (
     ENTERPRISE_CATEGORIES,
     HAZARD_CATEGORIES,
@@ -17,38 +18,38 @@ from schemas.choices import (
 EXCERPT = 60
 
 SUBJECTS = {
-    ("received", "zh"): "【民情】新{kind} {receipt}",
+    ("received", "zh-CN"): "【民情】新{kind} {receipt}",
     ("received", "en"): "[minqing] New {kind} {receipt}",
-    ("escalated", "zh"): "【民情】超时未受理 {kind} {receipt}",
+    ("escalated", "zh-CN"): "【民情】超时未受理 {kind} {receipt}",
     ("escalated", "en"): "[minqing] Not acknowledged in time: {kind} {receipt}",
-    ("assigned", "zh"): "【民情】转派给您 {kind} {receipt}",
+    ("assigned", "zh-CN"): "【民情】转派给您 {kind} {receipt}",
     ("assigned", "en"): "[minqing] Assigned to you: {kind} {receipt}",
 }
 BODIES = {
-    ("received", "zh"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
+    ("received", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
     ("received", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
-    ("escalated", "zh"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
+    ("escalated", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
     ("escalated", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
-    ("assigned", "zh"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
+    ("assigned", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
     ("assigned", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
 }
 NOTES = {
-    ("escalated", "zh"): "超过时限（{limit}）仍未受理，负责人：{names}。请督办。",
+    ("escalated", "zh-CN"): "超过时限（{limit}）仍未受理，负责人：{names}。请督办。",
     ("escalated", "en"): "Not acknowledged within {limit}; assigned to {names}. Please follow up.",
-    ("fallback", "zh"): "（{names}的通知渠道均未送达，转您处理）",
+    ("fallback", "zh-CN"): "（{names}的通知渠道均未送达，转您处理）",
     ("fallback", "en"): "({names} could not be reached on any channel; passed to you)",
-    ("assigned", "zh"): "{names}将此件转派给您。",
+    ("assigned", "zh-CN"): "{names}将此件转派给您。",
     ("assigned", "en"): "{names} assigned this case to you.",
 }
 LIMIT_UNITS = {
-    ("hours", "zh"): "{n}小时", ("hours", "en"): "{n} h",
-    ("days", "zh"): "{n}天", ("days", "en"): "{n} days",
-    ("working_days", "zh"): "{n}个工作日", ("working_days", "en"): "{n} working days",
+    ("hours", "zh-CN"): "{n}小时", ("hours", "en"): "{n} h",
+    ("days", "zh-CN"): "{n}天", ("days", "en"): "{n} days",
+    ("working_days", "zh-CN"): "{n}个工作日", ("working_days", "en"): "{n} working days",
 }
 DIGEST = {
-    "subject_zh": "【民情】{day} 待办：{open}件未办结，{overdue}件超时",
+    "subject_zh-CN": "【民情】{day} 待办：{open}件未办结，{overdue}件超时",
     "subject_en": "[minqing] {day}: {open} open, {overdue} overdue",
-    "overdue_zh": "（超时）",
+    "overdue_zh-CN": "（超时）",
     "overdue_en": " (overdue)",
 }
 
@@ -61,20 +62,20 @@ class Rendered:
 
 def _label(labels, code: str, lang: str) -> str:
     label = labels.get(code)
-    return "" if label is None else (label.zh if lang == "zh" else label.en)
+    return "" if label is None else (label.zh if lang == "zh-CN" else label.en)
 
 
-def render(*, kind: str, event: str, receipt: str, data: dict, community_name: str, lang: str = "zh",
+def render(*, kind: str, event: str, receipt: str, data: dict, community_name: str, lang: str = "zh-CN",
            masked: bool = True, note: str = "") -> Rendered:
     """The text of one notification. `masked` hides the resident's name and phone (group chats, logs);
     `note` (from `note()`) goes before the body."""
-    lang = "en" if lang.startswith("en") else "zh"
+    lang = language(lang)
     categories = {"hazard": HAZARD_CATEGORIES, "consultation": SERVICES, "enterprise": ENTERPRISE_CATEGORIES}[kind]
     category = data.get("service") if kind == "consultation" else data.get("category")
     priority_code = data.get("severity") or data.get("urgency")
     priority = _label({**SEVERITIES, **URGENCIES}, priority_code, lang) if priority_code else ""
     if priority:
-        priority = f"（{priority}）" if lang == "zh" else f" ({priority})"
+        priority = f"（{priority}）" if lang == "zh-CN" else f" ({priority})"
     description = data.get("description", "")
     if masked:
         description = mask_personal_numbers_in(description)
@@ -83,14 +84,14 @@ def render(*, kind: str, event: str, receipt: str, data: dict, community_name: s
     address = (data.get("location") or {}).get("address") or (data.get("enterprise") or {}).get("address")
     if masked and address:
         address = mask_personal_numbers_in(address)
-    place = (f"（地点：{address}）" if lang == "zh" else f" (at {address})") if address else ""
+    place = (f"（地点：{address}）" if lang == "zh-CN" else f" (at {address})") if address else ""
     contact = data.get("contact") or {}
     name = contact.get("name", "")
     phone = contact.get("phone", "")
     if masked:
         name, phone = mask_name(name), mask_phone(phone)
-    who = "，".join(p for p in (name, phone) if p) if lang == "zh" else ", ".join(p for p in (name, phone) if p)
-    contact_text = (f" 联系人：{who}" if lang == "zh" else f" Contact: {who}") if who else ""
+    who = "，".join(p for p in (name, phone) if p) if lang == "zh-CN" else ", ".join(p for p in (name, phone) if p)
+    contact_text = (f" 联系人：{who}" if lang == "zh-CN" else f" Contact: {who}") if who else ""
     fields = dict(
         kind=_label(KINDS, kind, lang),
         receipt=receipt,
@@ -105,20 +106,20 @@ def render(*, kind: str, event: str, receipt: str, data: dict, community_name: s
     return Rendered(SUBJECTS[(event, lang)].format(**fields), f"{note}\n{body}" if note else body)
 
 
-def note(which: str, *, names: list[str], lang: str = "zh", limit=None) -> str:
+def note(which: str, *, names: list[str], lang: str = "zh-CN", limit=None) -> str:
     """The line saying why a message came: an overrun SLA ("escalated"), unreachable staff ("fallback") or
     a reassignment ("assigned", `names` = who reassigned it)."""
-    lang = "en" if lang.startswith("en") else "zh"
+    lang = language(lang)
     limit_text = ""
     if limit is not None:
         amount = int(limit.amount) if float(limit.amount).is_integer() else limit.amount
         limit_text = LIMIT_UNITS[(limit.unit, lang)].format(n=amount)
-    return NOTES[(which, lang)].format(names=("、" if lang == "zh" else ", ").join(names), limit=limit_text)
+    return NOTES[(which, lang)].format(names=("、" if lang == "zh-CN" else ", ").join(names), limit=limit_text)
 
 
-def render_digest(*, day: str, cases: list[tuple[str, str, str, bool]], lang: str = "zh") -> Rendered:
+def render_digest(*, day: str, cases: list[tuple[str, str, str, bool]], lang: str = "zh-CN") -> Rendered:
     """A staff member's daily list: `cases` are (receipt, kind, category, overdue), oldest first."""
-    lang = "en" if lang.startswith("en") else "zh"
+    lang = language(lang)
     overdue = sum(1 for *_, late in cases if late)
     lines = []
     for receipt, kind, category, late in cases:

@@ -7,9 +7,6 @@ scheme of `MINQING_ATTACHMENTS_URL`: `file://` (files.py, the embedded default) 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
-
 from minqing.attachments.base import AttachmentStore
 
 

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from dramatiq.broker import Broker
-from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dramatiq.broker import Broker
+
+
+# The names of the actors that a process which only sends (a web process, the scheduler) queues messages
+# for: the functions of workers.actors and workers.notifications (a test keeps them the same).
+STORE_SUBMISSION = "store_submission"
+NOTIFY_ASSIGNEES = "notify_assignees"
+SEND_DIGESTS = "send_digests"
 
 
 def default_middleware(settings) -> list:
+    # Imported here, not with the names above: a web function imports those at its cold start.
+    from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
+
     return [
         AgeLimit(),
         TimeLimit(time_limit=5 * 60_000),

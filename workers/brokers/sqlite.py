@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -28,6 +29,8 @@ from dramatiq.message import Message
 from minqing.private_files import open_private, private_file
 from minqing.wal import use_wal
 
+log = logging.getLogger("minqing.queue")
+
 BUSY_TIMEOUT_SECONDS = 5.0
 
 _SCHEMA = """
@@ -39,11 +42,6 @@ CREATE TABLE IF NOT EXISTS dramatiq_messages (
     enqueued_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dramatiq_messages_due ON dramatiq_messages (queue, available_at);
-CREATE TABLE IF NOT EXISTS dramatiq_dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    queue TEXT NOT NULL, actor TEXT NOT NULL, message_id TEXT NOT NULL, body BLOB NOT NULL,
-    error TEXT, failed_at INTEGER NOT NULL
-);
 COMMIT;
 """
 _INSERT = "INSERT INTO dramatiq_messages (queue, message_id, body, available_at, enqueued_at) "
@@ -174,8 +172,8 @@ class SQLiteBroker(Broker):
         self._delete([q_name(queue_name), dq_name(queue_name)], ["dramatiq_messages"])
 
     def flush_all(self) -> None:
-        """Drop every message and dead letter of the declared queues."""
-        self._delete(sorted(self.queues | self.delay_queues), ["dramatiq_messages", "dramatiq_dead_letters"])
+        """Drop every message of the declared queues."""
+        self._delete(sorted(self.queues | self.delay_queues), ["dramatiq_messages"])
 
     def _delete(self, queue_names: list[str], tables: list[str]) -> None:
         with _mapped(ConnectionFailed), self._writing() as connection, _immediate(connection):
@@ -196,36 +194,6 @@ class SQLiteBroker(Broker):
         with _mapped(ConnectionFailed):
             sql = "SELECT count(*) FROM dramatiq_messages WHERE queue = ?"
             return self._connection().execute(sql, (q_name(queue_name),)).fetchone()[0]
-
-    def dead_letters(self, limit: int = 100) -> list[dict]:
-        """The most recently dead-lettered messages, newest first; ``failed_at`` in ms since the epoch."""
-        with _mapped(ConnectionFailed):
-            rows = self._connection().execute(
-                "SELECT id, queue, actor, message_id, body, error, failed_at FROM dramatiq_dead_letters"
-                " ORDER BY id DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        letters = []
-        for id_, queue, actor, message_id, body, error, failed_at in rows:
-            try:
-                message = Message.decode(body)
-                args, kwargs = list(message.args), message.kwargs
-            except DecodeError:  # buried by a consumer precisely because it could not decode it
-                args = kwargs = None
-            letters.append({"id": id_, "queue": queue, "actor": actor, "message_id": message_id,
-                            "args": args, "kwargs": kwargs, "error": error, "failed_at": failed_at})
-        return letters
-
-    def retry_dead_letter(self, dead_letter_id: int) -> bool:
-        """Put a dead letter back on its queue, due now; False if there is no such dead letter."""
-        now = _now()
-        with _mapped(ConnectionFailed), self._writing() as connection, _immediate(connection):
-            moved = connection.execute(
-                _INSERT + "SELECT queue, message_id, body, ?, ? FROM dramatiq_dead_letters WHERE id = ?",
-                (now, now, dead_letter_id),
-            ).rowcount
-            connection.execute("DELETE FROM dramatiq_dead_letters WHERE id = ?", (dead_letter_id,))
-        return moved == 1
 
     def ping(self) -> None:
         """Raise ConnectionFailed unless the queue file can be opened and read (for /readyz)."""
@@ -288,16 +256,6 @@ class SQLiteBroker(Broker):
 
     def _ack(self, queue_name: str, row_id: int) -> None:
         with self._writing(durable=False) as connection:
-            connection.execute("DELETE FROM dramatiq_messages WHERE id = ?", (row_id,))
-        self._forget(queue_name, [row_id])
-
-    def _bury(self, queue_name: str, row_id: int, actor: str, body: Optional[bytes], error: Optional[str]) -> None:
-        with self._writing(durable=False) as connection, _immediate(connection):
-            connection.execute(
-                "INSERT INTO dramatiq_dead_letters (queue, actor, message_id, body, error, failed_at)"
-                " SELECT queue, ?, message_id, coalesce(?, body), ?, ? FROM dramatiq_messages WHERE id = ?",
-                (actor, body, error, _now(), row_id),
-            )
             connection.execute("DELETE FROM dramatiq_messages WHERE id = ?", (row_id,))
         self._forget(queue_name, [row_id])
 
@@ -391,8 +349,10 @@ class _SQLiteConsumer(Consumer):
                 row_id, body = self.fetched.popleft()
                 try:
                     message = Message.decode(body)
-                except DecodeError as e:  # it would fail the same way on every delivery
-                    self.broker._bury(self.queue_name, row_id, "", None, repr(e))
+                except DecodeError:  # it would fail the same way on every delivery: no actor will ever run it
+                    log.error("queue %s: dropped message %s, which cannot be decoded: %r", self.queue_name, row_id,
+                              body[:200])
+                    self.broker._ack(self.queue_name, row_id)
                     continue
                 self.misses = 0
                 return _SQLiteMessageProxy(message, row_id)
@@ -405,9 +365,12 @@ class _SQLiteConsumer(Consumer):
             self.broker._ack(self.queue_name, message.row_id)
 
     def nack(self, message: _SQLiteMessageProxy) -> None:
+        # A message that failed for good leaves the queue; the DeadLetters middleware (workers/middleware.py)
+        # has kept it, with its error, in the database's dead letters, the one store `minqing dead-letters`
+        # reads and retries from. Queue files made by earlier versions may still hold a table of their own;
+        # nothing reads it.
         with _mapped(ConnectionClosed):
-            body, error = message.encode(), _error_text(message)
-            self.broker._bury(self.queue_name, message.row_id, message.actor_name, body, error)
+            self.broker._ack(self.queue_name, message.row_id)
 
     def requeue(self, messages: Iterable[_SQLiteMessageProxy]) -> None:
         with _mapped(ConnectionClosed):
