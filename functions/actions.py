@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from functions.services import services
 from functions.problems import pick_lang
+from functions.services import services
 from minqing import links
 from minqing.privacy import mask_personal_numbers_in
-from schemas.choices import KINDS
+from schemas.choices import CASE_STATUSES, KINDS
 
 blueprint = Blueprint("actions", __name__, template_folder="templates")
 
@@ -46,11 +46,6 @@ TEXTS = {
         "revoked": "{name}\u2019s access has been revoked, so this link no longer acts. Nothing was changed.",
         "departed": "The person this link was sent to is no longer in the staff directory. Nothing was changed.",
     },
-}
-STATUS_LABELS = {
-    "received": ("待受理", "received"), "acknowledged": ("已受理", "acknowledged"),
-    "in_progress": ("办理中", "in progress"), "resolved": ("已办结", "resolved"), "closed": ("已关闭", "closed"),
-    "rejected": ("不予受理", "rejected"), "reopened": ("已重新打开", "reopened"),
 }
 
 
@@ -90,7 +85,7 @@ def _case_view(row, lang: str) -> dict:
     return {
         "receipt": row.receipt,
         "kind": label.en if english else label.zh,
-        "status": STATUS_LABELS[row.status][1 if english else 0],
+        "status": CASE_STATUSES[row.status].en if english else CASE_STATUSES[row.status].zh,
         # The link may be forwarded to a group: show no contact details, and mask phones in the text.
         "description": mask_personal_numbers_in(row.payload.get("description", ""))[:200],
     }
@@ -128,8 +123,8 @@ def act(token: str):
         grant = links.verify(svc.settings.secret_key, token)
     except links.LinkRefused as refused:
         return _refused(lang, refused.reason)
-    from minqing.store import cases
     from minqing.domain.workflow import IllegalTransition
+    from minqing.store import cases
     from minqing.store.one_tap import LinkUsed, LinkWithdrawn, act_by_link
 
     texts, action = TEXTS[lang], TEXTS[lang][grant.action]
@@ -143,7 +138,7 @@ def act(token: str):
     except LinkUsed:
         return _page(lang, 409, message=texts["used"])
     except IllegalTransition as error:
-        status = STATUS_LABELS[error.status][1 if lang == "en" else 0]
+        status = CASE_STATUSES[error.status].en if lang == "en" else CASE_STATUSES[error.status].zh
         return _page(lang, 409, message=texts["moved"].format(status=status, action=action))
     except LookupError:
         return _page(lang, 404, message=texts["missing"])

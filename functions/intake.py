@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
 
 from flask import Response, g, request
 from marshmallow import ValidationError, fields
@@ -21,6 +20,8 @@ from minqing.receipts import (
     submission_id,
 )
 from schemas import errors_by_path
+from schemas.fields import now
+from schemas.responses import Accepted as AcceptedSchema
 
 log = logging.getLogger("minqing.intake")
 
@@ -32,6 +33,7 @@ MULTIPART_TYPES = {"multipart/form-data"}
 NOT_CONTENT = {"client_ref", "lang"}
 MAX_FORM_PHOTOS = 6
 
+_ACCEPTED = AcceptedSchema()
 
 def accept(kind: str):
     """Handle one form post of `kind`: 202 JSON, or for a browser's own form post a page (see pages.py)."""
@@ -99,7 +101,7 @@ def submit(kind: str, raw: dict, lang: str, api_key: str | None = None) -> tuple
         "data": content,
         "idempotency_key": key,
         "lang": data.get("lang") or lang,
-        "submitted_at": datetime.now(timezone.utc).isoformat(),
+        "submitted_at": now().isoformat(),
     }
     try:
         svc.enqueue_submission(envelope)
@@ -138,9 +140,9 @@ def keyed(kind: str, key: str, content: dict, lang: str, api_key: str | None) ->
 
 def answer(sid: str, receipt: str, code: str, lang: str):
     status_url = f"{services().base_uri}/api/v1/receipts/{receipt}"
-    # Shaped as schemas.responses.Accepted (which documents it), without a marshmallow dump on the intake path.
-    body = json.dumps({"id": sid, "receipt": receipt, "feedback_code": code, "status": "received",
-                       "status_url": status_url})
+    # Through the schema the OpenAPI document is made from, so the two cannot drift (about 4 µs a post).
+    body = json.dumps(_ACCEPTED.dump({"id": sid, "receipt": receipt, "feedback_code": code, "status": "received",
+                                      "status_url": status_url}))
     return Accepted(body, status_url, "en" if lang == "en" else "zh-CN")
 
 

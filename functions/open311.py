@@ -17,9 +17,10 @@ from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from functions.intake import submit
-from functions.services import services
 from functions.problems import Problem, pick_lang
+from functions.services import services
 from schemas.choices import CASE_STATUSES, HAZARD_CATEGORIES, SEVERITIES
+from schemas.fields import now as clock
 
 blueprint = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -150,7 +151,7 @@ def _number(text):
 @blueprint.get("/requests.json")
 def request_list():
     args = request.args
-    now = datetime.now(timezone.utc)
+    now = clock()
     start, end = _moment("start_date"), _moment("end_date")
     if args.get("status") not in (None, "", "open", "closed"):
         raise Open311Error(400, "status must be open or closed")
@@ -183,8 +184,8 @@ def _moment(name: str) -> datetime | None:
 
 
 def _find(**filters) -> list[dict]:
-    from minqing.privacy import mask_personal_numbers_in
     from minqing.domain import workflow
+    from minqing.privacy import mask_personal_numbers_in
     from minqing.store import cases
 
     svc = services()

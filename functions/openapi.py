@@ -68,7 +68,7 @@ def build_spec(base_url: str) -> dict:
     from apispec import APISpec
     from apispec.ext.marshmallow import MarshmallowPlugin
 
-    from schemas import SCHEMAS
+    from schemas import FORM_KINDS, schema_class
     from schemas import responses as r
     from schemas.attachment import AttachmentRequestSchema
     from schemas.cases import CaseActionSchema, CaseFilterSchema, FeedbackSchema
@@ -88,7 +88,7 @@ def build_spec(base_url: str) -> dict:
                          ("Feedback", FeedbackSchema), ("AttachmentRequest", AttachmentRequestSchema),
                          ("AttachmentTarget", r.AttachmentTarget)):
         spec.components.schema(name, schema=schema)
-    for kind, schema in SCHEMAS.items():
+    for kind, schema in ((kind, schema_class(kind)) for kind in FORM_KINDS):
         spec.components.schema(FORMS[_path_of(kind)][0], schema=schema)
 
     for path, (name, summary) in FORMS.items():

@@ -5,11 +5,13 @@ from flask import Blueprint, jsonify
 from functions.services import services
 from functions.problems import Problem
 from minqing.receipts import parse_receipt
+from schemas.responses import ReceiptStatus
 
 blueprint = Blueprint("receipts", __name__)
 
 NOT_ISSUED = ("没有这个回执码，请核对后重试。", "No such receipt; check the code and try again.")
 DATABASE_DOWN = ("暂时查不到状态，请稍后重试。", "The status cannot be read right now; retry later.")
+_STATUS = ReceiptStatus()
 
 
 @blueprint.get("/api/v1/receipts/<code>")
@@ -30,4 +32,4 @@ def status(code: str):
         # Issued by us (the code checks out) and still in the queue: accepted, not yet stored.
         found = {"receipt": receipt, "kind": kind, "status": "received", "submitted_at": None,
                  "updated_at": None, "history": []}
-    return jsonify(found)
+    return jsonify(_STATUS.dump(found))

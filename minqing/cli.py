@@ -113,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _engine(settings):
+    """The database, migrated to the latest schema first: for the commands that write."""
     from minqing.store.engine import make_engine, upgrade
 
     engine = make_engine(settings.database_url)
@@ -120,9 +121,22 @@ def _engine(settings):
     return engine
 
 
+def _reading(settings):
+    """The database as it is, for a command that only reads: it never migrates (a look at a production
+    database must not change its schema), and says so when the schema is not the latest."""
+    from minqing.store.engine import HEAD, current_revision, make_engine
+
+    engine = make_engine(settings.database_url)
+    revision = current_revision(engine)
+    if revision != HEAD:
+        raise SystemExit(f"minqing: the database is at schema {revision or 'none'}, not {HEAD}; "
+                         "run `minqing db upgrade` first")
+    return engine
+
+
 def _serve(settings, args) -> int:
-    from minqing.serve import serve
     from minqing.directory import load_configured_directory
+    from minqing.serve import serve
 
     load_configured_directory(settings)  # fail now, with the directory's own errors, not in every worker
     _engine(settings).dispose()
@@ -182,10 +196,10 @@ def _directory_check(settings, args) -> int:
 
 
 def _tallies(settings, args) -> int:
-    from minqing.store import counts
     from minqing.domain.tallies import summarise
+    from minqing.store import counts
 
-    engine = _engine(settings)
+    engine = _engine(settings) if args.rebuild else _reading(settings)
     with engine.begin() as connection:
         if args.rebuild:
             counted = counts.rebuild_tallies(connection)
@@ -200,8 +214,15 @@ def _qr(settings, args) -> int:
 
     from tqdm import tqdm
 
-    from minqing.posters import FORMATS, PosterError, posters_for, posters_from_csv, qr_code, write_poster
     from minqing.directory import load_configured_directory
+    from minqing.posters import (
+        FORMATS,
+        PosterError,
+        posters_for,
+        posters_from_csv,
+        qr_code,
+        write_poster,
+    )
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if not formats or any(f not in FORMATS for f in formats):
@@ -231,18 +252,18 @@ def _qr(settings, args) -> int:
 def _dead_letters(settings, args) -> int:
     from minqing.store import dead_letters
 
-    engine = _engine(settings)
+    engine = _engine(settings) if args.retry is not None else _reading(settings)
     if args.retry is not None:
         from dramatiq import Message
 
         from workers.brokers import make_broker
 
         with engine.begin() as connection:
-            found = [r for r in dead_letters.list_dead_letters(connection, 10_000) if r.id == args.retry]
-            if not found:
+            found = dead_letters.waiting(connection, args.retry)
+            if found is None:
                 print(f"no dead letter {args.retry} waiting", file=sys.stderr)
                 return 1
-            fields = dict(found[0].message)
+            fields = dict(found.message)
             fields["options"] = {k: v for k, v in fields.get("options", {}).items()
                                  if k not in ("retries", "traceback", "eta", "redis_message_id")}
             make_broker(settings).enqueue(Message(**fields))
@@ -262,7 +283,7 @@ def _dead_letters(settings, args) -> int:
 def _notifications(settings, args) -> int:
     from minqing.store import outbox
 
-    engine = _engine(settings)
+    engine = _reading(settings)
     with engine.connect() as connection:
         rows = outbox.failed(connection, args.limit) if args.failed else outbox.recent(connection, args.limit)
     if not rows:
@@ -280,8 +301,8 @@ def _scheduler(settings, args) -> int:
     return run_scheduler(settings)
 
 def _token_create(settings, args) -> int:
-    from minqing.store import tokens
     from minqing.directory import load_configured_directory
+    from minqing.store import tokens
 
     if args.staff not in load_configured_directory(settings).staff:
         print(f"no staff member {args.staff!r} in the directory", file=sys.stderr)
@@ -310,7 +331,7 @@ def _token_revoke(settings, args) -> int:
 def _token_list(settings, args) -> int:
     from minqing.store import tokens
 
-    with _engine(settings).connect() as connection:
+    with _reading(settings).connect() as connection:
         for row in tokens.listing(connection):
             state = "revoked" if row.revoked_at else "live"
             print(f"{row.id}\t{row.staff_id}\t{state}\texpires {row.expires_at:%Y-%m-%d %H:%M}Z")
@@ -332,8 +353,8 @@ def _cases_sweep(settings, args) -> int:
 def _report(settings, args) -> int:
     from pathlib import Path
 
-    from minqing.report import month_bounds, write_report
     from minqing.directory import load_configured_directory
+    from minqing.report import month_bounds, write_report
 
     try:
         month_bounds(args.month)

@@ -13,27 +13,17 @@ _CLASSES = {
 }
 
 
+FORM_KINDS = tuple(_CLASSES)
+
+
 def schema_class(kind: str):
     """The schema class of a form kind (`hazard`, `consultation`, `enterprise`)."""
     module, name = _CLASSES[kind]
     return getattr(import_module(module), name)
 
 
-def __getattr__(name: str):
-    # `SCHEMAS` and the classes by name, as before, imported on first use.
-    if name == "SCHEMAS":
-        return {kind: schema_class(kind) for kind in _CLASSES}
-    for kind, (_, class_name) in _CLASSES.items():
-        if name == class_name:
-            return schema_class(kind)
-    raise AttributeError(f"module 'schemas' has no attribute {name!r}")
-
-
 __all__ = [
-    "SCHEMAS",
-    "ConsultationSchema",
-    "EnterpriseRequestSchema",
-    "HazardReportSchema",
+    "FORM_KINDS",
     "Msg",
     "errors_by_path",
     "localize",

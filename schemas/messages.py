@@ -148,7 +148,7 @@ ANONYMOUS_WITH_IDENTITY = Msg(
     zh="匿名上报不能填写姓名或电话。",
 )
 
-# The case workflow (issue 5)
+# The case workflow
 INVALID_DATE = Msg("Not a valid date (YYYY-MM-DD).", zh="不是有效的日期（YYYY-MM-DD）。")
 REQUIRED_FOR_ACTION = Msg("Required for this action.", zh="此操作须填写此项。")
 NOT_FOR_ACTION = Msg("Not allowed for this action or this kind of case.", zh="此操作或此类案件不能填写此项。")

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 from marshmallow import ValidationError
 
-from schemas import ConsultationSchema, errors_by_path
+from schemas import errors_by_path
 from schemas import fields as schema_fields
+from schemas.consultation import ConsultationSchema
 from schemas.fields import BEIJING
 from tests.schema_checks import assert_bilingual, error_paths
 

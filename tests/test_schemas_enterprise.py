@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from marshmallow import ValidationError
 
-from schemas import EnterpriseRequestSchema
+from schemas.enterprise import EnterpriseRequestSchema
 from tests.schema_checks import assert_bilingual, error_paths
 
 SAMPLES = json.loads((Path(__file__).parent / "samples" / "enterprise.json").read_text(encoding="utf-8"))

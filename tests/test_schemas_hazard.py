@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 from marshmallow import ValidationError
 
-from schemas import HazardReportSchema, errors_by_path
+from schemas import errors_by_path
 from schemas import fields as schema_fields
 from schemas.fields import BEIJING
+from schemas.hazard import HazardReportSchema
 from tests.schema_checks import assert_bilingual, error_paths
 
 SAMPLES = json.loads((Path(__file__).parent / "samples" / "hazard.json").read_text(encoding="utf-8"))

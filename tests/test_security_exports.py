@@ -1,4 +1,4 @@
-"""Security review, issue 16: exports carry no live formulas, masking catches every way a phone or ID
+"""Security: exports carry no live formulas, masking catches every way a phone or ID
 number is written, a case's duplicates stay within the caller's scope, and a bad cursor is a 400.
 Through the real path: `minqing serve` over HTTP, on the embedded backend and on PostgreSQL."""
 
@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from minqing.store.engine import make_engine
 from schemas.cases import CaseFilterSchema
 from tests.casework import HAZARD, token_for
 from tests.conftest import backend_settings, wait_until
-from minqing.store.engine import make_engine
 
 pytestmark = pytest.mark.integration
 

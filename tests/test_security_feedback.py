@@ -1,4 +1,4 @@
-"""Security review (issue 16), through the real path: `minqing serve` over HTTP, on SQLite and PostgreSQL.
+"""Security, through the real path: `minqing serve` over HTTP, on SQLite and PostgreSQL.
 
 Only the one who reported may rate (and so close or reopen) a case: the receipt, which Open311 lists for
 every hazard, reads a public status and nothing more.
@@ -11,7 +11,13 @@ import sys
 import pytest
 import requests
 
-from minqing.receipts import client_scope, feedback_code, is_feedback_code, issue, keyed_submission_id
+from minqing.receipts import (
+    client_scope,
+    feedback_code,
+    is_feedback_code,
+    issue,
+    keyed_submission_id,
+)
 from tests.casework import HAZARD
 from tests.conftest import LiveServer, backend_settings, wait_until
 
@@ -277,10 +283,10 @@ def test_one_open311_client_cannot_claim_another_clients_key(base_env, tmp_path,
 
 @pytest.mark.integration
 def test_a_retry_of_a_submission_stored_before_keys_were_scoped_gets_its_receipt(server):
-    from minqing.settings import load_settings
     from functions.app import create_app
-    from tests.casework import envelope
+    from minqing.settings import load_settings
     from minqing.store import changes
+    from tests.casework import envelope
 
     settings = load_settings(server.env)
     content = create_app(settings).extensions["minqing"].schemas["hazard"].load(A)

@@ -1,4 +1,4 @@
-"""Security review (issue 16), through the real path: one-tap links act only for someone who still answers
+"""Security, through the real path: one-tap links act only for someone who still answers
 for the case, a group robot's link says whose name it acts under, channels follow no redirects, and every
 HTML page carries the same Content-Security-Policy."""
 
@@ -13,8 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import LiveServer, free_port, wait_until
-from tests.peers import robot_server, smtp_server  # noqa: F401 - fixtures
-from tests.peers import directory_toml, peer_env
+from tests.peers import directory_toml, peer_env, robot_server, smtp_server  # noqa: F401 - fixtures
 from tests.test_notify_integration import robot_links
 from tests.test_pipeline import HAZARD
 

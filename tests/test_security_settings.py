@@ -1,4 +1,4 @@
-"""Security settings (issue 16): a whole secret key or no start at all, rate limits that see the client
+"""Security settings: a whole secret key or no start at all, rate limits that see the client
 behind a proxy, and a data dir only minqing's user can read."""
 
 import multiprocessing

@@ -1,4 +1,4 @@
-"""Uploads that could hurt (issue 16): image bombs, orphan uploads filling the disk, originals keeping GPS.
+"""Uploads that could hurt: image bombs, orphan uploads filling the disk, originals keeping GPS.
 
 Through the real path: `minqing serve` over HTTP with its worker, files under the data dir, moto S3 in
 server mode, real Pillow, and `minqing cases sweep` as cron runs it.

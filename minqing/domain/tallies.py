@@ -79,7 +79,7 @@ def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
-# --- What the case workflow adds (issue 5) ----------------------------------------------------------------
+# --- What the case workflow adds -----------------------------------------------------------------------
 
 # Events whose time since the submission is kept, for the median time to acknowledge and to resolve.
 TIMED_EVENTS = ("acknowledged", "resolved")

@@ -13,15 +13,8 @@ from sqlalchemy import and_, bindparam, exists, func, not_, or_, select
 from sqlalchemy.engine import Connection
 
 from minqing.domain import workflow
-from minqing.domain.tallies import (
-    OFFICE_TZ,
-)
-from minqing.store.tables import (
-    assignments,
-    feedback,
-    status_history,
-    submissions,
-)
+from minqing.domain.tallies import OFFICE_TZ
+from minqing.store.tables import assignments, feedback, status_history, submissions
 
 DUPLICATE_RADIUS_M = 50
 DUPLICATE_WINDOW = timedelta(days=30)

@@ -9,10 +9,7 @@ from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from minqing.domain import workflow
-from minqing.domain.tallies import (
-    category_of,
-    priority_of,
-)
+from minqing.domain.tallies import category_of, priority_of
 from minqing.domain.workflow import Transition
 from minqing.receipts import body_hash
 from minqing.store import base, cases, counts
@@ -22,12 +19,7 @@ from minqing.store.base import (
     locked_submission,
     now,
 )
-from minqing.store.tables import (
-    assignments,
-    feedback,
-    status_history,
-    submissions,
-)
+from minqing.store.tables import assignments, feedback, status_history, submissions
 
 _UNDER_KEY = select(submissions.c.id, submissions.c.receipt, submissions.c.body_hash,
                     submissions.c.idempotency_key).where(

@@ -25,10 +25,7 @@ from minqing.domain.tallies import (
     transition_increments,
 )
 from minqing.store import base, cases
-from minqing.store.base import (
-    insert_ignoring_known,
-    now,
-)
+from minqing.store.base import insert_ignoring_known, now
 from minqing.store.tables import (
     case_durations,
     feedback,

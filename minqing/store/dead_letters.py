@@ -5,12 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from minqing.store.base import (
-    now,
-)
-from minqing.store.tables import (
-    dead_letters,
-)
+from minqing.store.base import now
+from minqing.store.tables import dead_letters
 
 
 def add_dead_letter(connection: Connection, *, message_id, queue, actor, message, error) -> None:
@@ -30,3 +26,9 @@ def list_dead_letters(connection: Connection, limit: int = 100, *, include_retri
 
 def mark_dead_letter_retried(connection: Connection, dead_letter_id: int) -> None:
     connection.execute(update(dead_letters).where(dead_letters.c.id == dead_letter_id).values(retried_at=now()))
+
+
+def waiting(connection: Connection, dead_letter_id: int):
+    """One dead letter not yet sent again, by its id; None if there is none."""
+    return connection.execute(select(dead_letters).where(
+        dead_letters.c.id == dead_letter_id, dead_letters.c.retried_at.is_(None))).one_or_none()

@@ -9,18 +9,8 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from minqing.domain.workflow import OPEN_STATUSES
-from minqing.store.base import (
-    _all_ignoring_known,
-    insert_ignoring_known,
-    now,
-)
-from minqing.store.tables import (
-    assignments,
-    digests,
-    outbox,
-    submissions,
-    used_links,
-)
+from minqing.store.base import _all_ignoring_known, insert_ignoring_known, now
+from minqing.store.tables import assignments, digests, outbox, submissions, used_links
 
 
 def entry(connection: Connection, outbox_id: int):

@@ -7,15 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from minqing.store.base import (
-    insert_ignoring_known,
-    now,
-)
-from minqing.store.tables import (
-    attachments,
-    status_history,
-    submissions,
-)
+from minqing.store.base import insert_ignoring_known, now
+from minqing.store.tables import attachments, status_history, submissions
 
 
 def photo_checked(connection: Connection, key: str) -> bool:

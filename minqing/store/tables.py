@@ -190,7 +190,7 @@ digests = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
-# --- The case workflow (issue 5) ---------------------------------------------------------------------------
+# --- The case workflow -------------------------------------------------------------------------------------
 
 # Bearer tokens for staff: only a hash of the secret is kept, so a copy of the database opens nothing.
 staff_tokens = Table(

@@ -10,11 +10,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from minqing.store.base import now
 from minqing.store.tables import staff_tokens
 
 PREFIX = "mq_"
@@ -33,14 +34,10 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def create(connection: Connection, staff_id: str, *, days: int = DEFAULT_DAYS) -> Issued:
     """A new token for `staff_id`, valid for `days`; the only time its secret exists in clear."""
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    created = _now()
+    created = now()
     expires = created + timedelta(days=days)
     connection.execute(staff_tokens.insert().values(
         id=token_id, staff_id=staff_id, secret_hash=_hash(secret), created_at=created, expires_at=expires))
@@ -52,7 +49,7 @@ def revoke(connection: Connection, token_id: str) -> bool:
     if token_id.startswith(PREFIX):
         token_id = token_id[len(PREFIX):].split("_", 1)[0]
     result = connection.execute(update(staff_tokens).where(
-        staff_tokens.c.id == token_id, staff_tokens.c.revoked_at.is_(None)).values(revoked_at=_now()))
+        staff_tokens.c.id == token_id, staff_tokens.c.revoked_at.is_(None)).values(revoked_at=now()))
     return result.rowcount == 1
 
 
@@ -64,7 +61,7 @@ def staff_for(connection: Connection, token: str) -> str | None:
     row = connection.execute(select(staff_tokens).where(staff_tokens.c.id == token_id)).one_or_none()
     if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
         return None
-    if row.revoked_at is not None or row.expires_at <= _now():
+    if row.revoked_at is not None or row.expires_at <= now():
         return None
     return row.staff_id
 
@@ -82,5 +79,5 @@ def staff_revoked(connection: Connection, staff_id: str) -> bool:
                               .where(staff_tokens.c.staff_id == staff_id)).all()
     if not any(row.revoked_at is not None for row in rows):
         return False
-    now = _now()
-    return not any(row.revoked_at is None and row.expires_at > now for row in rows)
+    at = now()
+    return not any(row.revoked_at is None and row.expires_at > at for row in rows)
