@@ -1,0 +1,1 @@
+"""Deployment files (SAM template, gunicorn, systemd, nginx, compose) and the demo street's directory."""

@@ -1,6 +1,7 @@
-"""Validation of the three intake forms. Imports only marshmallow and the standard library: it sits on the
-HTTP intake path, which must cold-start fast. A form's schema module is imported when it is first asked for,
-so a function deployed for one form loads only its own."""
+"""Vocabulary and validation: the forms' schemas, the choices and their labels, bilingual messages, the
+response shapes. Imports only marshmallow and the standard library: it sits on the HTTP intake path, which
+must cold-start fast. A form's schema module is imported when it is first asked for, so a function deployed
+for one form loads only its own."""
 
 from importlib import import_module
 
