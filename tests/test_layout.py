@@ -124,3 +124,11 @@ def test_pure_rules_touch_no_storage():
     wrong = {(a, b) for a, t in GRAPH.items() if a.startswith("minqing.domain")
              for b in t if b.startswith("minqing.store") or b.startswith("minqing.attachments")}
     assert wrong == set()
+
+
+def test_every_folder_of_modules_is_a_package_that_a_regular_install_ships():
+    # setuptools' find_packages leaves out a folder without __init__.py, which the editable install of the
+    # tests would still import: the README's `pip install .` would then miss it.
+    missing = sorted(str(path.parent.relative_to(ROOT)) for package in PACKAGES
+                     for path in (ROOT / package).rglob("*.py") if not (path.parent / "__init__.py").exists())
+    assert missing == []
