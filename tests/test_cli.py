@@ -41,6 +41,18 @@ def test_a_broken_directory_lists_its_problems(base_env, tmp_path):
     assert "nobody" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["tallies"], ["notifications"], ["dead-letters"], ["token", "list"]])
+def test_a_command_that_only_reads_never_migrates_the_database(base_env, command):
+    from minqing.settings import load_settings
+    from minqing.store.engine import current_revision, make_engine
+
+    result = minqing(base_env, *command, check=False)
+    assert result.returncode == 1 and "minqing db upgrade" in result.stderr
+    assert current_revision(make_engine(load_settings(base_env).database_url)) is None
+    minqing(base_env, "db", "upgrade")
+    assert minqing(base_env, *command).returncode == 0
+
+
 def test_tallies_rebuild_gives_the_same_numbers(base_env, runtime, stub_worker, settings):
     from tests.test_pipeline import HAZARD, deliver, envelope
 
