@@ -15,9 +15,10 @@ _LOCAL = rf"[2-9][0-9]{{2,3}}{_GAP}[0-9]{{4}}"  # seven or eight digits, never s
 _DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
 # Tried in this order at each place: a resident ID (its birth date keeps a USCC or a receipt out), a
 # mobile, a landline. Never next to another digit, nor before letters and a digit (the rest of a code
-# such as the USCC 91420106MA49A1B2C0), so dates, amounts and codes stay as they are.
+# such as the USCC 91420106MA49A1B2C0), nor right after a letter and a hyphen (the rest of a code such as
+# V-0317, whose digits and a date after them would read as a landline), so dates, amounts and codes stay.
 _NUMBERS = re.compile(
-    rf"(?<![0-9])(?:"
+    rf"(?<![0-9])(?<![A-Za-z]-)(?:"
     rf"(?P<id>[1-8][0-9]{{5}}{_GAP}(?:18|19|20)[0-9]{{2}}{_DAY}{_GAP}[0-9]{{3}}[0-9Xx]"  # 18 characters
     rf"|[1-8][0-9]{{5}}[0-9]{{2}}{_DAY}[0-9]{{3}})"  # before 1999: 15 digits
     rf"|(?P<mobile_country>{_COUNTRY})?(?P<mobile>1[3-9][0-9]{_GAP}[0-9]{{4}}{_GAP}[0-9]{{4}})"
