@@ -108,6 +108,8 @@ def transition_increments(kind: str, data: dict, event: str, at: datetime, detai
             Increment(metric="beneficiaries", value=details["beneficiaries"], **key),
             Increment(metric="hours", value=details.get("hours") or 0, **key),
         ]
+    if event == "resolved" and details.get("rectified_on_site"):
+        found.append(Increment(metric="rectified_on_site", value=1, **key))  # 当场整改, found and fixed
     if event == "resolved" and kind == "enterprise" and details.get("outcome") == "solved":
         found.append(Increment(metric="solved", value=1, **key))
     if event == "closed" and on_time is not None:
