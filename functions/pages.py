@@ -25,7 +25,7 @@ from schemas.choices import CASE_STATUSES, KINDS, Label
 from schemas.fields import BEIJING
 
 SPOT = re.compile(r"[A-Za-z0-9_-]{1,40}")
-ROUND = re.compile(r"[A-Za-z0-9-]{1,40}")
+ROUND = re.compile(r"[A-Za-z0-9-]{1,36}")
 FEEDBACK_COOKIE, FEEDBACK_COOKIE_SECONDS = "minqing_feedback_code", 3600
 FEEDBACK_CODE = re.compile(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}")
 
@@ -96,7 +96,7 @@ def answer_browser(kind: str, receive):
     if page.mode == "patrol":  # the next finding of the round starts with the same team and volunteer
         page = Page(**{**page.__dict__, "team": request.form.get("patrol.team", "")[:50],
                        "vid": request.form.get("patrol.volunteer_id", "")[:32],
-                       "round": request.form.get("patrol.round", "")[:40]})
+                       "round": request.form.get("patrol.round", "")[:36]})
     response = redirect(url_for("pages.thanks", receipt=receipt, **page.query()), 303)
     # The feedback code goes to the thank-you page in a cookie for that page alone, never in its URL, which
     # access logs, the browser's history and a Referer would keep.

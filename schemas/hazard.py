@@ -68,7 +68,7 @@ class PatrolSchema(StrictSchema):
     team = Text(50, required=True)
     volunteer_id = Code(r"[A-Za-z0-9-]{1,32}", required=True, error=m.INVALID_CODE.format(max=32, symbols="-"))
     # A round groups a volunteer's findings: the patrol form makes one when the round starts.
-    round = Code(r"[A-Za-z0-9-]{1,40}", error=m.INVALID_CODE.format(max=40, symbols="-"))
+    round = Code(r"[A-Za-z0-9-]{1,36}", error=m.INVALID_CODE.format(max=36, symbols="-"))
 
 
 class HazardReportSchema(SubmissionSchema):

@@ -91,8 +91,12 @@ def test_a_finding_fixed_on_the_spot_is_stored_resolved_told_and_counted(server)
     # The community hears of it as a notice, not a task: no one-tap links to act on it.
     assert {row.event for row in told} == {"rectified"}
     assert all("已当场整改" in row.subject and "/a/" not in row.body for row in told)
-    tallies = server.get("/api/v1/tallies").json()["totals"]["hazard"]
-    assert tallies["received"] == 1 and tallies["resolved"] == 1 and tallies["rectified_on_site"] == 1
+    # The next finding of the same round, left for the community to fix.
+    assert server.post("/api/v1/hazard-reports", json={**finding(), "patrol": fixed["patrol"]}).status_code == 202
+    tallies = wait_until(lambda: (t := server.get("/api/v1/tallies").json()["totals"]["hazard"])["received"] == 2
+                         and t, timeout=30)
+    assert tallies["received"] == 2 and tallies["resolved"] == 1 and tallies["rectified_on_site"] == 1
+    assert tallies["patrol_findings"] == 2 and tallies["patrol_rounds"] == 1
     rebuilt = minqing(server.env, "tallies", "--rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert server.get("/api/v1/tallies").json()["totals"]["hazard"] == tallies

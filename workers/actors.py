@@ -8,7 +8,6 @@ from datetime import datetime
 
 from minqing.domain.deadlines import case_due_at
 from minqing.domain.routing import route
-from minqing.domain.tallies import increments_for
 from minqing.receipts import body_hash
 from minqing.store import cases, changes, counts, photos
 from workers import notifications
@@ -36,8 +35,7 @@ def store_submission(envelope: dict) -> None:
             staff_ids = route(rt.directory, kind=row.kind, community=row.community or None,
                               category=row.category, uscc=(row.payload.get("enterprise") or {}).get("uscc"))
             changes.record_assignments(connection, row.id, staff_ids)
-            counts.apply_increments(connection, row.id, "received",
-                                    increments_for(row.kind, row.payload, row.submitted_at))
+            counts.count_submission(connection, row)
             event = "rectified" if changes.resolve_if_rectified(connection, row) else "received"
             outgoing = notifications.add(connection, outbox_rows(
                 rt.directory, row, event, staff_ids, set(rt.channels), lang=rt.lang))
