@@ -69,22 +69,22 @@ def upload():
     return "", 204
 
 
-def store_form_photos(files, client_ref: str | None) -> list[str]:
+def store_form_photos(files, client_ref: str | None, field: str = "photos") -> list[str]:
     """Store the photos of a form posted without JavaScript; their keys, in order.
 
     Keys derive from the form's `client_ref` and the photo's bytes, so a resent form names the same keys and
-    keeps its receipt. The keys are left in `g.form_photos` for a form shown again after an error (each as
+    keeps its receipt. The keys are left in `g.form_photos[field]` for a form shown again after an error (each as
     soon as it is stored, so a later photo's error does not lose the earlier ones), and those this post
     wrote in `g.new_form_photos` for `discard_new_form_photos`.
     """
     svc = services()
-    keys = g.form_photos = []
-    written = g.new_form_photos = []
+    keys = g.setdefault("form_photos", {}).setdefault(field, [])
+    written = g.setdefault("new_form_photos", [])
     for upload in files:
         data = upload.read(svc.settings.attachments_max_bytes + 1)
         if not data and not upload.filename:
             continue  # a file input left empty
-        content_type = _check_photo_bytes(data, "photos")
+        content_type = _check_photo_bytes(data, field)
         seed = f"{client_ref}\x00{hashlib.sha256(data).hexdigest()}" if client_ref else None
         key = issue_key(svc.settings.secret_key, seed)
         # A resent form's photo may be there already, under the same key with the same bytes: leave it, and

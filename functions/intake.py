@@ -194,11 +194,13 @@ def _with_photos(schema) -> dict:
     photos = MAX_FORM_PHOTOS * settings.attachments_max_bytes
     request.max_content_length = settings.max_body_bytes + MULTIPART_SLACK + photos
     body = unflatten(request.form, schema)
-    files = request.files.getlist("photos")[:MAX_FORM_PHOTOS + 1]
-    keys = store_form_photos(files, request.form.get("client_ref"))
-    if keys:
-        given = body.get("photos", [])
-        body["photos"] = given + [key for key in keys if key not in given]
+    # A patrol's finding fixed on the spot has photos after the fix too (schemas/hazard.py).
+    for name in [name for name in ("photos", "after_photos") if name in schema.fields]:
+        files = request.files.getlist(name)[:MAX_FORM_PHOTOS + 1]
+        keys = store_form_photos(files, request.form.get("client_ref"), name)
+        if keys:
+            given = body.get(name, [])
+            body[name] = given + [key for key in keys if key not in given]
     return body
 
 

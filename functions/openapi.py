@@ -187,7 +187,8 @@ def _document_pages(spec) -> None:
         ("cat", "category (or service) to prefill"),
         ("mode", "form variant: " + ", ".join(sorted({m for modes in MODES.values() for m in modes if m}))),
         ("lock", "1 fixes what the poster fixes (community, category)"), ("lang", "en for English"),
-        ("team", "patrol team, carried to the next finding"), ("vid", "patrol volunteer id, likewise"))]
+        ("team", "patrol team, carried to the next finding"), ("vid", "patrol volunteer id, likewise"),
+        ("round", "patrol round (patrol.round), likewise"))]
     receipt = _path_parameter("receipt", "the receipt code (回执码)")
     problem = {PROBLEM: {"schema": "Problem"}}
     spec.path(path="/f/{kind}", operations={"get": {
@@ -212,6 +213,10 @@ def _document_pages(spec) -> None:
                  "tags": ["pages"], "parameters": [token],
                  "responses": {"200": _html("done"), **refused,
                                "409": _html("the link was used, or the case has moved on")}}})
+    spec.path(path="/f/patrol-sw.js", operations={"get": {
+        "summary": "the patrol form's service worker (scope /f/hazard): the form offline, kept findings sent",
+        "tags": ["pages"], "responses": {"200": {"description": "the script", "content": {
+            "text/javascript": {"schema": {"type": "string"}}}}, **_errors(429)}}})
     spec.path(path="/assets/{filename}", operations={"get": {
         "summary": "the pages' own script (no third-party resources)", "tags": ["pages"],
         "parameters": [_path_parameter("filename", "e.g. form.js")],

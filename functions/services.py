@@ -87,8 +87,11 @@ class FormSchemas(dict):
         from schemas import schema_class
 
         settings = self.services.settings
-        schema = schema_class(kind)(communities=self.services.directory.community_codes,
-                                    issued_key=partial(is_issued, settings.secret_key))
+        directory = self.services.directory
+        # A hazard's patrol names a volunteer of the roster, when the directory has one.
+        roster = {"volunteers": directory.active_volunteer_ids} if kind == "hazard" else {}
+        schema = schema_class(kind)(communities=directory.community_codes,
+                                    issued_key=partial(is_issued, settings.secret_key), **roster)
         self[kind] = schema
         return schema
 

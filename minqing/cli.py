@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     check.set_defaults(handler=_directory_check)
 
+    volunteers = commands.add_parser("volunteers", help="the patrol roster (平安合伙人)")
+    volunteer_commands = volunteers.add_subparsers(dest="volunteers_command", required=True)
+    roster = volunteer_commands.add_parser("import", help="check the office's roster CSV and write it for the directory")
+    roster.add_argument("file", help="CSV: id,name,team,community,phone,active (or 编号,姓名,队伍,社区,手机,在册)")
+    roster.add_argument("--output", default="volunteers.toml",
+                        help="the roster file to write (name it in the directory as volunteers_file)")
+    roster.set_defaults(handler=_volunteers_import)
+
     tallies = commands.add_parser("tallies", help="print the tallies (JSON)")
     tallies.add_argument("--rebuild", action="store_true", help="recount everything from stored submissions")
     tallies.set_defaults(handler=_tallies)
@@ -193,6 +201,27 @@ def _directory_check(settings, args) -> int:
           f"{len(directory.staff)} staff, {len(directory.rules)} rules, "
           f"{len(directory.enterprise_assignments)} enterprise assignments")
     return 0
+
+
+def _volunteers_import(settings, args) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from minqing.directory import load_configured_directory
+    from minqing.roster import as_toml, check_rows, read_rows
+
+    rows = read_rows(Path(args.file).read_bytes())
+    kept, refused = [], []
+    for _, volunteer, why in tqdm(check_rows(rows, load_configured_directory(settings)), total=len(rows),
+                                  unit="row", file=sys.stderr, disable=len(rows) < 50):
+        (kept.append(volunteer) if volunteer else refused.append(why))
+    Path(args.output).write_text(as_toml(kept), encoding="utf-8")
+    for why in refused:
+        print(f"line {why.line}: refused: {why.reason}", file=sys.stderr)
+    print(f"{args.output}: {len(kept)} volunteers written, {len(refused)} rows refused "
+          f"({sum(v['active'] for v in kept)} active); restart the service to use it")
+    return 1 if refused and not kept else 0
 
 
 def _tallies(settings, args) -> int:

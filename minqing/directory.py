@@ -88,6 +88,17 @@ class SlaLimit(NamedTuple):
     unit: str
 
 
+class Volunteer(NamedTuple):
+    """A patrol volunteer (平安合伙人) of the roster."""
+
+    id: str
+    name: str
+    team: str
+    community: str
+    phone: str
+    active: bool
+
+
 class Street(NamedTuple):
     code: str
     name: Label
@@ -101,10 +112,18 @@ class Directory(NamedTuple):
     rules: tuple[Rule, ...]
     enterprise_assignments: Mapping[str, str]
     sla: tuple[SlaLimit, ...] = ()
+    volunteers: Mapping[str, Volunteer] = MappingProxyType({})
 
     @property
     def community_codes(self) -> frozenset[str]:
         return frozenset(self.communities)
+
+    @property
+    def active_volunteer_ids(self) -> frozenset[str] | None:
+        """The ids a patrol finding may name; None without a roster (then any id is accepted)."""
+        if not self.volunteers:
+            return None
+        return frozenset(v.id for v in self.volunteers.values() if v.active)
 
     def staff_member(self, staff_id: str) -> Staff:
         """The staff member with this id; KeyError if the directory has none."""
@@ -132,7 +151,16 @@ def load_directory(path: str | PathLike[str]) -> Directory:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise DirectoryError([f"byte {error.start}: not UTF-8 text; save the file as UTF-8"], str(path)) from None
-    return Directory.from_mapping(text, source=str(path))
+    data = _parse_toml(text, str(path))
+    roster = data.get("volunteers_file")
+    if isinstance(roster, str):
+        roster_path = path.parent / roster
+        try:
+            listed = _parse_toml(roster_path.read_text(encoding="utf-8"), str(roster_path)).get("volunteers", [])
+        except OSError as error:
+            raise DirectoryError([f"volunteers_file: cannot read {roster_path}: {error.strerror}"], str(path)) from None
+        data["volunteers"] = [*data.get("volunteers", []), *listed]
+    return Directory.from_mapping(data, source=str(path))
 
 
 def default_directory_path() -> Path:
@@ -247,4 +275,5 @@ def _build(data: Mapping[str, Any]) -> Directory:
                      unit=next(u for u in ("hours", "days", "working_days") if u in item))
             for item in data["sla"]
         ),
+        volunteers=MappingProxyType({item["id"]: Volunteer(**item) for item in data["volunteers"]}),
     )

@@ -206,6 +206,19 @@ class EnterpriseAssignmentSchema(_Strict):
     official = _code(required=True)
 
 
+class VolunteerSchema(_Strict):
+    """One patrol volunteer (平安合伙人) of the roster: a finding names them by `id`."""
+
+    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{1,32}$",
+                                                                 error="letters, digits and -, at most 32"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    team = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    community = _code(required=True)
+    phone = fields.String(load_default="", validate=validate.Regexp(r"^(1[3-9]\d{9})?$",
+                                                                    error="not a mainland mobile number"))
+    active = fields.Boolean(load_default=True)
+
+
 class DirectorySchema(_Strict):
     street = fields.Nested(StreetSchema, required=True)
     communities = fields.List(fields.Nested(CommunitySchema), load_default=list)
@@ -213,6 +226,9 @@ class DirectorySchema(_Strict):
     rules = fields.List(fields.Nested(RuleSchema), load_default=list)
     enterprise_assignments = fields.List(fields.Nested(EnterpriseAssignmentSchema), load_default=list)
     sla = fields.List(fields.Nested(SlaSchema), load_default=list)
+    volunteers = fields.List(fields.Nested(VolunteerSchema), load_default=list)
+    # The roster `minqing volunteers import` writes, beside this file; its volunteers join the ones above.
+    volunteers_file = fields.String()
 
     # Cross-references are checked against the original input so that every entry keeps its index and
     # mistakes are reported together with field errors, not after the clerk has fixed those.
@@ -241,6 +257,11 @@ class DirectorySchema(_Strict):
                 problems.add(("rules", index, "community"), f"unknown community code '{code}'")
             problems.unknown_staff(staff, rule.get("assignees"), ("rules", index, "assignees"))
         _unique(problems, original, "enterprise_assignments", "uscc", "USCC")
+        _unique(problems, original, "volunteers", "id", "volunteer id")
+        for index, volunteer in _entries(original, "volunteers"):
+            code = volunteer.get("community")
+            if isinstance(code, str) and code not in communities:
+                problems.add(("volunteers", index, "community"), f"unknown community code '{code}'")
         for index, assignment in _entries(original, "enterprise_assignments"):
             official = assignment.get("official")
             path = ("enterprise_assignments", index, "official")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from marshmallow import ValidationError, post_load, validates, validates_schema
 
@@ -67,6 +67,8 @@ class PatrolSchema(StrictSchema):
 
     team = Text(50, required=True)
     volunteer_id = Code(r"[A-Za-z0-9-]{1,32}", required=True, error=m.INVALID_CODE.format(max=32, symbols="-"))
+    # A round groups a volunteer's findings: the patrol form makes one when the round starts.
+    round = Code(r"[A-Za-z0-9-]{1,36}", error=m.INVALID_CODE.format(max=36, symbols="-"))
 
 
 class HazardReportSchema(SubmissionSchema):
@@ -82,11 +84,52 @@ class HazardReportSchema(SubmissionSchema):
     observed_at = PastDateTime()
     contact = Nested(ReporterSchema)
     patrol = Nested(PatrolSchema)
+    # Found and fixed on the spot (当场整改): a patrol's finding only, with what was done and photos after.
+    rectified_on_site = Boolean()
+    rectification = Text(1000, multiline=True)
+    after_photos = List(AttachmentKey(), validate=[at_most(MAX_PHOTOS), unique])
+
+    def __init__(self, *, volunteers: Iterable[str] | None = None, **kwargs: Any):
+        """`volunteers`: the active volunteer ids of the roster, or None (no roster) to accept any id."""
+        super().__init__(**kwargs)
+        self.volunteers = frozenset(volunteers) if volunteers is not None else None
 
     @validates("photos")
     def _issued_photos(self, keys: list[str], data_key: str) -> None:
+        self._issued(keys)
+
+    @validates("after_photos")
+    def _issued_after_photos(self, keys: list[str], data_key: str) -> None:
+        self._issued(keys)
+
+    def _issued(self, keys: list[str]) -> None:
         if self.issued_key is None:
             return
         forged = {index: [m.FORGED_ATTACHMENT_KEY] for index, key in enumerate(keys) if not self.issued_key(key)}
         if forged:
             raise ValidationError(forged)
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _fixed_on_the_spot(self, data: dict, original: Any, **kwargs: Any) -> None:
+        if data.get("rectified_on_site"):
+            if not present("patrol", original):
+                raise ValidationError(m.RECTIFIED_NEEDS_PATROL, "rectified_on_site")
+            if absent("rectification", data, original):
+                raise ValidationError(m.RECTIFICATION_REQUIRED, "rectification")
+            return
+        for name in ("rectification", "after_photos"):
+            if present(name, original):
+                raise ValidationError(m.RECTIFICATION_WITHOUT_FIX, name)
+
+    @validates_schema
+    def _on_the_roster(self, data: dict, **kwargs: Any) -> None:
+        volunteer = (data.get("patrol") or {}).get("volunteer_id")
+        if self.volunteers is not None and volunteer is not None and volunteer not in self.volunteers:
+            raise ValidationError({"patrol": {"volunteer_id": [m.UNKNOWN_VOLUNTEER]}})
+
+    @post_load
+    def _plain_when_not_fixed(self, data: dict, **kwargs: Any) -> dict:
+        # A report not fixed on the spot reads as it always has: no `rectified_on_site: false` in it.
+        if not data.get("rectified_on_site"):
+            data.pop("rectified_on_site", None)
+        return data

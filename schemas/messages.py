@@ -157,3 +157,12 @@ UNKNOWN_CASE = Msg("No such case.", zh="没有这个案件。")
 SAME_CASE = Msg("A case cannot duplicate itself.", zh="案件不能标记为自身的重复。")
 DATE_ORDER = Msg("The start date is after the end date.", zh="开始日期晚于结束日期。")
 INVALID_URL = Msg("Not a valid http(s) address.", zh="不是有效的 http(s) 网址。")
+
+
+# 平安合伙人: a patrol's finding fixed on the spot, and the patrol roster.
+RECTIFIED_NEEDS_PATROL = Msg("Only a patrol's finding can be marked as fixed on the spot.",
+                             zh="只有巡查上报可以标记为当场整改。")
+RECTIFICATION_REQUIRED = Msg("Say what was done to fix it.", zh="请填写整改情况。")
+RECTIFICATION_WITHOUT_FIX = Msg("Only a finding fixed on the spot has a rectification.",
+                                zh="只有当场整改的发现才填写整改情况。")
+UNKNOWN_VOLUNTEER = Msg("No active volunteer has this id in the roster.", zh="花名册中没有此编号的在册志愿者。")

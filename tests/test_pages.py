@@ -155,3 +155,19 @@ def test_a_patrol_round_goes_on_with_the_same_team_and_volunteer(client):
     next_form = re.search(r'<a class="btn alt" href="([^"]+)">记录下一条发现</a>', thanks).group(1)
     html = client.get(next_form.replace("&amp;", "&")).get_data(as_text=True)
     assert value_of(html, "patrol.team") == "平安合伙人一组" and value_of(html, "patrol.volunteer_id") == "V-007"
+
+
+def test_only_the_patrol_form_keeps_findings_on_the_phone(client):
+    resident = client.get("/f/hazard?c=jiangling").data
+    patrol = client.get("/f/hazard?mode=patrol&c=jiangling").data
+    assert b"patrol.js" not in resident and b"data-offline" not in resident and b"rectified_on_site" not in resident
+    assert b'<script src="/assets/patrol.js" defer>' in patrol and b"data-offline" in patrol
+    assert b'name="rectified_on_site"' in patrol and b'name="after_photos"' in patrol
+    assert re.search(rb'name="patrol.round" id="f-patrol-round" value="[0-9a-f-]{36}"', patrol)
+
+
+def test_the_patrol_worker_is_served_under_the_forms_path_and_revalidated(client):
+    worker = client.get("/f/patrol-sw.js")
+    assert worker.status_code == 200 and worker.mimetype == "text/javascript"
+    assert worker.headers["Cache-Control"] == "no-cache"
+    assert b'importScripts("/assets/patrol-queue.js")' in worker.data

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from minqing.domain.deadlines import case_due_at
 from minqing.domain.routing import route
-from minqing.domain.tallies import increments_for
 from minqing.receipts import body_hash
 from minqing.store import cases, changes, counts, photos
 from workers import notifications
@@ -36,10 +35,10 @@ def store_submission(envelope: dict) -> None:
             staff_ids = route(rt.directory, kind=row.kind, community=row.community or None,
                               category=row.category, uscc=(row.payload.get("enterprise") or {}).get("uscc"))
             changes.record_assignments(connection, row.id, staff_ids)
+            counts.count_submission(connection, row)
+            event = "rectified" if changes.resolve_if_rectified(connection, row) else "received"
             outgoing = notifications.add(connection, outbox_rows(
-                rt.directory, row, "received", staff_ids, set(rt.channels), lang=rt.lang))
-            counts.apply_increments(connection, row.id, "received",
-                                    increments_for(row.kind, row.payload, row.submitted_at))
+                rt.directory, row, event, staff_ids, set(rt.channels), lang=rt.lang))
         elif cases.body_hash_of(connection, envelope["id"]) != body_hash(envelope["data"]):
             # An id is derived from a key and the content together (intake.keyed), so only a message
             # from before that, or not from us, gets here: keep what is stored.
@@ -49,9 +48,11 @@ def store_submission(envelope: dict) -> None:
             # Redelivered: what the first delivery committed stands; only the sends after it may be lost.
             row = cases.submission(connection, envelope["id"])
             staff_ids = cases.assignees(connection, row.id)
-            outgoing = notifications.pending(connection, row.id, "received")
-    _after_storing(row, staff_ids, outgoing, "received")
-    for key in envelope["data"].get("photos") or ():
+            event = "rectified" if row.payload.get("rectified_on_site") else "received"
+            outgoing = notifications.pending(connection, row.id, event)
+    # A finding fixed on the spot is a notice, not a task: no deadline timer for it.
+    _after_storing(row, staff_ids, outgoing, event)
+    for key in [*(envelope["data"].get("photos") or ()), *(envelope["data"].get("after_photos") or ())]:
         check_photo.send(envelope["id"], key)
 
 

@@ -24,6 +24,8 @@ SUBJECTS = {
     ("escalated", "en"): "[minqing] Not acknowledged in time: {kind} {receipt}",
     ("assigned", "zh-CN"): "【民情】转派给您 {kind} {receipt}",
     ("assigned", "en"): "[minqing] Assigned to you: {kind} {receipt}",
+    ("rectified", "zh-CN"): "【民情】已当场整改 {kind} {receipt}",
+    ("rectified", "en"): "[minqing] Already fixed on the spot: {kind} {receipt}",
 }
 BODIES = {
     ("received", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
@@ -32,6 +34,10 @@ BODIES = {
     ("escalated", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
     ("assigned", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
     ("assigned", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
+    # 平安合伙人 fixed it on their round: for the community's information, nothing to do.
+    ("rectified", "zh-CN"): "{where}·{category}：{excerpt}{place} 巡查志愿者已当场整改：{fix}（仅告知，无需处理）",
+    ("rectified", "en"): "{where} · {category}: {excerpt}{place} Fixed on the spot by the patrol: {fix} "
+                         "(for information, nothing to do)",
 }
 NOTES = {
     ("escalated", "zh-CN"): "超过时限（{limit}）仍未受理，负责人：{names}。请督办。",
@@ -101,6 +107,7 @@ def render(*, kind: str, event: str, receipt: str, data: dict, community_name: s
         excerpt=excerpt,
         place=place,
         contact=contact_text,
+        fix=mask_personal_numbers_in(data.get("rectification", "")) if masked else data.get("rectification", ""),
     )
     body = BODIES[(event, lang)].format(**fields)
     return Rendered(SUBJECTS[(event, lang)].format(**fields), f"{note}\n{body}" if note else body)

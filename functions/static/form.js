@@ -63,6 +63,10 @@
     });
   }
 
+  // The patrol form keeps its findings on the phone and sends them itself (patrol.js).
+  window.mqShrink = shrink;
+  if (form.hasAttribute("data-offline") && window.indexedDB && window.Promise && window.fetch) return;
+
   form.addEventListener("submit", function (event) {
     var button = form.querySelector("button[type=submit]");
     if (button.disabled) { event.preventDefault(); return; }

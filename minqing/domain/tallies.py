@@ -39,6 +39,8 @@ def increments_for(kind: str, data: dict, submitted_at: datetime, event: str = "
     if event != "received":
         return [Increment(metric=event, value=1, **key)]
     found = [Increment(metric="received", value=1, **key)]
+    if data.get("patrol"):
+        found.append(Increment(metric="patrol_findings", value=1, **key))  # 平安合伙人 排查
     if kind == "consultation" and data.get("mode") == "report":
         # A logged session is counted on the day it was held, not the day it was filed.
         held = dict(key, day=office_day(datetime.fromisoformat(data["held_at"])))
@@ -48,6 +50,13 @@ def increments_for(kind: str, data: dict, submitted_at: datetime, event: str = "
             Increment(metric="hours", value=data["hours"], **held),
         ]
     return found
+
+
+def round_increments(kind: str, data: dict, submitted_at: datetime) -> list[Increment]:
+    """A patrol round, counted once (keyed by the round, not the finding) on the day of its first finding."""
+    return [Increment(metric="patrol_rounds", value=1, **dict(
+        kind=kind, community=data.get("community") or "", category=category_of(kind, data),
+        day=office_day(submitted_at)))]
 
 
 def summarise(rows) -> dict:
@@ -108,6 +117,10 @@ def transition_increments(kind: str, data: dict, event: str, at: datetime, detai
             Increment(metric="beneficiaries", value=details["beneficiaries"], **key),
             Increment(metric="hours", value=details.get("hours") or 0, **key),
         ]
+    if event == "resolved" and details.get("rectified_on_site"):
+        found.append(Increment(metric="rectified_on_site", value=1, **key))  # 当场整改, found and fixed
+    elif event == "resolved" and data.get("patrol"):
+        found.append(Increment(metric="patrol_rectified_later", value=1, **key))  # a patrol's finding, fixed by staff
     if event == "resolved" and kind == "enterprise" and details.get("outcome") == "solved":
         found.append(Increment(metric="solved", value=1, **key))
     if event == "closed" and on_time is not None:

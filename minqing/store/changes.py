@@ -59,6 +59,18 @@ def store_submission(connection: Connection, envelope: dict, *,
     return SimpleNamespace(**values)
 
 
+def resolve_if_rectified(connection: Connection, row) -> bool:
+    """A patrol's finding fixed on the spot (当场整改) is resolved at once by its volunteer, with what was done
+    and the photos after; True if `row` (just stored) was one."""
+    data = row.payload
+    if not data.get("rectified_on_site"):
+        return False
+    volunteer = (data.get("patrol") or {}).get("volunteer_id", "")
+    transition(connection, row.id, "resolve", actor=f"volunteer:{volunteer}", note=data.get("rectification", ""),
+               photos=data.get("after_photos") or (), details={"rectified_on_site": True})
+    return True
+
+
 def stored_under_key(connection: Connection, kind: str, scoped_key: str, unscoped_id: str) -> list:
     """The submissions of `kind` stored under a client's idempotency key (`scope:key`), and the one stored
     before keys were scoped, whose id (`unscoped_id`) was derived from the kind and bare key alone."""

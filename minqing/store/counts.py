@@ -22,6 +22,7 @@ from minqing.domain.tallies import (
     increments_for,
     office_day,
     overdue_increments,
+    round_increments,
     transition_increments,
 )
 from minqing.store import base, cases
@@ -53,6 +54,15 @@ def count_transition(connection: Connection, case, event: str, at: datetime, det
             category=case.category, day=office_day(at), seconds=(at - case.submitted_at).total_seconds()))
     if event == "resolved" and due is not None and at > due:
         count_overdue(connection, case)
+
+
+def count_submission(connection: Connection, row) -> None:
+    """Count a stored submission: received (and a patrol's finding), and the patrol round it opened."""
+    apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at))
+    patrol_round = (row.payload.get("patrol") or {}).get("round")
+    if patrol_round:
+        apply_increments(connection, patrol_round, "patrol-round",
+                         round_increments(row.kind, row.payload, row.submitted_at))
 
 
 def count_overdue(connection: Connection, case) -> bool:
@@ -148,8 +158,9 @@ def rebuild_tallies(connection: Connection) -> int:
     count = 0
     for row in connection.execute(
         select(submissions.c.id, submissions.c.kind, submissions.c.payload, submissions.c.submitted_at)
+        .order_by(submissions.c.submitted_at)
     ):
-        apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at))
+        count_submission(connection, row)
         count += 1
     recount_workflow(connection)
     return count
