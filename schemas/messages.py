@@ -157,3 +157,10 @@ UNKNOWN_CASE = Msg("No such case.", zh="没有这个案件。")
 SAME_CASE = Msg("A case cannot duplicate itself.", zh="案件不能标记为自身的重复。")
 DATE_ORDER = Msg("The start date is after the end date.", zh="开始日期晚于结束日期。")
 INVALID_URL = Msg("Not a valid http(s) address.", zh="不是有效的 http(s) 网址。")
+
+INVALID_EMAIL = Msg("Not a valid e-mail address.", "不是有效的电子邮箱地址。")
+NOTIFY_NEEDS_CONTACT = Msg(
+    "To be told when it is handled, give a mobile phone or an e-mail address.",
+    "需要办理结果通知时，请填写手机号或电子邮箱。",
+)
+NOT_THEIR_PHOTO = Msg("Only the resident's own photos of this case can be published.", "只能公开居民为本案上传的照片。")
