@@ -194,12 +194,12 @@ def record_nudge(connection: Connection, submission_id: str, *, at: datetime | N
 
 
 def record_resident_update(connection: Connection, submission_id: str, *, text: str, actor: str,
-                           photos=()) -> int:
+                           photos=(), details: dict | None = None) -> int:
     """An update a resident sent from another site (Open311): a note in the history, nothing moved."""
     row = base.locked_submission(connection, submission_id)
     at = base.now()
     connection.execute(update(submissions).where(submissions.c.id == submission_id).values(updated_at=at))
     step = connection.execute(status_history.insert(), dict(
         submission_id=submission_id, status=row.status, at=at, actor=actor[:40], note=text,
-        action=workflow.RESIDENT_UPDATE, photos=list(photos) or None, details=None))
+        action=workflow.RESIDENT_UPDATE, photos=list(photos) or None, details=details or None))
     return step.inserted_primary_key[0]

@@ -91,3 +91,17 @@ def last_reply(connection: Connection, submission_id: str) -> tuple[str, list[st
         if step["action"] == "resolve":
             photos = step["photos"]
     return reply, photos
+
+
+def hazard_updates(connection: Connection, *, start: datetime | None, end: datetime | None, limit: int = 1000):
+    """The office's steps on hazards (status moves, with their public replies), oldest first, for Open311's
+    servicerequestupdates; a resident's own updates and nudges are not among them."""
+    query = (select(status_history.c.id, status_history.c.status, status_history.c.action, status_history.c.at,
+                    status_history.c.details, status_history.c.photos, submissions.c.receipt)
+             .join(submissions, submissions.c.id == status_history.c.submission_id)
+             .where(submissions.c.kind == "hazard", status_history.c.action.in_(tuple(workflow.ACTIONS))))
+    if start:
+        query = query.where(status_history.c.at >= start)
+    if end:
+        query = query.where(status_history.c.at <= end)
+    return connection.execute(query.order_by(status_history.c.at, status_history.c.id).limit(limit)).all()
