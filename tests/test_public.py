@@ -134,6 +134,8 @@ def test_the_reporter_can_chase_an_overdue_case_once_a_day(client, settings, eng
         rebuild_tallies(connection)
     with engine.connect() as connection:
         assert summarise(tally_rows(connection))["totals"]["hazard"]["nudges"] == 1
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert "居民催办次数" in dashboard and "催办率" in dashboard
 
 
 def test_without_the_code_nobody_can_chase(client, engine, hazard):
@@ -175,3 +177,13 @@ def test_the_opt_in_needs_a_phone_or_an_email(client):
         "community": "jiangling", "category": "lighting", "description": "路灯不亮",
         "location": {"address": "江零社区东门"}, "contact": {"notify": True}})
     assert response.status_code == 422 and "contact.notify" in response.json["errors"]
+
+
+def test_every_public_page_is_small_has_the_one_policy_and_no_script_of_its_own(client, hazard):
+    for path in ("/", "/?lang=en", "/problems", "/problems/map", f"/r/{hazard['receipt']}",
+                 f"/r/{hazard['receipt']}?lang=en"):
+        response = client.get(path)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and len(response.data) < 20 * 1024, path
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"], path
+        assert "<script" not in html and "http://" not in html.replace("http://localhost", ""), path

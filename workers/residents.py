@@ -45,18 +45,19 @@ def tell_reporter(submission_id: str, step_id: int) -> None:
     notifications.send(outgoing)
 
 
-def remind_reporter(submission_id: str) -> bool:
-    """The one reminder to rate a resolved case nobody rated (`minqing cases sweep`); True if queued now."""
+@actor
+def remind_reporter(submission_id: str) -> None:
+    """The one reminder to rate a resolved case nobody rated (queued by `minqing cases sweep`)."""
     rt = runtime()
     with rt.engine.begin() as connection:
         row = cases.submission(connection, submission_id)
         reporter = reporter_recipient(row.payload, rt.settings) if row is not None else None
-        if reporter is None or not reporter.channels or row.status != "resolved":
-            return False
+        if reporter is None or not reporter.channels or row.status != "resolved" or \
+                cases.feedback_of(connection, submission_id) is not None:
+            return
         outgoing = notifications.add(connection, [reporter_row(
             row, "reporter-reminder", "resolved", reporter.channels[0].type, reminder=True)])
     notifications.send(outgoing)
-    return bool(outgoing.claimed or outgoing.rest)
 
 
 @actor
