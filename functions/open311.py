@@ -312,8 +312,7 @@ def _find(**filters) -> list[dict]:
     try:
         with svc.engine.connect() as connection:
             rows = cases.hazard_requests(connection, limit=MAX_RESULTS, **filters)
-            published = {row.id: public.publication(connection, row.id) for row in rows}
-            replies = {row.id: public.last_reply(connection, row.id)[0] for row in rows}
+            known = public.summaries(connection, [row.id for row in rows])
     except Exception:
         raise Open311Error(503, "the service is temporarily unavailable")
     street = _name(svc.directory.street.name)
@@ -321,7 +320,7 @@ def _find(**filters) -> list[dict]:
     for row in rows:
         location = row.payload.get("location") or {}
         community = svc.directory.communities.get(row.community)
-        shown = published[row.id]
+        shown = known[row.id]["published"]
         category = _name(HAZARD_CATEGORIES.get(row.category, HAZARD_CATEGORIES["other"]))
         # Until staff publish the resident's words: category, community and a rough place, as on /problems.
         default = " · ".join(p for p in (category, _name(community.name) if community else "",
@@ -331,7 +330,7 @@ def _find(**filters) -> list[dict]:
         found.append({
             "service_request_id": row.receipt,
             "status": "open" if workflow.is_open(row.status) else "closed",
-            "status_notes": replies[row.id] or _name(CASE_STATUSES[row.status]),
+            "status_notes": known[row.id]["reply"] or _name(CASE_STATUSES[row.status]),
             "service_name": _name(HAZARD_CATEGORIES.get(row.category, HAZARD_CATEGORIES["other"])),
             "service_code": row.category,
             "description": mask_personal_numbers_in(text),

@@ -16,11 +16,12 @@ from functions.problems import pick_lang
 from functions.services import services
 from minqing.privacy import coarse_place, mask_personal_numbers_in
 from minqing.receipts import parse_receipt
-from schemas.choices import CASE_STATUSES, KINDS, Label
+from schemas.choices import CASE_STATUSES, Label
 from schemas.fields import BEIJING
 
 blueprint = Blueprint("public", __name__, template_folder="templates")
 PAGE = 30
+MAP_CASES, MAP_CELLS = 1000, 50  # the newest cases drawn, in at most this many places
 
 TEXT = {
     "html_lang": ("zh-CN", "en"),
@@ -68,6 +69,7 @@ TEXT = {
     "list": ("清单", "List"),
     "open_legend": ("未办结", "Open"),
     "done_legend": ("已办结", "Resolved or closed"),
+    "here": ("此处{n}件，{o}件未办结；最新：", "{n} here, {o} open; newest: "),
 }
 
 
@@ -123,6 +125,7 @@ def _items(connection, rows, lang: str) -> list[dict]:
     from minqing.store import public
 
     directory = services().directory
+    known = public.summaries(connection, [row.id for row in rows])
     items = []
     for row in rows:
         community = directory.communities.get(row.community or "")
@@ -139,18 +142,18 @@ def _items(connection, rows, lang: str) -> list[dict]:
             "text": "", "photos": [], "after": [], "reply": "", "served": None, "point": None,
         }
         if row.kind == "hazard":
+            summary = known[row.id]
             item["place"] = coarse_place((payload.get("location") or {}).get("address"))
-            published = public.publication(connection, row.id)
+            published = summary["published"]
             if published:
                 text = published["text"] if published["text"] is not None else payload.get("description", "")
                 item["text"] = mask_personal_numbers_in(text)
                 item["photos"] = [url_for("public.photo", receipt=row.receipt, index=i)
                                   for i in range(len(published["photos"]))]
-            reply, after = public.last_reply(connection, row.id)
-            item["reply"] = reply
-            if after and row.status in ("resolved", "closed"):
-                steps = [s for s in public.history(connection, row.id) if s["action"] == "resolve"]
-                item["after"] = [url_for("status.photo", receipt=row.receipt, step=steps[-1]["id"], index=i)
+            item["reply"] = summary["reply"]
+            if summary["resolve"] and row.status in ("resolved", "closed"):
+                step, after = summary["resolve"]
+                item["after"] = [url_for("status.photo", receipt=row.receipt, step=step, index=i)
                                  for i in range(len(after))]
             location = payload.get("location") or {}
             if "lat" in location and "lon" in location:
@@ -196,9 +199,10 @@ def problem_map():
     from minqing.store import public
 
     with svc.engine.connect() as connection:
-        rows = public.problem_list(connection, community=community, category=category, status=status, limit=500)
+        rows = public.problem_list(connection, community=community, category=category, status=status,
+                                   limit=MAP_CASES)
         items = [i for i in _items(connection, [r for r in rows if r.kind == "hazard"], lang) if i["point"]]
-    dots = _project(items)
+    dots = _project(_cells(items))
     query = {k: v for k, v in {"c": community, "cat": category, "s": status, **_lang_query(lang)}.items() if v}
     body = render_template(
         "problems_map.html", t=texts(lang), dots=dots, title=texts(lang)["map"], q=_lang_query(lang),
@@ -208,6 +212,17 @@ def problem_map():
         chosen={"c": community, "cat": category, "s": status}, lang=lang,
         other=url_for("public.problem_map", **{**query, "lang": "zh" if lang == "en" else "en"}))
     return _page(body, lang)
+
+
+def _cells(items: list[dict]) -> list[dict]:
+    """One dot per place (the same ~100 m), newest case first: the page stays small however many there are."""
+    cells: dict = {}
+    for item in items:  # newest first
+        cell = cells.setdefault(item["point"], {**item, "count": 0, "open_count": 0})
+        cell["count"] += 1
+        cell["open_count"] += item["open"]
+        cell["open"] = cell["open_count"] > 0
+    return list(cells.values())[:MAP_CELLS]
 
 
 def _project(items: list[dict], width: int = 320, height: int = 320, margin: int = 14) -> list[dict]:

@@ -21,7 +21,7 @@ from schemas import errors_by_path
 from schemas.cases import FeedbackSchema
 from schemas.choices import CASE_STATUSES, HAZARD_CATEGORIES, KINDS, SERVICES, ENTERPRISE_CATEGORIES, Label
 from schemas.fields import BEIJING
-from workers.brokers import CHECK_PHOTO, NUDGE_ASSIGNEES
+from workers.brokers import NUDGE_ASSIGNEES
 
 blueprint = Blueprint("status", __name__, template_folder="templates")
 

@@ -2,6 +2,7 @@
 walks the round trip against `minqing serve` over HTTP; the JSON and XML answers carry the same data."""
 
 from datetime import datetime, timedelta, timezone
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -10,7 +11,6 @@ from minqing.store import tokens
 from minqing.store.engine import make_engine
 from tests.conftest import LiveServer, backend_settings, wait_until
 from tests.open311_client import Client, Open311Error, read
-from xml.etree import ElementTree
 
 pytestmark = pytest.mark.integration
 KEY = "fixmystreet-key"

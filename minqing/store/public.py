@@ -105,3 +105,33 @@ def hazard_updates(connection: Connection, *, start: datetime | None, end: datet
     if end:
         query = query.where(status_history.c.at <= end)
     return connection.execute(query.order_by(status_history.c.at, status_history.c.id).limit(limit)).all()
+
+
+CHUNK = 500  # ids per IN list: old SQLite builds allow 999 parameters
+
+
+def _steps_of(connection: Connection, ids: list[str], actions: tuple):
+    for start in range(0, len(ids), CHUNK):
+        yield from connection.execute(
+            select(status_history.c.id, status_history.c.submission_id, status_history.c.action,
+                   status_history.c.details, status_history.c.photos)
+            .where(status_history.c.submission_id.in_(ids[start:start + CHUNK]),
+                   status_history.c.action.in_(actions))
+            .order_by(status_history.c.at, status_history.c.id))
+
+
+def summaries(connection: Connection, ids: list[str]) -> dict[str, dict]:
+    """For many cases in two queries: each one's publication (as `publication`), latest public reply, and
+    latest resolve step (its id and after-photos)."""
+    found = {sid: {"published": None, "reply": "", "resolve": None} for sid in ids}
+    for step in _steps_of(connection, ids, ("publish", *workflow.ACTIONS)):
+        entry, details = found[step.submission_id], step.details or {}
+        if step.action == "publish":
+            entry["published"] = ({"text": details.get("public_text"),
+                                   "photos": list(details.get("public_photos") or [])}
+                                  if details.get("public") else None)
+            continue
+        entry["reply"] = details.get("reply") or entry["reply"]
+        if step.action == "resolve":
+            entry["resolve"] = (step.id, list(step.photos or []))
+    return found
