@@ -7,8 +7,10 @@ from flask import Blueprint, render_template
 from functions.problems import pick_lang
 from functions.services import services
 from minqing import links
+from minqing.domain.workflow import REPORTER_TOLD_OF, wants_updates
 from minqing.privacy import mask_personal_numbers_in
 from schemas.choices import CASE_STATUSES, KINDS
+from workers.brokers import TELL_REPORTER
 
 blueprint = Blueprint("actions", __name__, template_folder="templates")
 
@@ -116,6 +118,10 @@ def confirm(token: str):
                  form=True, action=action, acting=_acting(lang, grant))
 
 
+class _QueueRefused(Exception):
+    """The reporter's notice could not be queued: the step is rolled back."""
+
+
 @blueprint.post("/a/<token>")
 def act(token: str):
     svc, lang = services(), pick_lang(services().settings.default_lang)
@@ -130,7 +136,14 @@ def act(token: str):
     texts, action = TEXTS[lang], TEXTS[lang][grant.action]
     try:
         with svc.engine.begin() as connection:
-            act_by_link(connection, grant, svc.directory)
+            change = act_by_link(connection, grant, svc.directory)
+            case = cases.submission(connection, grant.submission_id)
+            if change.after in REPORTER_TOLD_OF and wants_updates(case.payload):
+                # Before the commit: if the queue refuses, the link is not used up and nothing changes.
+                try:
+                    svc.enqueue(TELL_REPORTER, case.id, change.step)
+                except Exception as error:
+                    raise _QueueRefused() from error
         with svc.engine.connect() as connection:
             row = cases.submission(connection, grant.submission_id)
     except LinkWithdrawn as refused:
@@ -142,6 +155,8 @@ def act(token: str):
         return _page(lang, 409, message=texts["moved"].format(status=status, action=action))
     except LookupError:
         return _page(lang, 404, message=texts["missing"])
+    except _QueueRefused:
+        return _page(lang, 503, message=texts["unavailable"])
     who = _name(grant) + (f", {grant.via}" if grant.via else "")
     return _page(lang, 200, message=texts["done"].format(action=action) + " " + texts["recorded"].format(who=who),
                  case=_case_view(row, lang))

@@ -14,7 +14,7 @@ from minqing.settings import Settings, load_settings
 # The areas a function deployed on its own may be built from (`areas`): each is `functions/<name>.py`,
 # whose blueprint has the same name.
 SERVERLESS_AREAS = ("hazard", "consultation", "enterprise", "receipts", "tallies", "health", "attachments", "pages",
-                    "actions")
+                    "actions", "status", "public")
 FORM_KINDS = frozenset({"hazard", "consultation", "enterprise"})
 
 
@@ -51,11 +51,14 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None,
         hazard,
         health,
         pages,
+        public,
         receipts,
+        status,
         tallies,
     )
 
-    for module in (hazard, consultation, enterprise, receipts, tallies, health, attachments, pages, actions):
+    for module in (hazard, consultation, enterprise, receipts, tallies, health, attachments, pages, actions, status,
+                   public):
         app.register_blueprint(module.blueprint)
 
     from functions import cases, dashboard, exports, feedback, open311, openapi
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None,
     from functions.limits import protect
 
     protect(app, settings, public=[m.blueprint for m in (hazard, consultation, enterprise, receipts, tallies,
-                                                           feedback, dashboard, open311, pages, attachments)],
+                                                           feedback, dashboard, open311, pages, attachments, status,
+                                                           public)],
             submissions=[m.blueprint for m in (hazard, consultation, enterprise)])
     return app

@@ -17,7 +17,7 @@ from schemas import errors_by_path
 from schemas import messages as m
 from schemas.cases import CaseActionSchema, CaseFilterSchema
 from schemas.responses import CaseDetail, CaseList
-from workers.brokers import NOTIFY_ASSIGNEES
+from workers.brokers import CHECK_PHOTO, NOTIFY_ASSIGNEES, TELL_REPORTER
 from minqing.domain import access
 from minqing.store import base, cases, changes, scopes
 from minqing.domain import workflow
@@ -97,13 +97,24 @@ def act(case_id: str):
                     # retries; the worker waits (retries) until it sees the committed step.
                     enqueue_or_503(svc, NOTIFY_ASSIGNEES, case.id, changes.assigned_event(step_id))
             else:
-                changes.transition(connection, case.id, action, actor=g.staff.id, note=note, photos=photos,
-                                   details=details)
+                change = changes.transition(connection, case.id, action, actor=g.staff.id, note=note, photos=photos,
+                                            details=details)
+                tell_reporter(svc, case, change, photos)
         except IllegalTransition as error:
             raise Problem(409, "illegal-transition", ILLEGAL,
                           extra={"allowed": list(error.allowed), "current_status": error.status})
     with svc.engine.connect() as connection:
         return jsonify(detail(connection, find_case(connection, case_id)))
+
+
+def tell_reporter(svc, case, change, photos=()) -> None:
+    """Queue the reporter's SMS or e-mail about `change`, if they asked for it; and an after-photo's check
+    (EXIF removed) so the status page can show it. Before the commit: if the queue refuses, nothing changes."""
+    if change.after in workflow.REPORTER_TOLD_OF and workflow.wants_updates(case.payload):
+        enqueue_or_503(svc, TELL_REPORTER, case.id, change.step)
+    if change.action == "resolve":
+        for key in photos:
+            enqueue_or_503(svc, CHECK_PHOTO, case.id, key)
 
 
 def enqueue_or_503(svc, actor_name: str, *args) -> None:
@@ -116,7 +127,15 @@ def enqueue_or_503(svc, actor_name: str, *args) -> None:
 
 def step_details(connection, case, step: dict, lang: str) -> dict:
     """What the history keeps beside the note: reason, original, new assignees, outcome, figures."""
-    details = {k: step[k] for k in ("reason", "assignees", "beneficiaries", "hours", "outcome") if k in step}
+    details = {k: step[k] for k in ("reason", "assignees", "beneficiaries", "hours", "outcome", "reply")
+               if k in step}
+    if step["action"] == "publish":
+        mine = case.payload.get("photos") or []
+        chosen = step.get("public_photos", [])
+        if any(key not in mine for key in chosen):
+            message = m.NOT_THEIR_PHOTO
+            raise Problem(422, "validation-error", errors={"public_photos": [m.localize(message, lang)]})
+        details.update(public=step.get("public", True), public_text=step.get("public_text"), public_photos=chosen)
     if "assignees" in step:
         unknown = [s for s in step["assignees"] if s not in services().directory.staff]
         if unknown:
@@ -183,7 +202,8 @@ def detail(connection, case) -> dict:
         "personal_data": personal,
         "outcome": case.outcome,
         "history": history,
-        "allowed_actions": [*workflow.ALLOWED.get(case.status, ()), *workflow.RECORD_ONLY],
+        "allowed_actions": [*workflow.ALLOWED.get(case.status, ()),
+                            *workflow.record_only_for(case.kind, case.payload.get("mode"))],
         "original": original,
         "duplicates": [dict(r._mapping) for r in cases.duplicates_of(connection, case.id, scope)],
         "likely_duplicates": cases.likely_duplicates(connection, case, scope),

@@ -47,6 +47,10 @@ DESCRIPTION = Input("description", _l("情况描述", "What is the matter"), "te
                     attrs={"maxlength": "2000", "rows": "4"})
 NAME = _l("姓名", "Name")
 PHONE = _l("手机号", "Mobile phone")
+EMAIL = _l("电子邮箱（选填）", "E-mail (optional)")
+NOTIFY = _l("办结时通知我", "Tell me when it is handled")
+NOTIFY_HINT = _l("受理、办结或不予受理时，发短信（手机）或邮件给您，附查看进度和评价的链接",
+                 "We text your mobile or e-mail you on acknowledge, resolve or reject, with a link to follow and rate it")
 
 FORMS: dict[str, tuple[Input, ...]] = {
     "hazard": (
@@ -73,6 +77,8 @@ FORMS: dict[str, tuple[Input, ...]] = {
         Input("contact.name", NAME, modes=("",), hint=_l("选填，便于回访", "Optional, so we can call back"),
               attrs={"maxlength": "50", "autocomplete": "name"}),
         Input("contact.phone", PHONE, "tel", modes=("",), attrs={"autocomplete": "tel"}),
+        Input("contact.email", EMAIL, "email", modes=("",), attrs={"autocomplete": "email", "maxlength": "254"}),
+        Input("contact.notify", NOTIFY, "checkbox", modes=("",), hint=NOTIFY_HINT),
         Input("contact.anonymous", _l("匿名上报", "Report anonymously"), "checkbox", modes=("",)),
     ),
     "consultation": (
@@ -89,6 +95,8 @@ FORMS: dict[str, tuple[Input, ...]] = {
               attrs={"min": "0", "max": "1000", "step": "0.5"}),
         Input("contact.name", NAME, required=True, modes=("request",), attrs={"autocomplete": "name"}),
         Input("contact.phone", PHONE, "tel", required=True, modes=("request",), attrs={"autocomplete": "tel"}),
+        Input("contact.email", EMAIL, "email", modes=("request",), attrs={"autocomplete": "email", "maxlength": "254"}),
+        Input("contact.notify", NOTIFY, "checkbox", modes=("request",), hint=NOTIFY_HINT),
     ),
     "enterprise": (
         Input("enterprise.name", _l("企业名称", "Enterprise name"), required=True, attrs={"maxlength": "100"}),
@@ -99,6 +107,8 @@ FORMS: dict[str, tuple[Input, ...]] = {
         DESCRIPTION,
         Input("contact.name", _l("联系人", "Contact person"), required=True, attrs={"maxlength": "50"}),
         Input("contact.phone", _l("联系电话", "Phone"), "tel", required=True),
+        Input("contact.email", EMAIL, "email", attrs={"autocomplete": "email", "maxlength": "254"}),
+        Input("contact.notify", NOTIFY, "checkbox", hint=NOTIFY_HINT),
         Input("enterprise.address", _l("企业地址", "Address"), attrs={"maxlength": "200"}),
         Input("community", _l("所在社区（选填）", "Community (optional)"), "select", COMMUNITY),
     ),

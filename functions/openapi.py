@@ -199,10 +199,54 @@ def _document_pages(spec) -> None:
         "summary": "the thank-you page after a browser's form post, with the receipt in large type",
         "tags": ["pages"], "parameters": [receipt, *query],
         "responses": {"200": _html("the thank-you page"), **_errors(404, 429)}}})
+    lang = {"in": "query", "name": "lang", "schema": {"type": "string"}}
     spec.path(path="/r/{receipt}", operations={"get": {
-        "summary": "the public status history of a submission (no personal data)", "tags": ["pages"],
-        "parameters": [receipt, {"in": "query", "name": "lang", "schema": {"type": "string"}}],
-        "responses": {"200": _html("the status page"), "404": _html("no such receipt"), **_errors(429, 503)}}})
+        "summary": "the public status history of a submission, with the office's replies and after-photos; the "
+                   "rating form for the holder of the feedback code once resolved, and 催办 while overdue",
+        "tags": ["pages"],
+        "parameters": [receipt, lang, {"in": "query", "name": "k", "schema": {"type": "string"},
+                                       "description": "the feedback code from the reporter's message: kept in a "
+                                                      "cookie for this page, then a 303 to the URL without it"}],
+        "responses": {"200": _html("the status page"), "303": {"description": "the same page without `k`"},
+                      "404": _html("no such receipt"), **_errors(429, 503)}}})
+    form = {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}
+    spec.path(path="/r/{receipt}/feedback", operations={"post": {
+        "summary": "效果共评 — the rating form's post (rating 1–5, fixed true/false, comment, feedback_code "
+                   "unless the page's cookie has it); not fixed reopens the case", "tags": ["pages"],
+        "parameters": [receipt, lang], "requestBody": form,
+        "responses": {"303": {"description": "back to the status page"}, "403": _html("wrong feedback code"),
+                      "409": {"description": "already rated (the page), or not resolved (problem+json)",
+                              "content": {"text/html": {"schema": {"type": "string"}}, **problem}},
+                      "422": _html("the form again, with each message next to its field"), **_errors(404, 429)}}})
+    spec.path(path="/r/{receipt}/nudge", operations={"post": {
+        "summary": "催办 — chase an overdue case, once a day: its staff and the next in the chain are told",
+        "tags": ["pages"], "parameters": [receipt, lang], "requestBody": form,
+        "responses": {"303": {"description": "back to the status page"}, "403": _html("no feedback code"),
+                      **_errors(404, 429, 503)}}})
+    jpeg = {"description": "the photo (EXIF removed)", "content": {"image/jpeg": {}}}
+    index = _path_parameter("index", "which photo, from 0", type="integer")
+    spec.path(path="/r/{receipt}/photos/{step}/{index}", operations={"get": {
+        "summary": "an after-photo of a resolve step", "tags": ["pages"],
+        "parameters": [receipt, _path_parameter("step", "the history step", type="integer"), index],
+        "responses": {"200": jpeg, **_errors(404, 429)}}})
+    spec.path(path="/problems/{receipt}/photos/{index}", operations={"get": {
+        "summary": "a resident's photo that staff published", "tags": ["pages"], "parameters": [receipt, index],
+        "responses": {"200": jpeg, **_errors(404, 429)}}})
+    filters = [{"in": "query", "name": n, "description": d, "schema": {"type": "string"}} for n, d in (
+        ("c", "community"), ("cat", "hazard category"), ("s", "status"), ("p", "page, from 0"), ("lang", "en"))]
+    spec.path(path="/", operations={"get": {
+        "summary": "the street's front page: the three forms, receipt look-up, the public list, the dashboard",
+        "tags": ["pages"], "parameters": [lang], "responses": {"200": _html("the front page"), **_errors(429)}}})
+    spec.path(path="/lookup", operations={"get": {
+        "summary": "the front page's receipt box", "tags": ["pages"],
+        "parameters": [{"in": "query", "name": "receipt", "schema": {"type": "string"}}, lang],
+        "responses": {"303": {"description": "to the status page, or back to the front page"}, **_errors(429)}}})
+    spec.path(path="/problems", operations={"get": {
+        "summary": "公开问题清单 — the public problem list: hazards and sessions held, moderated", "tags": ["pages"],
+        "parameters": filters, "responses": {"200": _html("the list"), **_errors(429, 503)}}})
+    spec.path(path="/problems/map", operations={"get": {
+        "summary": "the public problems' places, drawn on the server (no tiles, no script)", "tags": ["pages"],
+        "parameters": filters[:3] + filters[4:], "responses": {"200": _html("the map"), **_errors(429, 503)}}})
     token = _path_parameter("token", "the signed link from a notification (case, recipient, action, expiry)")
     refused = {"403": _html("the link was altered or is not ours"), "404": _html("no such case (yet)"),
                "410": _html(ERRORS[410]), "503": _html("the database is unavailable; nothing was changed")}

@@ -11,7 +11,6 @@ import functools
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
@@ -21,8 +20,6 @@ from functions.services import services
 from functions.problems import Problem, pick_lang
 from minqing.directory import Spot
 from minqing.receipts import parse_receipt
-from schemas.choices import CASE_STATUSES, KINDS, Label
-from schemas.fields import BEIJING
 
 SPOT = re.compile(r"[A-Za-z0-9_-]{1,40}")
 ROUND = re.compile(r"[A-Za-z0-9-]{1,36}")
@@ -103,6 +100,10 @@ def answer_browser(kind: str, receive):
     response.set_cookie(FEEDBACK_COOKIE, code, max_age=FEEDBACK_COOKIE_SECONDS,
                         path=url_for("pages.thanks", receipt=receipt), secure=services().base_uri.startswith("https:"),
                         httponly=True, samesite="Strict")
+    # And for the status page, where the same browser rates the outcome once it is resolved.
+    from functions.status import set_code_cookie
+
+    set_code_cookie(response, receipt, code)
     response.headers["Cache-Control"] = "no-store"  # it carries the code: no cache may keep it
     return response
 
@@ -211,41 +212,6 @@ def thanks(receipt: str):
     response = _page(body, 200, page.lang)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
-
-
-@blueprint.get("/r/<receipt>")
-def status(receipt: str):
-    """The public status history of a submission: no names, phones or free text."""
-    svc = services()
-    lang = pick_lang(svc.settings.default_lang)
-    parsed = parse_receipt(svc.settings.secret_key, receipt)
-    if parsed is None:
-        return _page(render_template("status.html", found=None, receipt=receipt, t=_texts(lang)), 404, lang)
-    kind, receipt = parsed
-    from minqing.store import cases
-
-    try:
-        with svc.engine.connect() as connection:
-            found = cases.public_status(connection, receipt)
-    except Exception:
-        raise Problem(503, "database-unavailable", ("暂时查不到状态，请稍后重试。", "Retry later."))
-    found = found or {"receipt": receipt, "kind": kind, "community": None, "category": None,
-                      "status": "received", "history": []}
-    community = svc.directory.communities.get(found["community"] or "")
-    facts = {
-        "kind": _pick(KINDS[kind], lang),
-        "community": _pick(community.name, lang) if community else "",
-        "category": _pick(CATEGORIES[kind][found["category"]], lang) if found["category"] in CATEGORIES[kind] else "",
-        "status": _pick(CASE_STATUSES.get(found["status"], Label(found["status"], found["status"])), lang),
-    }
-    history = [(_pick(CASE_STATUSES.get(h["status"], Label(h["status"], h["status"])), lang), _local(h["at"]))
-               for h in found["history"]]
-    body = render_template("status.html", found=found, facts=facts, history=history, receipt=receipt, t=_texts(lang))
-    return _page(body, 200, lang)
-
-
-def _local(at: str) -> str:
-    return datetime.fromisoformat(at).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def _page(body: str, status: int, lang: str):

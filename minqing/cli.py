@@ -375,8 +375,24 @@ def _cases_sweep(settings, args) -> int:
 
     keep = timedelta(seconds=settings.attachments_expiry_seconds + settings.attachments_grace_seconds)
     print(json.dumps(sweep(_engine(settings), auto_close_days=settings.auto_close_days,
-                           store=make_store(settings), keep_uploads=keep)))
+                           store=make_store(settings), keep_uploads=keep,
+                           remind_after_days=settings.feedback_reminder_days, enqueue=_sender(settings))))
     return 0
+
+
+def _sender(settings):
+    """Queue a message for a worker's actor by name, as a web process does (the sweep's reminders)."""
+    from dramatiq import Message
+
+    from minqing.receipts import random_uuid
+    from workers.brokers import make_broker
+
+    broker = make_broker(settings, middleware=[])
+
+    def enqueue(actor_name: str, *args) -> None:
+        broker.enqueue(Message(queue_name=settings.queue_name, actor_name=actor_name, args=args, kwargs={},
+                               options={}, message_id=random_uuid()))
+    return enqueue
 
 
 def _report(settings, args) -> int:

@@ -23,6 +23,8 @@ RATES = (
     ("average_rating", "平均评分（5分制）", "Average rating (of 5)"),
     ("median_hours_to_acknowledge", "签收用时中位数（小时）", "Median hours to acknowledge"),
     ("median_hours_to_resolve", "办结用时中位数（小时）", "Median hours to resolve"),
+    ("nudges", "居民催办次数", "Times residents chased a case (催办)"),
+    ("nudge_rate", "催办率", "Cases chased by their reporter"),
 )
 # The series drawn on the charts: (key, zh, en), each a headline key.
 CHARTED = ("hazards_found", "hazards_rectified", "sessions_held", "enterprise_solved")
@@ -61,6 +63,10 @@ def outcomes(rows, durations=(), *, months: list[str] | None = None) -> Outcomes
     for event, key in (("acknowledged", "median_hours_to_acknowledge"), ("resolved", "median_hours_to_resolve")):
         seconds = [row.seconds for row in durations if row.event == event]
         rates[key] = round(median(seconds) / 3600, 1) if seconds else None
+    # 催办: each nudge (one a day per case), and the share of cases received that were chased at all.
+    rates["nudges"] = all_metrics.get("nudges", 0)
+    if all_metrics.get("received"):
+        rates.setdefault("nudge_rate", round(all_metrics.get("nudged", 0) / all_metrics["received"], 4))
     found.rates = {key: rates.get(key) for key, *_ in RATES}
     found.by_month = dict(sorted(found.by_month.items()))
     return found
@@ -78,6 +84,6 @@ def shown(value: float | None, key: str = "") -> str:
     """A figure as printed: whole numbers without decimals, shares as percentages, blanks as "—"."""
     if value is None:
         return "—"
-    if key in ("on_time_rate", "satisfied_share"):
+    if key in ("on_time_rate", "satisfied_share", "nudge_rate"):
         return f"{value * 100:.1f}%"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"

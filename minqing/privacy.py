@@ -47,6 +47,14 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
+def mask_email(address: str | None) -> str:
+    """wang.ayi@example.com → w***@example.com: the provider stays, the person does not."""
+    if not address or "@" not in address:
+        return ""
+    local, domain = address.rsplit("@", 1)
+    return f"{local[0]}***@{domain}"
+
+
 def mask_personal_numbers_in(text: str) -> str:
     """Free text with the phone and resident ID numbers in it masked, and nothing else changed: a mobile
     keeps its first three and last four digits, a landline its area code and last four, an ID its first
@@ -71,3 +79,15 @@ def mask_personal_numbers_in(text: str) -> str:
 
 def _digit_positions(folded: str, start: int, end: int) -> list[int]:
     return [i for i in range(start, end) if folded[i] in "0123456789Xx"]
+
+
+_FIRST_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百]+\s*(号|栋|幢|单元|楼|层|室|门|弄|巷|号楼|#|-)|[0-9０-９]")
+
+
+def coarse_place(address: str | None, limit: int = 20) -> str:
+    """A place for the public list with no door, building or room numbers: 千家街省一保小区3栋北侧 → 千家街省一保小区."""
+    if not address:
+        return ""
+    cut = _FIRST_NUMBER.search(address)
+    place = (address[:cut.start()] if cut else address).rstrip(" ,，、-—()（")
+    return mask_personal_numbers_in(place)[:limit]

@@ -95,6 +95,10 @@ class Settings(NamedTuple):
     digest_at: str = "08:00"
     # Resolved cases nobody rated are closed after this many days (`minqing cases sweep`).
     auto_close_days: int = 7
+    # A resolved case nobody rated gets one reminder to its reporter after this many days (before it closes).
+    feedback_reminder_days: int = 5
+    # Reporters who opted in with a mobile are texted by SNS (`on`); off, only e-mail reaches them.
+    reporter_sms: bool = False
     # Flask-Limiter: limits per client address and per QR-code spot on the public endpoints; storage URL
     # (memory:// in each web process, or redis://…); `off` switches a limit off. Carrier NAT puts many phones
     # behind one address: 100 residents at one event, each with a form, its script, photos, the post, the
@@ -190,6 +194,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sla_seconds=float(get("SLA_SECONDS")) if get("SLA_SECONDS") else None,
         digest_at=get("DIGEST_AT", "08:00"),
         auto_close_days=int(get("AUTO_CLOSE_DAYS", "7")),
+        feedback_reminder_days=_count("FEEDBACK_REMINDER_DAYS", get("FEEDBACK_REMINDER_DAYS", "5")),
+        reporter_sms=_one_of("REPORTER_SMS", get("REPORTER_SMS", "off").lower(), ("on", "off")) == "on",
         rate_limit_per_address=get("RATE_LIMIT_PER_ADDRESS", Settings._field_defaults["rate_limit_per_address"]),
         rate_limit_per_spot=get("RATE_LIMIT_PER_SPOT", Settings._field_defaults["rate_limit_per_spot"]),
         rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", "memory://"),

@@ -77,6 +77,14 @@ class CaseActionSchema(StrictSchema):
     beneficiaries = Integer(validate=between(0, 10_000))
     hours = Float(validate=between(0, 1_000))
     outcome = Choice(ENTERPRISE_OUTCOMES)
+    reply = Text(500, multiline=True, metadata={
+        "description": "the office's public reply: shown on the status page and the public list, sent to the "
+                       "reporter (the `note` stays internal)"})
+    public = Boolean(metadata={"description": "publish: false withdraws what was published"})
+    public_text = Text(2000, multiline=True, metadata={
+        "description": "publish: the resident's words as the public list shows them (default: the description)"})
+    public_photos = List(AttachmentKey(), validate=[at_most(6), unique], metadata={
+        "description": "publish: which of the resident's photos the public list shows"})
 
     def __init__(self, *, kind: str | None = None, mode: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -96,14 +104,21 @@ class CaseActionSchema(StrictSchema):
             required += ("beneficiaries", "hours")
         if action == "resolve" and self.kind == "enterprise":
             required += ("outcome",)
-        allowed = set(required) | {"action", "note", "photos"}
+        allowed = set(required) | {"action", "note", "photos", "reply"}
         if action == "reject":
             allowed |= {"reason", "duplicate_of"}
+        if action == "publish":
+            allowed |= {"public", "public_text", "public_photos"}
+            if self.kind is not None and self.kind != "hazard" and not (
+                    self.kind == "consultation" and self.mode == "report"):
+                errors_for_kind = {"action": [m.NOT_FOR_ACTION]}
+                raise ValidationError(errors_for_kind)
         errors: dict[str, list] = {}
         for name in required:
             if not present(name, original):
                 errors.setdefault(name, []).append(m.REQUIRED_FOR_ACTION)
-        for name in ("reason", "duplicate_of", "assignees", "beneficiaries", "hours", "outcome"):
+        for name in ("reason", "duplicate_of", "assignees", "beneficiaries", "hours", "outcome", "public",
+                     "public_text", "public_photos"):
             if name not in allowed and present(name, original):
                 errors.setdefault(name, []).append(m.NOT_FOR_ACTION)
         if errors:

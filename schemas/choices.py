@@ -101,6 +101,7 @@ CASE_ACTIONS = {
     "reopen": Label("重新打开", "Reopen"),
     "assign": Label("改派", "Reassign"),
     "note": Label("备注", "Add a note"),
+    "publish": Label("公开", "Make public"),
 }
 
 REJECT_REASONS = {

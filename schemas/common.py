@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Mapping
 
-from marshmallow import RAISE, Schema, ValidationError, missing, validates
+from marshmallow import RAISE, Schema, ValidationError, missing, validates, validates_schema
 
 from . import messages as m
 from .choices import LANGUAGES
-from .fields import Choice, Code, MobilePhone, Text, UUIDString
+from .fields import Boolean, Choice, Code, Email, MobilePhone, Text, UUIDString
 
 COMMUNITY_PATTERN = r"[a-z0-9_-]{1,32}"
 
@@ -51,7 +51,19 @@ def description_field() -> Text:
     return Text(2000, multiline=True, required=True)
 
 
-class PersonSchema(StrictSchema):
+class NotifyMixin:
+    """"Tell me when it is handled": an opt-in, sent to the contact's own e-mail or mobile (never masked)."""
+
+    email = Email(metadata={"description": "where to send the updates, if `notify`"})
+    notify = Boolean(metadata={"description": "tell the reporter (SMS or e-mail) on acknowledge, resolve, reject"})
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _notify_needs_a_contact(self, data: dict, original: Any, **kwargs: Any) -> None:
+        if data.get("notify") and not (present("phone", original) or present("email", original)):
+            raise ValidationError(m.NOTIFY_NEEDS_CONTACT, "notify")
+
+
+class PersonSchema(NotifyMixin, StrictSchema):
     """A resident's name and mobile; which of them are required is the form's rule."""
 
     name = Text(50)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .choices import ENTERPRISE_CATEGORIES, URGENCIES
-from .common import StrictSchema, SubmissionSchema, community_field, description_field
+from .common import NotifyMixin, StrictSchema, SubmissionSchema, community_field, description_field
 from .fields import USCC, Choice, Nested, Phone, Text
 
 
@@ -13,7 +13,7 @@ class EnterpriseSchema(StrictSchema):
     address = Text(200)
 
 
-class EnterpriseContactSchema(StrictSchema):
+class EnterpriseContactSchema(NotifyMixin, StrictSchema):
     """The person to call back; enterprises often give an office landline."""
 
     name = Text(50, required=True)

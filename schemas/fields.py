@@ -157,6 +157,22 @@ class MobilePhone(_StringInput):
         return mobile.group(1)
 
 
+_EMAIL = re.compile(r"[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+
+
+class Email(_StringInput):
+    """An e-mail address to send a reporter's updates to (kept verbatim, lower-cased domain)."""
+
+    default_error_messages = {"invalid_email": m.INVALID_EMAIL}
+
+    def _clean(self, value: str) -> str:
+        address = _nfkc(value).strip()
+        if len(address) > 254 or _EMAIL.fullmatch(address) is None:
+            raise self.make_error("invalid_email")
+        local, domain = address.rsplit("@", 1)
+        return f"{local}@{domain.lower()}"
+
+
 class Phone(MobilePhone):
     """A mobile number (11 digits) or a landline (`027-88881234`, optionally `-123` extension)."""
 

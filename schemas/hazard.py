@@ -58,7 +58,8 @@ class ReporterSchema(PersonSchema):
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _anonymous_means_unnamed(self, data: dict, original: Any, **kwargs: Any) -> None:
-        if data.get("anonymous") and (present("name", original) or present("phone", original)):
+        if data.get("anonymous") and (any(present(f, original) for f in ("name", "phone", "email"))
+                                      or data.get("notify")):
             raise ValidationError(m.ANONYMOUS_WITH_IDENTITY, "anonymous")
 
 

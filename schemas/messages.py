@@ -166,3 +166,9 @@ RECTIFICATION_REQUIRED = Msg("Say what was done to fix it.", zh="请填写整改
 RECTIFICATION_WITHOUT_FIX = Msg("Only a finding fixed on the spot has a rectification.",
                                 zh="只有当场整改的发现才填写整改情况。")
 UNKNOWN_VOLUNTEER = Msg("No active volunteer has this id in the roster.", zh="花名册中没有此编号的在册志愿者。")
+INVALID_EMAIL = Msg("Not a valid e-mail address.", "不是有效的电子邮箱地址。")
+NOTIFY_NEEDS_CONTACT = Msg(
+    "To be told when it is handled, give a mobile phone or an e-mail address.",
+    "需要办理结果通知时，请填写手机号或电子邮箱。",
+)
+NOT_THEIR_PHOTO = Msg("Only the resident's own photos of this case can be published.", "只能公开居民为本案上传的照片。")

@@ -32,7 +32,7 @@ def test_a_case_is_worked_from_received_to_resolved_with_its_history(client, cas
     assert steps == [("received", None, "system"), ("acknowledged", "acknowledge", "qjj-grid"),
                      ("in_progress", "start", "qjj-grid"), ("resolved", "resolve", "qjj-grid")]
     assert done["history"][-1]["photos"] == ["2026/11/wall-after.jpg"]
-    assert done["allowed_actions"] == ["close", "reopen", "note", "assign"]
+    assert done["allowed_actions"] == ["close", "reopen", "note", "assign", "publish"]
 
 
 def test_an_illegal_transition_answers_409_with_the_allowed_actions(client, cases, leader):

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
+from minqing.directory import Channel, Staff
 from workers.channels.base import GROUP_CHANNELS
 from schemas.messages import language
-from workers.templates import render
+from workers.templates import render, render_for_reporter
+
+# The outbox's recipient for the person who reported: their address is read from the case when sending,
+# never copied into the outbox or the directory.
+REPORTER = "reporter"
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 # Events whose messages carry one-tap links: the recipient is asked to act on the case.
-ACTIONABLE = ("received", "escalated", "assigned")
+ACTIONABLE = ("received", "escalated", "assigned", "nudged")
 
 
 def template_event(event: str) -> str:
@@ -63,3 +71,27 @@ def fallback_contact(directory, community_code: str | None) -> str | None:
     if community is not None and community.fallback:
         return community.fallback
     return directory.street.fallback[0] if directory.street.fallback else None
+
+
+def reporter_recipient(payload: dict, settings) -> Staff:
+    """The reporter as a channel sends to them: e-mail first (SMTP if configured, else SES), then SMS
+    (SNS, when MINQING_REPORTER_SMS is on, to a mobile); no channels when they did not ask or gave neither."""
+    contact = payload.get("contact") or {}
+    channels = []
+    if contact.get("notify") and not contact.get("anonymous"):
+        email_channel = "smtp" if settings.smtp_host else "ses" if settings.ses_from else None
+        if contact.get("email") and email_channel:
+            channels.append(Channel(email_channel, {"to": contact["email"]}))
+        if settings.reporter_sms and _MOBILE.fullmatch(contact.get("phone") or ""):
+            channels.append(Channel("sns", {"phone": contact["phone"]}))
+    return Staff(REPORTER, contact.get("name") or "", REPORTER, (), (), tuple(channels))
+
+
+def reporter_row(submission, event: str, status: str, channel_type: str, *, reply: str = "",
+                 reminder: bool = False) -> dict:
+    """The outbox row telling the reporter of `status`; the status link (with the feedback code) is added
+    when sending, so the code is never stored in the outbox."""
+    text = render_for_reporter(kind=submission.kind, status=status, receipt=submission.receipt,
+                               lang=submission.lang, reply=reply, reminder=reminder)
+    return dict(submission_id=submission.id, event=event, recipient=REPORTER, channel=channel_type,
+                subject=text.subject, body=text.body, note="", on_behalf_of="")

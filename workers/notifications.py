@@ -16,7 +16,17 @@ from minqing.store import base, cases as case_reads, outbox
 from minqing.domain.workflow import is_overdue
 from workers.channels.base import Link, Notice, group_of
 from workers.channels.breaker import CircuitOpen
-from workers.compose import ACTIONABLE, channel_after, fallback_contact, first_channel, outbox_row, template_event
+from minqing.receipts import feedback_code
+from workers.compose import (
+    ACTIONABLE,
+    REPORTER,
+    channel_after,
+    fallback_contact,
+    first_channel,
+    outbox_row,
+    reporter_recipient,
+    template_event,
+)
 from workers import rate_limits
 from minqing.domain.deadlines import due_at, escalation_target, limit_for
 from minqing.domain.tallies import office_day
@@ -30,8 +40,8 @@ SENT_AS = "sent_as"
 # Longer than any channel's timeout, so a live sender always finishes before its claim runs out.
 CLAIM_SECONDS = 60
 LINK_LABELS = {
-    "zh-CN": {"acknowledge": "确认受理", "resolve": "已办结"},
-    "en": {"acknowledge": "Acknowledge", "resolve": "Mark resolved"},
+    "zh-CN": {"acknowledge": "确认受理", "resolve": "已办结", "status": "查看进度与评价"},
+    "en": {"acknowledge": "Acknowledge", "resolve": "Mark resolved", "status": "Progress and rating"},
 }
 
 
@@ -139,7 +149,7 @@ def _send(entry) -> str | None:
     """Send a claimed notification: the provider's message id, or None when it was not tried (the
     channel's circuit is open, or its quota spent: the row says what comes next). Raises to retry."""
     rt = runtime()
-    staff = rt.directory.staff_member(entry.recipient)
+    staff, case = _recipient(entry)
     channel = rt.channels[entry.channel]
     quota = channel.quota_key(staff)
     target = quota or entry.channel
@@ -155,7 +165,7 @@ def _send(entry) -> str | None:
         deliver_notification.send_with_options(args=(entry.id,), delay=random.randint(2_000, 6_000))
         return None
     try:
-        provider_id = channel.send(staff, _notice(entry, staff))
+        provider_id = channel.send(staff, _notice(entry, staff, case))
     except Exception as error:
         rt.breaker.failed(target, error)
         _attempt_failed(entry, error)
@@ -178,9 +188,26 @@ def _attempt_failed(entry, error: Exception) -> None:
     fall_back.send(entry.id)
 
 
-def _notice(entry, staff) -> Notice:
+def _recipient(entry):
+    """The staff member, or the reporter (read from the case: their address is kept nowhere else), and the
+    case for a reporter's notice."""
+    rt = runtime()
+    if entry.recipient != REPORTER:
+        return rt.directory.staff_member(entry.recipient), None
+    with rt.engine.connect() as connection:
+        case = case_reads.submission(connection, entry.submission_id)
+    return reporter_recipient(case.payload, rt.settings), case
+
+
+def _notice(entry, staff, case=None) -> Notice:
     rt = runtime()
     actions = ()
+    if case is not None and entry.channel not in rt.in_process_channels:
+        # The reporter's link carries their feedback code; /r/ turns it into a cookie and drops it from the URL.
+        settings = rt.settings
+        code = feedback_code(settings.secret_key, case.id).replace("-", "")
+        label = LINK_LABELS["en" if (case.lang or "").startswith("en") else "zh-CN"]["status"]
+        actions = (Link(label, f"{settings.base_url}/r/{case.receipt}?k={code}"),)
     # The log gets no one-tap links: it is no place for URLs that act on a case, and it never shows them.
     if template_event(entry.event) in ACTIONABLE and entry.channel not in rt.in_process_channels:
         settings = rt.settings
@@ -219,6 +246,12 @@ def _successor_row(connection, entry) -> dict | None:
     rt = runtime()
     directory = rt.directory
     submission = case_reads.submission(connection, entry.submission_id)
+    if entry.recipient == REPORTER:
+        # The reporter's next channel (SMS after e-mail), with the same text; nobody else gets it.
+        next_type = channel_after(reporter_recipient(submission.payload, rt.settings), entry.channel, set(rt.channels))
+        return None if next_type is None else dict(
+            submission_id=entry.submission_id, event=entry.event, recipient=REPORTER, channel=next_type,
+            subject=entry.subject, body=entry.body, note="", on_behalf_of="")
     staff = directory.staff_member(entry.recipient)
     next_type = channel_after(staff, entry.channel, set(rt.channels))
     if next_type is not None:

@@ -26,6 +26,8 @@ SUBJECTS = {
     ("assigned", "en"): "[minqing] Assigned to you: {kind} {receipt}",
     ("rectified", "zh-CN"): "【民情】已当场整改 {kind} {receipt}",
     ("rectified", "en"): "[minqing] Already fixed on the spot: {kind} {receipt}",
+    ("nudged", "zh-CN"): "【民情】居民催办 {kind} {receipt}",
+    ("nudged", "en"): "[minqing] A resident is chasing {kind} {receipt}",
 }
 BODIES = {
     ("received", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
@@ -38,6 +40,8 @@ BODIES = {
     ("rectified", "zh-CN"): "{where}·{category}：{excerpt}{place} 巡查志愿者已当场整改：{fix}（仅告知，无需处理）",
     ("rectified", "en"): "{where} · {category}: {excerpt}{place} Fixed on the spot by the patrol: {fix} "
                          "(for information, nothing to do)",
+    ("nudged", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
+    ("nudged", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
 }
 NOTES = {
     ("escalated", "zh-CN"): "超过时限（{limit}）仍未受理，负责人：{names}。请督办。",
@@ -46,6 +50,8 @@ NOTES = {
     ("fallback", "en"): "({names} could not be reached on any channel; passed to you)",
     ("assigned", "zh-CN"): "{names}将此件转派给您。",
     ("assigned", "en"): "{names} assigned this case to you.",
+    ("nudged", "zh-CN"): "此件已超过时限，居民催办，请尽快办理。",
+    ("nudged", "en"): "This case is overdue and the resident is chasing it; please act on it.",
 }
 LIMIT_UNITS = {
     ("hours", "zh-CN"): "{n}小时", ("hours", "en"): "{n} h",
@@ -135,3 +141,39 @@ def render_digest(*, day: str, cases: list[tuple[str, str, str, bool]], lang: st
         lines.append(f"{receipt} {_label(KINDS, kind, lang)}·{_label(categories, category, lang)}{mark}")
     subject = DIGEST[f"subject_{lang}"].format(day=day, open=len(cases), overdue=overdue)
     return Rendered(subject, "\n".join(lines))
+
+
+REPORTER_SUBJECTS = {
+    ("acknowledged", "zh-CN"): "【民情】您反映的{kind}已受理 {receipt}",
+    ("acknowledged", "en"): "[minqing] Your {kind} is being handled: {receipt}",
+    ("resolved", "zh-CN"): "【民情】您反映的{kind}已办结 {receipt}",
+    ("resolved", "en"): "[minqing] Your {kind} is resolved: {receipt}",
+    ("rejected", "zh-CN"): "【民情】您反映的{kind}不予受理 {receipt}",
+    ("rejected", "en"): "[minqing] Your {kind} was not taken up: {receipt}",
+    ("reminder", "zh-CN"): "【民情】请评价办理效果 {receipt}",
+    ("reminder", "en"): "[minqing] Please rate the outcome: {receipt}",
+}
+REPORTER_BODIES = {
+    ("acknowledged", "zh-CN"): "您反映的问题已受理，正在办理。",
+    ("acknowledged", "en"): "We have taken up what you reported and are working on it.",
+    ("resolved", "zh-CN"): "您反映的问题已办结，请打开链接评价：是否解决、是否满意。",
+    ("resolved", "en"): "What you reported is resolved. Please open the link to say whether it is fixed.",
+    ("rejected", "zh-CN"): "您反映的问题不予受理，原因见办理进度。",
+    ("rejected", "en"): "What you reported was not taken up; the progress page says why.",
+    ("reminder", "zh-CN"): "您反映的问题已办结，尚未评价。请打开链接评价，逾期将自动关闭。",
+    ("reminder", "en"): "What you reported was resolved and is not rated yet. Please rate it before it closes.",
+}
+REPLY = {"zh-CN": "答复：{reply}", "en": "Reply: {reply}"}
+
+
+def render_for_reporter(*, kind: str, status: str, receipt: str, lang: str = "zh-CN", reply: str = "",
+                        reminder: bool = False) -> Rendered:
+    """The short text the reporter gets (SMS-sized); the status link follows it when it is sent."""
+    lang = language(lang)
+    which = "reminder" if reminder else status
+    fields = dict(kind=_label(KINDS, kind, lang), receipt=receipt)
+    body = REPORTER_BODIES[(which, lang)]
+    if reply:
+        short = reply if len(reply) <= EXCERPT else reply[:EXCERPT] + "…"
+        body += "\n" + REPLY[lang].format(reply=short)
+    return Rendered(REPORTER_SUBJECTS[(which, lang)].format(**fields), body)

@@ -8,7 +8,7 @@ staff the case is assigned to; the other street staff see it masked.
 
 from __future__ import annotations
 
-from minqing.privacy import mask_name, mask_personal_numbers_in, mask_phone
+from minqing.privacy import mask_email, mask_name, mask_personal_numbers_in, mask_phone
 
 
 def may_filter_community(staff, community: str) -> bool:
@@ -25,8 +25,9 @@ def masked_payload(payload: dict) -> dict:
     shown = dict(payload)
     contact = shown.get("contact")
     if isinstance(contact, dict):
-        shown["contact"] = {**contact, "name": mask_name(contact.get("name")), "phone": mask_phone(contact.get("phone"))}
-        shown["contact"] = {k: v for k, v in shown["contact"].items() if v != "" or k not in ("name", "phone")}
+        shown["contact"] = {**contact, "name": mask_name(contact.get("name")), "phone": mask_phone(contact.get("phone")),
+                            "email": mask_email(contact.get("email"))}
+        shown["contact"] = {k: v for k, v in shown["contact"].items() if v != "" or k not in ("name", "phone", "email")}
     for path in FREE_TEXT:
         shown = _masked_at(shown, path)
     return shown

@@ -143,6 +143,11 @@ def feedback_increments(kind: str, data: dict, at: datetime, rating: int, fixed:
     return found
 
 
+def nudge_increments(kind: str, data: dict, at: datetime, *, first: bool = False) -> list[Increment]:
+    """A resident's 催办: "nudges" counts each (one a day per case), "nudged" the cases nudged at all."""
+    return [Increment(metric="nudged" if first else "nudges", value=1, **_key(kind, data, at))]
+
+
 def derived(metrics: dict) -> dict:
     """Rates from one bucket of summed metrics: on-time rate, average rating, share satisfied.
 
@@ -154,6 +159,8 @@ def derived(metrics: dict) -> dict:
     open_overdue = max(0, metrics.get("overdue", 0) - metrics.get("closed_late", 0))
     if closed + open_overdue:
         found["on_time_rate"] = round(metrics.get("closed_on_time", 0) / (closed + open_overdue), 4)
+    if metrics.get("received") and "nudged" in metrics:
+        found["nudge_rate"] = round(metrics["nudged"] / metrics["received"], 4)
     if metrics.get("rated"):
         found["average_rating"] = round(metrics.get("rating_sum", 0) / metrics["rated"], 2)
         found["satisfied_share"] = round(metrics.get("satisfied", 0) / metrics["rated"], 4)

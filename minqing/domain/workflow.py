@@ -47,6 +47,7 @@ class Transition:
     action: str
     before: str
     after: str
+    step: int | None = None  # the history row that recorded it, once recorded
 
 
 def apply(status: str, action: str) -> Transition:
@@ -57,7 +58,34 @@ def apply(status: str, action: str) -> Transition:
 
 
 # Steps staff record without moving the case: they go to the history with the status unchanged.
-RECORD_ONLY = ("note", "assign")
+# "publish" (公开) lets the resident's own words and chosen photos appear on the public problem list.
+RECORD_ONLY = ("note", "assign", "publish")
+# Steps others record, also without moving the case: a resident's 催办 (nudge) of an overdue case, and an
+# update a resident sent through another site (Open311 servicerequestupdates).
+NUDGE, RESIDENT_UPDATE = "nudge", "update"
+NOT_COUNTED = (*RECORD_ONLY, NUDGE, RESIDENT_UPDATE)
+
+def record_only_for(kind: str, mode: str | None = None) -> tuple[str, ...]:
+    """The record-only steps a case of `kind` takes: only what may be public (a hazard, a session held) can
+    be published."""
+    public = kind == "hazard" or (kind == "consultation" and mode == "report")
+    return tuple(a for a in RECORD_ONLY if a != "publish" or public)
+
+
+# The statuses the reporter is told of, if they asked to be (and gave a phone or e-mail).
+REPORTER_TOLD_OF = ("acknowledged", "resolved", "rejected")
+
+
+def wants_updates(payload: dict) -> bool:
+    """Whether the reporter asked to be told (and is not anonymous)."""
+    contact = payload.get("contact") or {}
+    return bool(contact.get("notify")) and not contact.get("anonymous") and bool(
+        contact.get("email") or contact.get("phone"))
+
+
+def may_nudge(status: str, due_at: datetime | None, at: datetime) -> bool:
+    """催办 is for a case still open past its deadline."""
+    return is_overdue(status, due_at, at)
 
 # What an enterprise request came to (企业诉求办结情况); "solved" counts towards "problems solved".
 ENTERPRISE_OUTCOMES = ("solved", "partly_solved", "not_solved", "referred")

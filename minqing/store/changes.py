@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -97,13 +98,13 @@ def transition(connection: Connection, submission_id: str, action: str, *, actor
     if "outcome" in details or "beneficiaries" in details:
         values["outcome"] = {k: details[k] for k in ("outcome", "beneficiaries", "hours") if k in details}
     connection.execute(update(submissions).where(submissions.c.id == submission_id).values(**values))
-    connection.execute(
+    step = connection.execute(
         status_history.insert(),
         dict(submission_id=submission_id, status=change.after, at=at, actor=actor, note=note, action=action,
              photos=list(photos) or None, details=details or None),
     )
     counts.count_transition(connection, row, change.after, at, details)
-    return change
+    return replace(change, step=step.inserted_primary_key[0])
 
 
 def record_assignments(connection: Connection, submission_id: str, staff_ids: tuple[str, ...]) -> None:
@@ -179,3 +180,30 @@ def record_feedback(connection: Connection, receipt: str, *, rating: int, fixed:
     transition(connection, case.id, "close" if fixed else "reopen", actor="resident", note=comment,
                        details={"feedback": "fixed" if fixed else "not_fixed"})
     return "recorded"
+
+
+def record_nudge(connection: Connection, submission_id: str, *, at: datetime | None = None) -> int | None:
+    """A resident's 催办 of an overdue case: once per case and office day. The step's id, or None when the
+    case was nudged today already or is not overdue (nothing is recorded then)."""
+    row = base.locked_submission(connection, submission_id)
+    at = at or base.now()
+    if not workflow.may_nudge(row.status, row.due_at, at):
+        return None
+    if not counts.count_nudge(connection, row, at):
+        return None
+    step = connection.execute(status_history.insert(), dict(
+        submission_id=submission_id, status=row.status, at=at, actor="resident", note="", action=workflow.NUDGE,
+        photos=None, details=None))
+    return step.inserted_primary_key[0]
+
+
+def record_resident_update(connection: Connection, submission_id: str, *, text: str, actor: str,
+                           photos=(), details: dict | None = None) -> int:
+    """An update a resident sent from another site (Open311): a note in the history, nothing moved."""
+    row = base.locked_submission(connection, submission_id)
+    at = base.now()
+    connection.execute(update(submissions).where(submissions.c.id == submission_id).values(updated_at=at))
+    step = connection.execute(status_history.insert(), dict(
+        submission_id=submission_id, status=row.status, at=at, actor=actor[:40], note=text,
+        action=workflow.RESIDENT_UPDATE, photos=list(photos) or None, details=details or None))
+    return step.inserted_primary_key[0]

@@ -20,6 +20,7 @@ from minqing.domain.tallies import (
     Increment,
     feedback_increments,
     increments_for,
+    nudge_increments,
     office_day,
     overdue_increments,
     round_increments,
@@ -75,6 +76,16 @@ def count_feedback(connection: Connection, case, at: datetime, rating: int, fixe
         connection, case.id, "feedback", feedback_increments(case.kind, case.payload, at, rating, fixed))
 
 
+def count_nudge(connection: Connection, case, at: datetime) -> bool:
+    """Count a 催办 once per case and office day ("nudges"), and the case's first one ("nudged"); False when
+    the case was nudged that day already."""
+    day = office_day(at).isoformat()
+    if not apply_increments(connection, case.id, f"nudge-{day}", nudge_increments(case.kind, case.payload, at)):
+        return False
+    apply_increments(connection, case.id, "nudged", nudge_increments(case.kind, case.payload, at, first=True))
+    return True
+
+
 def count_overdue_cases(connection: Connection, at: datetime) -> int:
     """Count every open case past its due time that is not counted yet; returns how many were added."""
     found = connection.execute(select(submissions).where(cases.overdue_clause(at))).all()
@@ -87,7 +98,10 @@ def recount_workflow(connection: Connection) -> None:
     by_id = {row.id: row for row in connection.execute(select(submissions))}
     history = connection.execute(select(status_history).order_by(status_history.c.at, status_history.c.id)).all()
     for step in history:
-        if step.action in workflow.RECORD_ONLY or (step.action is None and step.status == "received"):
+        if step.action == workflow.NUDGE and step.submission_id in by_id:
+            count_nudge(connection, by_id[step.submission_id], step.at)
+            continue
+        if step.action in workflow.NOT_COUNTED or (step.action is None and step.status == "received"):
             continue
         case = by_id.get(step.submission_id)
         if case is not None:

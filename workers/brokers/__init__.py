@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 STORE_SUBMISSION = "store_submission"
 NOTIFY_ASSIGNEES = "notify_assignees"
 SEND_DIGESTS = "send_digests"
+TELL_REPORTER = "tell_reporter"
+NUDGE_ASSIGNEES = "nudge_assignees"
+CHECK_PHOTO = "check_photo"
+REMIND_REPORTER = "remind_reporter"
 
 
 def default_middleware(settings) -> list:
