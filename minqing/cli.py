@@ -183,15 +183,14 @@ def _directory_check(settings, args) -> int:
 
 def _tallies(settings, args) -> int:
     from minqing.store import counts
-    from minqing.domain.tallies import summarise
 
     engine = _engine(settings)
     with engine.begin() as connection:
         if args.rebuild:
             counted = counts.rebuild_tallies(connection)
             print(f"rebuilt tallies from {counted} stored submissions", file=sys.stderr)
-        rows = counts.tally_rows(connection)
-    print(json.dumps(summarise(rows), ensure_ascii=False, indent=2))
+        found = counts.summary(connection)
+    print(json.dumps(found, ensure_ascii=False, indent=2))
     return 0
 
 

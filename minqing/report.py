@@ -25,8 +25,8 @@ def month_figures(engine, month: str) -> Outcomes:
 
     since, until = month_bounds(month)
     with engine.connect() as connection:
-        return outcomes(counts.tally_rows(connection, since=since, until=until),
-                        counts.duration_rows(connection, since=since, until=until), months=[month])
+        return outcomes(counts.monthly_rows(connection, since=since, until=until), months=[month],
+                        medians=counts.median_seconds(connection, since=since, until=until, by_month=False))
 
 
 def tables(figures: Outcomes, directory) -> list[tuple[str, list[list[str]]]]:

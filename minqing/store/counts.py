@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,10 +19,13 @@ from minqing.domain import workflow
 from minqing.domain.tallies import (
     TIMED_EVENTS,
     Increment,
+    derived,
     feedback_increments,
     increments_for,
     office_day,
     overdue_increments,
+    summarise,
+    summarise_months,
     transition_increments,
 )
 from minqing.store import base, cases
@@ -142,6 +146,73 @@ def tally_rows(connection: Connection, *, since: date | None = None, until: date
     if until:
         query = query.where(tallies.c.day <= until)
     return connection.execute(query.order_by(tallies.c.day)).all()
+
+
+# --- Reading the tallies for a period, summed in the database (issue 21) -----------------------------------
+# What leaves the database is one row per month and key, and one per day and metric: bounded by the period
+# asked for, never by the number of cases stored.
+
+
+def _month_of(column, dialect: str):
+    return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.strftime("%Y-%m", column)
+
+
+def _within(query, day_column, since, until):
+    if since:
+        query = query.where(day_column >= since)
+    if until:
+        query = query.where(day_column <= until)
+    return query
+
+
+def monthly_rows(connection: Connection, *, since: date | None = None, until: date | None = None) -> list:
+    """Tally rows summed by month: (metric, kind, community, category, day = the month's first day, value)."""
+    month = _month_of(tallies.c.day, connection.dialect.name).label("month")
+    query = _within(select(tallies.c.metric, tallies.c.kind, tallies.c.community, tallies.c.category, month,
+                           func.sum(tallies.c.value).label("value")), tallies.c.day, since, until)
+    query = query.group_by(tallies.c.metric, tallies.c.kind, tallies.c.community, tallies.c.category, month)
+    return [SimpleNamespace(metric=r.metric, kind=r.kind, community=r.community, category=r.category,
+                            day=date.fromisoformat(r.month + "-01"), value=r.value)
+            for r in connection.execute(query)]
+
+
+def daily_rows(connection: Connection, *, since: date | None = None, until: date | None = None) -> list:
+    """Tally rows summed by day over communities and categories: (metric, kind, day, value)."""
+    query = _within(select(tallies.c.metric, tallies.c.kind, tallies.c.day, func.sum(tallies.c.value).label("value")),
+                    tallies.c.day, since, until)
+    return connection.execute(query.group_by(tallies.c.metric, tallies.c.kind, tallies.c.day)).all()
+
+
+def median_seconds(connection: Connection, *, since: date | None = None, until: date | None = None,
+                   by_month: bool = True) -> dict:
+    """The median of case_durations' seconds per (kind, month, event), or per event alone; computed in the
+    database with window functions, the middle one (or the mean of the middle two) as `median` gives."""
+    month = _month_of(case_durations.c.day, connection.dialect.name)
+    keys = [case_durations.c.kind.label("kind"), month.label("month"), case_durations.c.event.label("event")] \
+        if by_month else [case_durations.c.event.label("event")]
+    ranked = _within(select(*keys, case_durations.c.seconds,
+                            func.row_number().over(partition_by=[k.element for k in keys],
+                                                   order_by=case_durations.c.seconds).label("n"),
+                            func.count().over(partition_by=[k.element for k in keys]).label("total")),
+                     case_durations.c.day, since, until).subquery()
+    names = [ranked.c[k.name] for k in keys]
+    middle = (ranked.c.n == (ranked.c.total + 1) // 2) | (ranked.c.n == (ranked.c.total + 2) // 2)
+    query = select(*names, func.avg(ranked.c.seconds).label("seconds")).where(middle).group_by(*names)
+    return {tuple(r[:-1]) if by_month else r.event: r.seconds for r in connection.execute(query)}
+
+
+def last_change(connection: Connection) -> datetime | None:
+    """When a tally last changed: every increment goes with a `tally_events` row (one index lookup)."""
+    return connection.execute(select(func.max(tally_events.c.at))).scalar()
+
+
+def summary(connection: Connection, *, since: date | None = None, until: date | None = None) -> dict:
+    """The public tallies for a period (`summarise` + rates + `summarise_months`), as the API answers."""
+    monthly = monthly_rows(connection, since=since, until=until)
+    found = summarise(monthly, daily_rows(connection, since=since, until=until))
+    found["rates"] = {kind: derived(metrics) for kind, metrics in found["totals"].items()}
+    found["by_month"] = summarise_months(monthly, medians=median_seconds(connection, since=since, until=until))
+    return found
 
 
 def rebuild_tallies(connection: Connection) -> int:
