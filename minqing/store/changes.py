@@ -8,14 +8,14 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
-from minqing.domain import workflow
+from minqing.domain import search, workflow
 from minqing.domain.tallies import (
     category_of,
     priority_of,
 )
 from minqing.domain.workflow import Transition
 from minqing.receipts import body_hash
-from minqing.store import base, cases, counts
+from minqing.store import base, cases, counts, search_index
 from minqing.store.base import (
     insert_all_ignoring_known,
     insert_ignoring_known,
@@ -58,9 +58,12 @@ def store_submission(connection: Connection, envelope: dict, *,
         stored_at=now(),
         updated_at=submitted_at,
         due_at=due_at,
+        search_grams=search.grams_of(data),
     )
+    values["lat"], values["lon"] = search.location_of(data)
     if not insert_ignoring_known(connection, submissions, values):
         return None
+    search_index.index_rows(connection, [(values["id"], values["search_grams"])])
     connection.execute(
         _ADD_HISTORY, dict(submission_id=envelope["id"], status="received", at=submitted_at, actor="system", note="")
     )
