@@ -127,7 +127,7 @@ def iter_cases(connection: Connection, filters: dict, scope, at: datetime, batch
     them all and asks for the assignees in the same query."""
     dialect = connection.dialect.name
     query = filtered(filters, scope, at, dialect).add_columns(_assignee_ids(dialect).label("assignee_ids"))
-    result = connection.execution_options(stream_results=True, yield_per=batch).execute(query)
+    result = connection.execute(query, execution_options={"stream_results": True, "yield_per": batch})
     for partition in result.partitions():
         yield [(row, row.assignee_ids.split(ASSIGNEE_SEPARATOR) if row.assignee_ids else []) for row in partition]
 

@@ -11,17 +11,15 @@ import functools
 from datetime import date, datetime
 from types import SimpleNamespace
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from minqing.domain import workflow
 from minqing.domain.tallies import (
     TIMED_EVENTS,
     Increment,
     derived,
     feedback_increments,
-    increments_for,
     office_day,
     overdue_increments,
     summarise,
@@ -35,7 +33,6 @@ from minqing.store.base import (
 )
 from minqing.store.tables import (
     case_durations,
-    feedback,
     status_history,
     submissions,
     tallies,
@@ -76,24 +73,6 @@ def count_overdue_cases(connection: Connection, at: datetime) -> int:
     """Count every open case past its due time that is not counted yet; returns how many were added."""
     found = connection.execute(select(submissions).where(cases.overdue_clause(at))).all()
     return sum(count_overdue(connection, case) for case in found)
-
-
-def recount_workflow(connection: Connection) -> None:
-    """Replay every recorded transition and feedback into the (already emptied) tallies."""
-    connection.execute(delete(case_durations))
-    by_id = {row.id: row for row in connection.execute(select(submissions))}
-    history = connection.execute(select(status_history).order_by(status_history.c.at, status_history.c.id)).all()
-    for step in history:
-        if step.action in workflow.RECORD_ONLY or (step.action is None and step.status == "received"):
-            continue
-        case = by_id.get(step.submission_id)
-        if case is not None:
-            count_transition(connection, case, step.status, step.at, step.details)
-    for given in connection.execute(select(feedback)).all():
-        case = by_id.get(given.submission_id)
-        if case is not None:
-            count_feedback(connection, case, given.at, given.rating, bool(given.fixed))
-    count_overdue_cases(connection, base.now())
 
 
 def _first_resolved(connection: Connection, submission_id: str, before: datetime) -> datetime | None:
@@ -215,15 +194,11 @@ def summary(connection: Connection, *, since: date | None = None, until: date | 
     return found
 
 
-def rebuild_tallies(connection: Connection) -> int:
-    """Recount every stored submission from scratch, and its history and feedback; returns how many."""
-    connection.execute(delete(tallies))
-    connection.execute(delete(tally_events))
-    count = 0
-    for row in connection.execute(
-        select(submissions.c.id, submissions.c.kind, submissions.c.payload, submissions.c.submitted_at)
-    ):
-        apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at))
-        count += 1
-    recount_workflow(connection)
-    return count
+def rebuild_tallies(connection: Connection, since: date | None = None, until: date | None = None,
+                    progress=None) -> int:
+    """Recount the tallies of the days [since, until] (everything when both are None) from the stored
+    submissions, their history and feedback, in the caller's transaction; returns how many cases were
+    replayed. `minqing tallies --rebuild` calls it once a month, each month its own transaction."""
+    from minqing.store import recount
+
+    return recount.rebuild_period(connection, since, until, progress)

@@ -25,6 +25,8 @@ INDEXES = (
     ("ix_submissions_near", "submissions", "(kind, category, lat, lon)"),
     ("ix_tallies_day", "tallies", "(day)"),
     ("ix_tally_events_at", "tally_events", "(at)"),
+    ("ix_status_history_at", "status_history", "(at)"),
+    ("ix_feedback_at", "feedback", "(at)"),
 )
 
 
