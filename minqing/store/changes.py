@@ -40,9 +40,23 @@ def store_submission(connection: Connection, envelope: dict, *,
                      due_at: datetime | None = None) -> SimpleNamespace | None:
     """Store a submission once, with its deadline (`workers.sla.case_due_at`); what was stored (as the row
     reads), or None if it was already known."""
+    values = submission_values(envelope, due_at=due_at)
+    if not insert_ignoring_known(connection, submissions, values):
+        return None
+    search_index.index_rows(connection, [(values["id"], values["search_grams"])])
+    connection.execute(
+        _ADD_HISTORY, dict(submission_id=envelope["id"], status="received", at=values["submitted_at"], actor="system",
+             note="")
+    )
+    return SimpleNamespace(**values)
+
+
+def submission_values(envelope: dict, *, due_at: datetime | None = None, stored_at: datetime | None = None) -> dict:
+    """The submissions row a queued envelope becomes (the bulk seeder writes the same)."""
     kind, data = envelope["kind"], envelope["data"]
     submitted_at = datetime.fromisoformat(envelope["submitted_at"])
-    values = dict(
+    lat, lon = search.location_of(data)
+    return dict(
         id=envelope["id"],
         receipt=envelope["receipt"],
         kind=kind,
@@ -55,19 +69,13 @@ def store_submission(connection: Connection, envelope: dict, *,
         idempotency_key=envelope.get("idempotency_key"),
         lang=envelope.get("lang") or "zh-CN",
         submitted_at=submitted_at,
-        stored_at=now(),
+        stored_at=stored_at or now(),
         updated_at=submitted_at,
         due_at=due_at,
         search_grams=search.grams_of(data),
+        lat=lat,
+        lon=lon,
     )
-    values["lat"], values["lon"] = search.location_of(data)
-    if not insert_ignoring_known(connection, submissions, values):
-        return None
-    search_index.index_rows(connection, [(values["id"], values["search_grams"])])
-    connection.execute(
-        _ADD_HISTORY, dict(submission_id=envelope["id"], status="received", at=submitted_at, actor="system", note="")
-    )
-    return SimpleNamespace(**values)
 
 
 def stored_under_key(connection: Connection, kind: str, scoped_key: str, unscoped_id: str) -> list:
