@@ -108,28 +108,30 @@ def list_cases(connection: Connection, filters: dict, scope, at: datetime) -> tu
 ASSIGNEE_SEPARATOR = "\x1f"
 
 
-def _assignee_ids(dialect: str):
+def _assignee_ids():
     """A case's assignees in order, as one text (ASSIGNEE_SEPARATOR between), read in the case's row."""
-    inner = select(assignments.c.staff_id).where(assignments.c.submission_id == submissions.c.id)
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import aggregate_order_by
+    from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-        return inner.with_only_columns(func.string_agg(
-            assignments.c.staff_id, aggregate_order_by(literal(ASSIGNEE_SEPARATOR), assignments.c.position)
-        )).scalar_subquery()
-    # SQLite keeps the order of the rows it aggregates from an ordered subquery.
-    ordered = inner.order_by(assignments.c.position).subquery()
-    return select(func.group_concat(ordered.c.staff_id, ASSIGNEE_SEPARATOR)).scalar_subquery()
+    return select(func.string_agg(assignments.c.staff_id, aggregate_order_by(literal(ASSIGNEE_SEPARATOR),
+                                                                             assignments.c.position))
+                  ).where(assignments.c.submission_id == submissions.c.id).scalar_subquery()
 
 
 def iter_cases(connection: Connection, filters: dict, scope, at: datetime, batch: int = 2000):
-    """Every matching case, `batch` at a time, each with `assignee_ids` (a list), so an export never holds
-    them all and asks for the assignees in the same query."""
+    """Every matching case with its assignees (a list), `batch` at a time, so an export never holds them
+    all. PostgreSQL reads the assignees in the same query; SQLite, whose ordered aggregate would need a
+    subquery it cannot correlate, looks them up once a batch (locally, cheap)."""
     dialect = connection.dialect.name
-    query = filtered(filters, scope, at, dialect).add_columns(_assignee_ids(dialect).label("assignee_ids"))
+    query = filtered(filters, scope, at, dialect)
+    if dialect == "postgresql":
+        query = query.add_columns(_assignee_ids().label("assignee_ids"))
     result = connection.execute(query, execution_options={"stream_results": True, "yield_per": batch})
     for partition in result.partitions():
-        yield [(row, row.assignee_ids.split(ASSIGNEE_SEPARATOR) if row.assignee_ids else []) for row in partition]
+        if dialect == "postgresql":
+            yield [(row, row.assignee_ids.split(ASSIGNEE_SEPARATOR) if row.assignee_ids else []) for row in partition]
+        else:
+            assigned = assignees_of(connection, [row.id for row in partition])
+            yield [(row, assigned[row.id]) for row in partition]
 
 
 def _encode(value: datetime, last_id: str) -> str:

@@ -133,7 +133,8 @@ def tally_rows(connection: Connection, *, since: date | None = None, until: date
 
 
 def _month_of(column, dialect: str):
-    return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.strftime("%Y-%m", column)
+    # SQLite keeps a date as its ISO text: the first seven characters are the month, no parsing needed.
+    return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.substr(column, 1, 7)
 
 
 def _within(query, day_column, since, until):
