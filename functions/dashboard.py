@@ -24,14 +24,14 @@ def dashboard():
     lang = pick_lang(svc.settings.default_lang)
     year = _year()
     from minqing import charts
-    from minqing.outcomes import CHARTED, HEADLINES, RATES, months_of_year, outcomes, shown
+    from minqing.outcomes import CHARTED, HEADLINES, RATES, WANTED, months_of_year, outcomes, shown
     from minqing.store import counts
 
     since, until = date(year, 1, 1), date(year, 12, 31)
 
     def make() -> str:
         with svc.engine.connect() as connection:
-            rows = counts.monthly_rows(connection, since=since, until=until)
+            rows = counts.outcome_rows(connection, WANTED, since=since, until=until)
             medians = counts.median_seconds(connection, since=since, until=until, by_month=False)
         figures = outcomes(rows, months=months_of_year(year), medians=medians)
         en = lang == "en"

@@ -24,6 +24,8 @@ RATES = (
     ("median_hours_to_acknowledge", "签收用时中位数（小时）", "Median hours to acknowledge"),
     ("median_hours_to_resolve", "办结用时中位数（小时）", "Median hours to resolve"),
 )
+# The (kind, metric) pairs the headline figures are made of.
+WANTED = tuple((kind, metric) for _, kind, metric, *_ in HEADLINES)
 # The series drawn on the charts: (key, zh, en), each a headline key.
 CHARTED = ("hazards_found", "hazards_rectified", "sessions_held", "enterprise_solved")
 

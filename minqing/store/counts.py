@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from minqing.domain.tallies import (
+    _number,
     TIMED_EVENTS,
     Increment,
     derived,
@@ -186,12 +187,61 @@ def last_change(connection: Connection) -> datetime | None:
     return connection.execute(select(func.max(tally_events.c.at))).scalar()
 
 
+def _grouped(connection: Connection, keys: list, since, until) -> list:
+    query = _within(select(*keys, func.sum(tallies.c.value).label("value")), tallies.c.day, since, until)
+    return connection.execute(query.group_by(*keys)).all()
+
+
 def summary(connection: Connection, *, since: date | None = None, until: date | None = None) -> dict:
-    """The public tallies for a period (`summarise` + rates + `summarise_months`), as the API answers."""
-    monthly = monthly_rows(connection, since=since, until=until)
-    found = summarise(monthly, daily_rows(connection, since=since, until=until))
+    """The public tallies for a period (`summarise` + rates + `summarise_months`), as the API answers.
+
+    Each breakdown is its own GROUP BY, so what leaves the database is the size of the answer (the
+    directory's communities and categories, the period's days and months), never the number of cases."""
+    t = tallies.c
+    month = _month_of(t.day, connection.dialect.name).label("month")
+
+    def numbers(rows, *path):
+        found: dict = {}
+        for row in rows:
+            bucket = found
+            for name in path:
+                bucket = bucket.setdefault(getattr(row, name), {})
+            bucket[row.metric] = _number(row.value)
+        return found
+
+    communities = [r for r in _grouped(connection, [t.community, t.kind, t.metric], since, until) if r.community]
+    days = _grouped(connection, [t.day, t.kind, t.metric], since, until)
+    found = {
+        "totals": numbers(_grouped(connection, [t.kind, t.metric], since, until), "kind"),
+        "by_community": numbers(communities, "community", "kind"),
+        "by_category": numbers(_grouped(connection, [t.kind, t.category, t.metric], since, until), "kind", "category"),
+        "by_day": dict(sorted(numbers([SimpleNamespace(day=r.day.isoformat(), kind=r.kind, metric=r.metric,
+                                                       value=r.value) for r in days], "day", "kind").items())),
+    }
     found["rates"] = {kind: derived(metrics) for kind, metrics in found["totals"].items()}
-    found["by_month"] = summarise_months(monthly, medians=median_seconds(connection, since=since, until=until))
+    months = [SimpleNamespace(kind=r.kind, metric=r.metric, day=date.fromisoformat(r.month + "-01"), value=r.value)
+              for r in _grouped(connection, [t.kind, month, t.metric], since, until)]
+    found["by_month"] = summarise_months(months, medians=median_seconds(connection, since=since, until=until))
+    return found
+
+
+def outcome_rows(connection: Connection, wanted, *, since: date | None = None, until: date | None = None) -> list:
+    """Tally rows for `outcomes`: the `wanted` (kind, metric) pairs by community, category and month, every
+    other metric summed by kind alone (it only feeds the rates): bounded by the directory, not the cases."""
+    t = tallies.c
+    month = _month_of(t.day, connection.dialect.name).label("month")
+    pair = func.coalesce(t.kind, "") + ":" + t.metric
+    names = [f"{kind}:{metric}" for kind, metric in wanted]
+    detailed = _within(select(t.metric, t.kind, t.community, t.category, month, func.sum(t.value).label("value"))
+                       .where(pair.in_(names)), t.day, since, until).group_by(
+        t.metric, t.kind, t.community, t.category, month)
+    rest = _within(select(t.metric, t.kind, func.sum(t.value).label("value")).where(pair.not_in(names)),
+                   t.day, since, until).group_by(t.metric, t.kind)
+    found = [SimpleNamespace(metric=r.metric, kind=r.kind, community=r.community, category=r.category,
+                             day=date.fromisoformat(r.month + "-01"), value=r.value) for r in connection.execute(detailed)]
+    first = since or date(2000, 1, 1)
+    found += [SimpleNamespace(metric=r.metric, kind=r.kind, community="", category="", day=first, value=r.value)
+              for r in connection.execute(rest)]
     return found
 
 

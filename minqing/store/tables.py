@@ -253,7 +253,8 @@ Index("ix_submissions_submitted_id", submissions.c.submitted_at, submissions.c.i
 Index("ix_submissions_updated_id", submissions.c.updated_at, submissions.c.id)
 Index("ix_submissions_duplicate_of", submissions.c.duplicate_of)
 Index("ix_submissions_near", submissions.c.kind, submissions.c.category, submissions.c.lat, submissions.c.lon)
-Index("ix_tallies_day", tallies.c.day)
+Index("ix_tallies_day", tallies.c.day, tallies.c.kind, tallies.c.metric, tallies.c.community, tallies.c.category,
+      tallies.c.value)
 Index("ix_tally_events_at", tally_events.c.at)
 Index("ix_status_history_at", status_history.c.at)
 Index("ix_feedback_at", feedback.c.at)

@@ -23,7 +23,8 @@ INDEXES = (
     ("ix_submissions_updated_id", "submissions", "(updated_at, id)"),
     ("ix_submissions_duplicate_of", "submissions", "(duplicate_of)"),
     ("ix_submissions_near", "submissions", "(kind, category, lat, lon)"),
-    ("ix_tallies_day", "tallies", "(day)"),
+    # Covering: a period's sums are read from the index alone.
+    ("ix_tallies_day", "tallies", "(day, kind, metric, community, category, value)"),
     ("ix_tally_events_at", "tally_events", "(at)"),
     ("ix_status_history_at", "status_history", "(at)"),
     ("ix_feedback_at", "feedback", "(at)"),
