@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, make_response, render_template, request
 
 from functions.services import services
 from functions.problems import Problem, pick_lang
+from functions.read_cache import not_modified, read_cache
 
 blueprint = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -23,33 +24,47 @@ def dashboard():
     lang = pick_lang(svc.settings.default_lang)
     year = _year()
     from minqing import charts
-    from minqing.outcomes import CHARTED, HEADLINES, RATES, months_of_year, outcomes, shown
+    from minqing.outcomes import CHARTED, HEADLINES, RATES, WANTED, months_of_year, outcomes, shown
     from minqing.store import counts
 
     since, until = date(year, 1, 1), date(year, 12, 31)
+
+    def make() -> str:
+        with svc.engine.connect() as connection:
+            rows = counts.outcome_rows(connection, WANTED, since=since, until=until)
+            medians = counts.median_seconds(connection, since=since, until=until, by_month=False)
+        figures = outcomes(rows, months=months_of_year(year), medians=medians)
+        en = lang == "en"
+        names = {key: (en_name if en else zh) for key, _, _, zh, en_name in HEADLINES}
+        communities = svc.directory.communities
+        community_rows = [((c.name.en if en else c.name.zh),
+                           [figures.by_community.get(code, {}).get(k, 0) for k in CHARTED[:2]])
+                          for code, c in communities.items()]
+        by_community = charts.bars("各社区隐患发现与整改" if not en else "Hazards found and rectified by community",
+                                   community_rows, [names[k] for k in CHARTED[:2]])
+        monthly = charts.line("逐月情况" if not en else "Month by month", list(figures.by_month),
+                              [[m[k] for m in figures.by_month.values()] for k in CHARTED],
+                              [names[k] for k in CHARTED])
+        street = svc.directory.street
+        return render_template(
+            "dashboard.html", lang=lang, en=en, year=year, street=street.name.en if en else street.name.zh,
+            headline=[(names[key], shown(figures.headline[key])) for key, *_ in HEADLINES],
+            rates=[((en_name if en else zh), shown(figures.rates.get(key), key)) for key, zh, en_name in RATES],
+            by_community=by_community, monthly=monthly, other_lang="zh-CN" if en else "en")
+
     try:
         with svc.engine.connect() as connection:
-            rows = counts.tally_rows(connection, since=since, until=until)
-            durations = counts.duration_rows(connection, since=since, until=until)
+            token = counts.last_change(connection)
+        html, etag = read_cache().get(("dashboard", year, lang), token, make)
     except Exception:
         raise Problem(503, "database-unavailable", UNREADABLE, headers={"Retry-After": "5"})
-    figures = outcomes(rows, durations, months=months_of_year(year))
-    en = lang == "en"
-    names = {key: (en_name if en else zh) for key, _, _, zh, en_name in HEADLINES}
-    communities = svc.directory.communities
-    community_rows = [((c.name.en if en else c.name.zh),
-                       [figures.by_community.get(code, {}).get(k, 0) for k in CHARTED[:2]])
-                      for code, c in communities.items()]
-    by_community = charts.bars("各社区隐患发现与整改" if not en else "Hazards found and rectified by community",
-                               community_rows, [names[k] for k in CHARTED[:2]])
-    monthly = charts.line("逐月情况" if not en else "Month by month", list(figures.by_month),
-                          [[m[k] for m in figures.by_month.values()] for k in CHARTED], [names[k] for k in CHARTED])
-    street = svc.directory.street
-    response = html_response(render_template(
-        "dashboard.html", lang=lang, en=en, year=year, street=street.name.en if en else street.name.zh,
-        headline=[(names[key], shown(figures.headline[key])) for key, *_ in HEADLINES],
-        rates=[((en_name if en else zh), shown(figures.rates.get(key), key)) for key, zh, en_name in RATES],
-        by_community=by_community, monthly=monthly, other_lang="zh-CN" if en else "en"))
+    if not_modified(etag):
+        response = make_response("", 304)
+        response.headers["Cache-Control"] = "public, max-age=300"
+    else:
+        response = html_response(html)
+    response.headers["ETag"] = etag
+    response.headers["Vary"] = "Accept-Language"
     response.headers["Content-Language"] = lang
     return response
 

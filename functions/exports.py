@@ -17,7 +17,6 @@ from functions.auth import staff_required
 from functions.cases import load_filters
 from minqing.domain import access, workflow
 from schemas.choices import CASE_STATUSES
-from minqing.store import cases
 from functions.services import services
 
 blueprint = Blueprint("exports", __name__)
@@ -29,21 +28,21 @@ HEADER = ["回执码 receipt", "类型 kind", "社区 community", "类别 catego
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def rows(filters: dict):
-    """Header, then one list per matching case, read from the database a batch at a time."""
-    from minqing.store import scopes
-    from minqing.store import base, cases
+def batches(filters: dict):
+    """The header alone, then lists of rows, one per matching case, read from the database a batch at a time."""
+    from minqing.store import base, cases, scopes
 
     at = base.now()
-    yield HEADER
+    yield [HEADER]
     with services().engine.connect() as connection:
-        batch: list = []
-        for case in cases.iter_cases(connection, filters, scopes.scope_clause(g.staff), at):
-            batch.append(case)
-            if len(batch) == 500:
-                yield from _shaped(connection, batch, at)
-                batch = []
-        yield from _shaped(connection, batch, at)
+        for batch in cases.iter_cases(connection, filters, scopes.scope_clause(g.staff), at):
+            yield [_shaped(case, assigned, at) for case, assigned in batch]
+
+
+def rows(filters: dict):
+    """Header, then one list per matching case."""
+    for batch in batches(filters):
+        yield from batch
 
 
 def csv_cell(value: str) -> str:
@@ -60,18 +59,15 @@ def xlsx_cell(sheet, value: str):
     return cell
 
 
-def _shaped(connection, batch, at):
-    assigned = cases.assignees_of(connection, [c.id for c in batch])
-    for case in batch:
-        payload = case.payload if access.sees_personal_data(g.staff, assigned[case.id]) else access.masked_payload(
-            case.payload)
-        contact = payload.get("contact") or {}
-        due = case.due_at.isoformat() if case.due_at else ""
-        yield [case.receipt, case.kind, case.community, case.category, case.priority, _status(case.status),
-               case.submitted_at.isoformat(), case.updated_at.isoformat(), due,
-               "yes" if workflow.is_overdue(case.status, case.due_at, at) else "no", " ".join(assigned[case.id]),
-               payload.get("description", ""), (payload.get("location") or {}).get("address", ""),
-               contact.get("name", ""), contact.get("phone", ""), (payload.get("enterprise") or {}).get("name", "")]
+def _shaped(case, assigned: list[str], at) -> list[str]:
+    payload = case.payload if access.sees_personal_data(g.staff, assigned) else access.masked_payload(case.payload)
+    contact = payload.get("contact") or {}
+    due = case.due_at.isoformat() if case.due_at else ""
+    return [case.receipt, case.kind, case.community, case.category, case.priority, _status(case.status),
+            case.submitted_at.isoformat(), case.updated_at.isoformat(), due,
+            "yes" if workflow.is_overdue(case.status, case.due_at, at) else "no", " ".join(assigned),
+            payload.get("description", ""), (payload.get("location") or {}).get("address", ""),
+            contact.get("name", ""), contact.get("phone", ""), (payload.get("enterprise") or {}).get("name", "")]
 
 
 def _status(code: str) -> str:
@@ -88,8 +84,9 @@ def cases_csv():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         yield "\ufeff"
-        for row in rows(filters):
-            writer.writerow([csv_cell(value) for value in row])
+        # One chunk per batch of rows, not one per row.
+        for batch in batches(filters):
+            writer.writerows([csv_cell(value) for value in row] for row in batch)
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from datetime import date
 
 from minqing.settings import SettingsError, load_settings
 
@@ -63,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     roster.set_defaults(handler=_volunteers_import)
 
     tallies = commands.add_parser("tallies", help="print the tallies (JSON)")
-    tallies.add_argument("--rebuild", action="store_true", help="recount everything from stored submissions")
+    tallies.add_argument("--rebuild", action="store_true", help="recount from the stored submissions, month by month")
+    tallies.add_argument("--from", dest="since", type=date.fromisoformat, help="first day to recount/print (YYYY-MM-DD)")
+    tallies.add_argument("--to", dest="until", type=date.fromisoformat, help="last day to recount/print (YYYY-MM-DD)")
     tallies.set_defaults(handler=_tallies)
 
     qr = commands.add_parser("qr", help="print QR posters for the phone forms (A4 PDF, SVG or PNG)")
@@ -225,16 +228,24 @@ def _volunteers_import(settings, args) -> int:
 
 
 def _tallies(settings, args) -> int:
-    from minqing.domain.tallies import summarise
-    from minqing.store import counts
+    from tqdm import tqdm
+
+    from minqing.store import counts, recount
 
     engine = _engine(settings) if args.rebuild else _reading(settings)
-    with engine.begin() as connection:
-        if args.rebuild:
-            counted = counts.rebuild_tallies(connection)
-            print(f"rebuilt tallies from {counted} stored submissions", file=sys.stderr)
-        rows = counts.tally_rows(connection)
-    print(json.dumps(summarise(rows), ensure_ascii=False, indent=2))
+    if args.rebuild:
+        with engine.connect() as connection:
+            periods = recount.periods(connection, args.since, args.until)
+        counted = 0
+        with tqdm(desc="recounting cases", unit=" cases", file=sys.stderr, disable=None) as bar:
+            for since, until in periods:
+                # One transaction a month: live counting waits only for the month being recounted.
+                with engine.begin() as connection:
+                    counted += counts.rebuild_tallies(connection, since, until, progress=bar.update)
+        print(f"rebuilt tallies from {periods[0][0]} to {periods[-1][1]}: {counted} case replays", file=sys.stderr)
+    with engine.connect() as connection:
+        found = counts.summary(connection, since=args.since, until=args.until)
+    print(json.dumps(found, ensure_ascii=False, indent=2))
     return 0
 
 

@@ -26,6 +26,8 @@ RATES = (
     ("nudges", "居民催办次数", "Times residents chased a case (催办)"),
     ("nudge_rate", "催办率", "Cases chased by their reporter"),
 )
+# The (kind, metric) pairs the headline figures are made of.
+WANTED = tuple((kind, metric) for _, kind, metric, *_ in HEADLINES)
 # The series drawn on the charts: (key, zh, en), each a headline key.
 CHARTED = ("hazards_found", "hazards_rectified", "sessions_held", "enterprise_solved")
 
@@ -39,10 +41,11 @@ class Outcomes:
     by_category: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
 
 
-def outcomes(rows, durations=(), *, months: list[str] | None = None) -> Outcomes:
+def outcomes(rows, durations=(), *, months: list[str] | None = None, medians: dict | None = None) -> Outcomes:
     """Sum tally rows (metric, kind, community, category, day, value) into the reported figures.
 
-    `months` ("2026-01" …) fixes the months shown on the line, so a quiet month shows as zero.
+    `months` ("2026-01" …) fixes the months shown on the line, so a quiet month shows as zero. `medians`
+    (event → seconds), if given, stand for the duration rows' medians (`counts.median_seconds`).
     """
     wanted = {(kind, metric): key for key, kind, metric, *_ in HEADLINES}
     found = Outcomes(headline={key: 0 for key, *_ in HEADLINES})
@@ -61,8 +64,11 @@ def outcomes(rows, durations=(), *, months: list[str] | None = None) -> Outcomes
         _add(found.by_category.setdefault((row.kind, row.category), {}), key, value)
     rates = derived(all_metrics)
     for event, key in (("acknowledged", "median_hours_to_acknowledge"), ("resolved", "median_hours_to_resolve")):
-        seconds = [row.seconds for row in durations if row.event == event]
-        rates[key] = round(median(seconds) / 3600, 1) if seconds else None
+        if medians is not None:
+            middle = medians.get(event)
+        else:
+            middle = median([row.seconds for row in durations if row.event == event])
+        rates[key] = round(middle / 3600, 1) if middle is not None else None
     # 催办: each nudge (one a day per case), and the share of cases received that were chased at all.
     rates["nudges"] = all_metrics.get("nudges", 0)
     if all_metrics.get("received"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from minqing.outcomes import HEADLINES, RATES, Outcomes, outcomes, shown
+from minqing.outcomes import HEADLINES, RATES, WANTED, Outcomes, outcomes, shown
 from schemas.choices import ENTERPRISE_CATEGORIES, HAZARD_CATEGORIES, KINDS, SERVICES
 
 CATEGORY_NAMES = {"hazard": HAZARD_CATEGORIES, "consultation": SERVICES, "enterprise": ENTERPRISE_CATEGORIES}
@@ -25,8 +25,8 @@ def month_figures(engine, month: str) -> Outcomes:
 
     since, until = month_bounds(month)
     with engine.connect() as connection:
-        return outcomes(counts.tally_rows(connection, since=since, until=until),
-                        counts.duration_rows(connection, since=since, until=until), months=[month])
+        return outcomes(counts.outcome_rows(connection, WANTED, since=since, until=until), months=[month],
+                        medians=counts.median_seconds(connection, since=since, until=until, by_month=False))
 
 
 def tables(figures: Outcomes, directory) -> list[tuple[str, list[list[str]]]]:

@@ -59,8 +59,11 @@ def round_increments(kind: str, data: dict, submitted_at: datetime) -> list[Incr
         day=office_day(submitted_at)))]
 
 
-def summarise(rows) -> dict:
-    """The public shape of tally rows (metric, kind, community, category, day, value)."""
+def summarise(rows, daily=None) -> dict:
+    """The public shape of tally rows (metric, kind, community, category, day, value).
+
+    `daily`, if given, are rows (metric, kind, day, value) already summed by day, and `rows` may then be
+    summed by month (their days are not used for `by_day`)."""
     totals: dict = {}
     by_community: dict = {}
     by_category: dict = {}
@@ -71,7 +74,10 @@ def summarise(rows) -> dict:
         if row.community:
             _add(by_community.setdefault(row.community, {}).setdefault(row.kind, {}), row.metric, value)
         _add(by_category.setdefault(row.kind, {}).setdefault(row.category, {}), row.metric, value)
-        _add(by_day.setdefault(row.day.isoformat(), {}).setdefault(row.kind, {}), row.metric, value)
+        if daily is None:
+            _add(by_day.setdefault(row.day.isoformat(), {}).setdefault(row.kind, {}), row.metric, value)
+    for row in daily or ():
+        _add(by_day.setdefault(row.day.isoformat(), {}).setdefault(row.kind, {}), row.metric, _number(row.value))
     return {
         "totals": totals,
         "by_community": by_community,
@@ -179,18 +185,22 @@ def month_of(day: date) -> str:
     return day.strftime("%Y-%m")
 
 
-def summarise_months(rows, durations=()) -> dict:
-    """Tally rows and duration rows as kind → month → metrics, with rates and median hours added."""
+def summarise_months(rows, durations=(), *, medians: dict | None = None) -> dict:
+    """Tally rows and duration rows as kind → month → metrics, with rates and median hours added.
+
+    `medians` ((kind, "YYYY-MM", event) → seconds), if given, stand for the duration rows' medians."""
     months: dict = {}
     for row in rows:
         _add(months.setdefault(row.kind, {}).setdefault(month_of(row.day), {}), row.metric, _number(row.value))
-    timed: dict = {}
-    for row in durations:
-        timed.setdefault((row.kind, month_of(row.day), row.event), []).append(row.seconds)
-    for (kind, month, event), seconds in timed.items():
+    if medians is None:
+        timed: dict = {}
+        for row in durations:
+            timed.setdefault((row.kind, month_of(row.day), row.event), []).append(row.seconds)
+        medians = {key: median(seconds) for key, seconds in timed.items()}
+    for (kind, month, event), seconds in medians.items():
         bucket = months.setdefault(kind, {}).setdefault(month, {})
         bucket[f"median_hours_to_{'acknowledge' if event == 'acknowledged' else 'resolve'}"] = round(
-            median(seconds) / 3600, 2)
+            seconds / 3600, 2)
     for by_month in months.values():
         for month, metrics in by_month.items():
             metrics.update(derived(metrics))

@@ -9,11 +9,12 @@ import math
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, bindparam, exists, func, not_, or_, select
+from sqlalchemy import and_, bindparam, exists, func, literal, not_, or_, select, tuple_
 from sqlalchemy.engine import Connection
 
-from minqing.domain import workflow
+from minqing.domain import search, workflow
 from minqing.domain.tallies import OFFICE_TZ
+from minqing.store import search_index
 from minqing.store.tables import assignments, feedback, status_history, submissions
 
 DUPLICATE_RADIUS_M = 50
@@ -43,7 +44,22 @@ def _office_midnight(day) -> datetime:
     return datetime.combine(day, time(), tzinfo=OFFICE_TZ)
 
 
-def filtered(filters: dict, scope, at: datetime):
+def text_search(text: str, dialect: str):
+    """The cases whose description, address or enterprise name holds `text` (case-insensitive), or whose
+    receipt it is. The bigram index finds the candidates (any text of two characters or more) and the
+    substring test keeps the matches; the receipt is its own indexed arm of the OR."""
+    holds = or_(
+        submissions.c.payload["description"].as_string().icontains(text, autoescape=True),
+        submissions.c.payload[("location", "address")].as_string().icontains(text, autoescape=True),
+        submissions.c.payload[("enterprise", "name")].as_string().icontains(text, autoescape=True),
+    )
+    tokens = search.query_grams(text)
+    if tokens:
+        holds = and_(search_index.holding(dialect, tokens), holds)
+    return or_(submissions.c.receipt == text.upper(), holds)
+
+
+def filtered(filters: dict, scope, at: datetime, dialect: str = "postgresql"):
     """The cases matching `filters` (CaseFilterSchema's output) within `scope`, in the asked order."""
     clauses = [scope]
     for name in ("kind", "status", "community", "category"):
@@ -59,13 +75,7 @@ def filtered(filters: dict, scope, at: datetime):
     if filters.get("submitted_to"):
         clauses.append(submissions.c.submitted_at < _office_midnight(filters["submitted_to"]) + timedelta(days=1))
     if filters.get("q"):
-        text = filters["q"]
-        clauses.append(or_(
-            submissions.c.payload["description"].as_string().icontains(text, autoescape=True),
-            submissions.c.payload[("location", "address")].as_string().icontains(text, autoescape=True),
-            submissions.c.payload[("enterprise", "name")].as_string().icontains(text, autoescape=True),
-            submissions.c.receipt == text.upper(),
-        ))
+        clauses.append(text_search(filters["q"], dialect))
     column, descending = SORTS[filters.get("sort") or "-submitted_at"]
     order = (column.desc(), submissions.c.id.desc()) if descending else (column.asc(), submissions.c.id.asc())
     return select(submissions).where(*clauses).order_by(*order)
@@ -74,12 +84,12 @@ def filtered(filters: dict, scope, at: datetime):
 def list_cases(connection: Connection, filters: dict, scope, at: datetime) -> tuple[list, str | None]:
     """One page of cases and the cursor of the next page (None on the last one)."""
     column, descending = SORTS[filters.get("sort") or "-submitted_at"]
-    query = filtered(filters, scope, at)
+    query = filtered(filters, scope, at, connection.dialect.name)
     if filters.get("cursor"):
         value, last_id = _decode(filters["cursor"])
-        after = (column < value) if descending else (column > value)
-        tie = (submissions.c.id < last_id) if descending else (submissions.c.id > last_id)
-        query = query.where(or_(after, and_(column == value, tie)))
+        # A row comparison: an index bound on (column, id) on both databases, flat at any depth.
+        here, there = tuple_(column, submissions.c.id), tuple_(literal(value, column.type), literal(last_id))
+        query = query.where(here < there if descending else here > there)
     limit = filters.get("limit") or 50
     rows = connection.execute(query.limit(limit + 1)).all()
     page, more = rows[:limit], len(rows) > limit
@@ -88,11 +98,33 @@ def list_cases(connection: Connection, filters: dict, scope, at: datetime) -> tu
     return page, next_cursor
 
 
-def iter_cases(connection: Connection, filters: dict, scope, at: datetime, batch: int = 500):
-    """Every matching case, fetched `batch` at a time, so an export never holds them all."""
-    result = connection.execution_options(stream_results=True, yield_per=batch).execute(filtered(filters, scope, at))
+ASSIGNEE_SEPARATOR = "\x1f"
+
+
+def _assignee_ids():
+    """A case's assignees in order, as one text (ASSIGNEE_SEPARATOR between), read in the case's row."""
+    from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+    return select(func.string_agg(assignments.c.staff_id, aggregate_order_by(literal(ASSIGNEE_SEPARATOR),
+                                                                             assignments.c.position))
+                  ).where(assignments.c.submission_id == submissions.c.id).scalar_subquery()
+
+
+def iter_cases(connection: Connection, filters: dict, scope, at: datetime, batch: int = 2000):
+    """Every matching case with its assignees (a list), `batch` at a time, so an export never holds them
+    all. PostgreSQL reads the assignees in the same query; SQLite, whose ordered aggregate would need a
+    subquery it cannot correlate, looks them up once a batch (locally, cheap)."""
+    dialect = connection.dialect.name
+    query = filtered(filters, scope, at, dialect)
+    if dialect == "postgresql":
+        query = query.add_columns(_assignee_ids().label("assignee_ids"))
+    result = connection.execute(query, execution_options={"stream_results": True, "yield_per": batch})
     for partition in result.partitions():
-        yield from partition
+        if dialect == "postgresql":
+            yield [(row, row.assignee_ids.split(ASSIGNEE_SEPARATOR) if row.assignee_ids else []) for row in partition]
+        else:
+            assigned = assignees_of(connection, [row.id for row in partition])
+            yield [(row, assigned[row.id]) for row in partition]
 
 
 def _encode(value: datetime, last_id: str) -> str:
@@ -154,18 +186,24 @@ def likely_duplicates(connection: Connection, case, scope) -> list[dict]:
     here = (case.payload.get("location") or {}) if case.kind == "hazard" else {}
     if "lat" not in here or "lon" not in here:
         return []
-    nearby = connection.execute(select(submissions).where(
+    # A box around the report, a little wider than the radius, found through ix_submissions_near; the exact
+    # distance then decides. Only the columns the answer needs are read, never the payloads.
+    lat, lon = float(here["lat"]), float(here["lon"])
+    dlat = DUPLICATE_RADIUS_M * 1.01 / 111_195
+    dlon = dlat / max(math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 1e-6)
+    nearby = connection.execute(select(
+        submissions.c.id, submissions.c.receipt, submissions.c.status, submissions.c.submitted_at,
+        submissions.c.lat, submissions.c.lon).where(
         scope, submissions.c.kind == "hazard", submissions.c.category == case.category,
+        submissions.c.lat.between(lat - dlat, lat + dlat), submissions.c.lon.between(lon - dlon, lon + dlon),
         submissions.c.id != case.id, submissions.c.submitted_at >= case.submitted_at - DUPLICATE_WINDOW,
     ).order_by(submissions.c.submitted_at)).all()
     found = []
     for other in nearby:
-        there = other.payload.get("location") or {}
-        if "lat" in there and "lon" in there:
-            metres = distance_m(here["lat"], here["lon"], there["lat"], there["lon"])
-            if metres <= DUPLICATE_RADIUS_M:
-                found.append({"id": other.id, "receipt": other.receipt, "status": other.status,
-                              "distance_m": round(metres, 1), "submitted_at": other.submitted_at.isoformat()})
+        metres = distance_m(here["lat"], here["lon"], other.lat, other.lon)
+        if metres <= DUPLICATE_RADIUS_M:
+            found.append({"id": other.id, "receipt": other.receipt, "status": other.status,
+                          "distance_m": round(metres, 1), "submitted_at": other.submitted_at.isoformat()})
     return found
 
 

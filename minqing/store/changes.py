@@ -9,11 +9,11 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
-from minqing.domain import workflow
+from minqing.domain import search, workflow
 from minqing.domain.tallies import category_of, priority_of
 from minqing.domain.workflow import Transition
 from minqing.receipts import body_hash
-from minqing.store import base, cases, counts
+from minqing.store import base, cases, counts, search_index
 from minqing.store.base import (
     insert_all_ignoring_known,
     insert_ignoring_known,
@@ -33,9 +33,23 @@ def store_submission(connection: Connection, envelope: dict, *,
                      due_at: datetime | None = None) -> SimpleNamespace | None:
     """Store a submission once, with its deadline (`workers.sla.case_due_at`); what was stored (as the row
     reads), or None if it was already known."""
+    values = submission_values(envelope, due_at=due_at)
+    if not insert_ignoring_known(connection, submissions, values):
+        return None
+    search_index.index_rows(connection, [(values["id"], values["search_grams"])])
+    connection.execute(
+        _ADD_HISTORY, dict(submission_id=envelope["id"], status="received", at=values["submitted_at"], actor="system",
+             note="")
+    )
+    return SimpleNamespace(**values)
+
+
+def submission_values(envelope: dict, *, due_at: datetime | None = None, stored_at: datetime | None = None) -> dict:
+    """The submissions row a queued envelope becomes (the bulk seeder writes the same)."""
     kind, data = envelope["kind"], envelope["data"]
     submitted_at = datetime.fromisoformat(envelope["submitted_at"])
-    values = dict(
+    lat, lon = search.location_of(data)
+    return dict(
         id=envelope["id"],
         receipt=envelope["receipt"],
         kind=kind,
@@ -48,16 +62,13 @@ def store_submission(connection: Connection, envelope: dict, *,
         idempotency_key=envelope.get("idempotency_key"),
         lang=envelope.get("lang") or "zh-CN",
         submitted_at=submitted_at,
-        stored_at=now(),
+        stored_at=stored_at or now(),
         updated_at=submitted_at,
         due_at=due_at,
+        search_grams=search.grams_of(data),
+        lat=lat,
+        lon=lon,
     )
-    if not insert_ignoring_known(connection, submissions, values):
-        return None
-    connection.execute(
-        _ADD_HISTORY, dict(submission_id=envelope["id"], status="received", at=submitted_at, actor="system", note="")
-    )
-    return SimpleNamespace(**values)
 
 
 def resolve_if_rectified(connection: Connection, row) -> bool:

@@ -9,28 +9,30 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime
+from types import SimpleNamespace
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from minqing.domain import workflow
 from minqing.domain.tallies import (
+    _number,
     TIMED_EVENTS,
     Increment,
+    derived,
     feedback_increments,
     increments_for,
     nudge_increments,
     office_day,
     overdue_increments,
     round_increments,
+    summarise_months,
     transition_increments,
 )
 from minqing.store import base, cases
 from minqing.store.base import insert_ignoring_known, now
 from minqing.store.tables import (
     case_durations,
-    feedback,
     status_history,
     submissions,
     tallies,
@@ -92,27 +94,6 @@ def count_overdue_cases(connection: Connection, at: datetime) -> int:
     return sum(count_overdue(connection, case) for case in found)
 
 
-def recount_workflow(connection: Connection) -> None:
-    """Replay every recorded transition and feedback into the (already emptied) tallies."""
-    connection.execute(delete(case_durations))
-    by_id = {row.id: row for row in connection.execute(select(submissions))}
-    history = connection.execute(select(status_history).order_by(status_history.c.at, status_history.c.id)).all()
-    for step in history:
-        if step.action == workflow.NUDGE and step.submission_id in by_id:
-            count_nudge(connection, by_id[step.submission_id], step.at)
-            continue
-        if step.action in workflow.NOT_COUNTED or (step.action is None and step.status == "received"):
-            continue
-        case = by_id.get(step.submission_id)
-        if case is not None:
-            count_transition(connection, case, step.status, step.at, step.details)
-    for given in connection.execute(select(feedback)).all():
-        case = by_id.get(given.submission_id)
-        if case is not None:
-            count_feedback(connection, case, given.at, given.rating, bool(given.fixed))
-    count_overdue_cases(connection, base.now())
-
-
 def _first_resolved(connection: Connection, submission_id: str, before: datetime) -> datetime | None:
     return connection.execute(
         select(func.min(status_history.c.at)).where(
@@ -165,16 +146,128 @@ def tally_rows(connection: Connection, *, since: date | None = None, until: date
     return connection.execute(query.order_by(tallies.c.day)).all()
 
 
-def rebuild_tallies(connection: Connection) -> int:
-    """Recount every stored submission from scratch, and its history and feedback; returns how many."""
-    connection.execute(delete(tallies))
-    connection.execute(delete(tally_events))
-    count = 0
-    for row in connection.execute(
-        select(submissions.c.id, submissions.c.kind, submissions.c.payload, submissions.c.submitted_at)
-        .order_by(submissions.c.submitted_at)
-    ):
-        count_submission(connection, row)
-        count += 1
-    recount_workflow(connection)
-    return count
+# --- Reading the tallies for a period, summed in the database (issue 21) -----------------------------------
+# What leaves the database is one row per month and key, and one per day and metric: bounded by the period
+# asked for, never by the number of cases stored.
+
+
+def _month_of(column, dialect: str):
+    # SQLite keeps a date as its ISO text: the first seven characters are the month, no parsing needed.
+    return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.substr(column, 1, 7)
+
+
+def _within(query, day_column, since, until):
+    if since:
+        query = query.where(day_column >= since)
+    if until:
+        query = query.where(day_column <= until)
+    return query
+
+
+def monthly_rows(connection: Connection, *, since: date | None = None, until: date | None = None) -> list:
+    """Tally rows summed by month: (metric, kind, community, category, day = the month's first day, value)."""
+    month = _month_of(tallies.c.day, connection.dialect.name).label("month")
+    query = _within(select(tallies.c.metric, tallies.c.kind, tallies.c.community, tallies.c.category, month,
+                           func.sum(tallies.c.value).label("value")), tallies.c.day, since, until)
+    query = query.group_by(tallies.c.metric, tallies.c.kind, tallies.c.community, tallies.c.category, month)
+    return [SimpleNamespace(metric=r.metric, kind=r.kind, community=r.community, category=r.category,
+                            day=date.fromisoformat(r.month + "-01"), value=r.value)
+            for r in connection.execute(query)]
+
+
+def daily_rows(connection: Connection, *, since: date | None = None, until: date | None = None) -> list:
+    """Tally rows summed by day over communities and categories: (metric, kind, day, value)."""
+    query = _within(select(tallies.c.metric, tallies.c.kind, tallies.c.day, func.sum(tallies.c.value).label("value")),
+                    tallies.c.day, since, until)
+    return connection.execute(query.group_by(tallies.c.metric, tallies.c.kind, tallies.c.day)).all()
+
+
+def median_seconds(connection: Connection, *, since: date | None = None, until: date | None = None,
+                   by_month: bool = True) -> dict:
+    """The median of case_durations' seconds per (kind, month, event), or per event alone; computed in the
+    database with window functions, the middle one (or the mean of the middle two) as `median` gives."""
+    month = _month_of(case_durations.c.day, connection.dialect.name)
+    keys = [case_durations.c.kind.label("kind"), month.label("month"), case_durations.c.event.label("event")] \
+        if by_month else [case_durations.c.event.label("event")]
+    ranked = _within(select(*keys, case_durations.c.seconds,
+                            func.row_number().over(partition_by=[k.element for k in keys],
+                                                   order_by=case_durations.c.seconds).label("n"),
+                            func.count().over(partition_by=[k.element for k in keys]).label("total")),
+                     case_durations.c.day, since, until).subquery()
+    names = [ranked.c[k.name] for k in keys]
+    middle = (ranked.c.n == (ranked.c.total + 1) // 2) | (ranked.c.n == (ranked.c.total + 2) // 2)
+    query = select(*names, func.avg(ranked.c.seconds).label("seconds")).where(middle).group_by(*names)
+    return {tuple(r[:-1]) if by_month else r.event: r.seconds for r in connection.execute(query)}
+
+
+def last_change(connection: Connection) -> datetime | None:
+    """When a tally last changed: every increment goes with a `tally_events` row (one index lookup)."""
+    return connection.execute(select(func.max(tally_events.c.at))).scalar()
+
+
+def _grouped(connection: Connection, keys: list, since, until) -> list:
+    query = _within(select(*keys, func.sum(tallies.c.value).label("value")), tallies.c.day, since, until)
+    return connection.execute(query.group_by(*keys)).all()
+
+
+def summary(connection: Connection, *, since: date | None = None, until: date | None = None) -> dict:
+    """The public tallies for a period (`summarise` + rates + `summarise_months`), as the API answers.
+
+    Each breakdown is its own GROUP BY, so what leaves the database is the size of the answer (the
+    directory's communities and categories, the period's days and months), never the number of cases."""
+    t = tallies.c
+    month = _month_of(t.day, connection.dialect.name).label("month")
+
+    def numbers(rows, *path):
+        found: dict = {}
+        for row in rows:
+            bucket = found
+            for name in path:
+                bucket = bucket.setdefault(getattr(row, name), {})
+            bucket[row.metric] = _number(row.value)
+        return found
+
+    communities = [r for r in _grouped(connection, [t.community, t.kind, t.metric], since, until) if r.community]
+    days = _grouped(connection, [t.day, t.kind, t.metric], since, until)
+    found = {
+        "totals": numbers(_grouped(connection, [t.kind, t.metric], since, until), "kind"),
+        "by_community": numbers(communities, "community", "kind"),
+        "by_category": numbers(_grouped(connection, [t.kind, t.category, t.metric], since, until), "kind", "category"),
+        "by_day": dict(sorted(numbers([SimpleNamespace(day=r.day.isoformat(), kind=r.kind, metric=r.metric,
+                                                       value=r.value) for r in days], "day", "kind").items())),
+    }
+    found["rates"] = {kind: derived(metrics) for kind, metrics in found["totals"].items()}
+    months = [SimpleNamespace(kind=r.kind, metric=r.metric, day=date.fromisoformat(r.month + "-01"), value=r.value)
+              for r in _grouped(connection, [t.kind, month, t.metric], since, until)]
+    found["by_month"] = summarise_months(months, medians=median_seconds(connection, since=since, until=until))
+    return found
+
+
+def outcome_rows(connection: Connection, wanted, *, since: date | None = None, until: date | None = None) -> list:
+    """Tally rows for `outcomes`: the `wanted` (kind, metric) pairs by community, category and month, every
+    other metric summed by kind alone (it only feeds the rates): bounded by the directory, not the cases."""
+    t = tallies.c
+    month = _month_of(t.day, connection.dialect.name).label("month")
+    pair = func.coalesce(t.kind, "") + ":" + t.metric
+    names = [f"{kind}:{metric}" for kind, metric in wanted]
+    detailed = _within(select(t.metric, t.kind, t.community, t.category, month, func.sum(t.value).label("value"))
+                       .where(pair.in_(names)), t.day, since, until).group_by(
+        t.metric, t.kind, t.community, t.category, month)
+    rest = _within(select(t.metric, t.kind, func.sum(t.value).label("value")).where(pair.not_in(names)),
+                   t.day, since, until).group_by(t.metric, t.kind)
+    found = [SimpleNamespace(metric=r.metric, kind=r.kind, community=r.community, category=r.category,
+                             day=date.fromisoformat(r.month + "-01"), value=r.value) for r in connection.execute(detailed)]
+    first = since or date(2000, 1, 1)
+    found += [SimpleNamespace(metric=r.metric, kind=r.kind, community="", category="", day=first, value=r.value)
+              for r in connection.execute(rest)]
+    return found
+
+
+def rebuild_tallies(connection: Connection, since: date | None = None, until: date | None = None,
+                    progress=None) -> int:
+    """Recount the tallies of the days [since, until] (everything when both are None) from the stored
+    submissions, their history and feedback, in the caller's transaction; returns how many cases were
+    replayed. `minqing tallies --rebuild` calls it once a month, each month its own transaction."""
+    from minqing.store import recount
+
+    return recount.rebuild_period(connection, since, until, progress)

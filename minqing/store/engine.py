@@ -15,7 +15,7 @@ from minqing.wal import use_wal
 MIGRATIONS = "minqing.store:migrations"
 # The newest migration, so that a process starting on an up-to-date database can tell without importing
 # Alembic (and Mako), which is most of a worker's start-up. A test keeps it equal to Alembic's head.
-HEAD = "0007"
+HEAD = "0011"
 
 
 def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engine:
@@ -62,9 +62,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
-    with _migration_lock(engine), engine.begin() as connection:
+    # Alembic runs the transaction itself, so that a migration may step out of it (CREATE INDEX CONCURRENTLY).
+    with _migration_lock(engine), engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -242,3 +242,19 @@ status_history.append_column(Column("details", JSON))
 # act on it. Overdue lists, on-time counts, exports, digests and escalation all read this one value.
 submissions.append_column(Column("due_at", UTCDateTime()))
 Index("ix_submissions_due_at", submissions.c.due_at)
+
+# What the text search and the nearby-duplicates look-up read through indexes (migration 0011): the bigram
+# tokens of the searchable fields (minqing.domain.search) and a report's coordinates, copied from the payload
+# when the case is stored. On SQLite the tokens are also in the FTS5 table `case_grams` (kept by triggers).
+submissions.append_column(Column("search_grams", Text))
+submissions.append_column(Column("lat", Float))
+submissions.append_column(Column("lon", Float))
+Index("ix_submissions_submitted_id", submissions.c.submitted_at, submissions.c.id)
+Index("ix_submissions_updated_id", submissions.c.updated_at, submissions.c.id)
+Index("ix_submissions_duplicate_of", submissions.c.duplicate_of)
+Index("ix_submissions_near", submissions.c.kind, submissions.c.category, submissions.c.lat, submissions.c.lon)
+Index("ix_tallies_day", tallies.c.day, tallies.c.kind, tallies.c.metric, tallies.c.community, tallies.c.category,
+      tallies.c.value)
+Index("ix_tally_events_at", tally_events.c.at)
+Index("ix_status_history_at", status_history.c.at)
+Index("ix_feedback_at", feedback.c.at)

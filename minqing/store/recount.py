@@ -1,0 +1,158 @@
+"""`minqing tallies --rebuild`: the tallies recounted from the stored records, a batch of cases at a time
+(bounded memory: never the whole history at once), period by period, each period in one short
+transaction, so the live tallies keep being served (the old numbers until the period's commit) and live
+counting waits only while a period is recounted.
+
+A period [since, until] of office days gets back exactly the increments whose day falls in it: from the
+cases received in it, those with an event, a feedback or a due time in it, and consultations whose session
+may have been held in it."""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, select, union
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from minqing.domain.replay import replay, within
+from minqing.domain.tallies import office_day, round_increments
+from minqing.store.base import now
+from minqing.store.cases import _office_midnight
+from minqing.store.tables import case_durations, feedback, status_history, submissions, tallies, tally_events
+
+BATCH = 2000
+
+
+def candidates(since: date | None, until: date | None):
+    """The ids of the cases that may add to the days [since, until] (all cases when both are None)."""
+    if since is None and until is None:
+        return select(submissions.c.id)
+    first, last = since or date(1900, 1, 2), until or date(8999, 1, 1)
+    start, end = _office_midnight(first), _office_midnight(last) + timedelta(days=1)
+    held = submissions.c.payload["held_at"].as_string()
+    return union(
+        select(submissions.c.id).where(submissions.c.submitted_at >= start, submissions.c.submitted_at < end),
+        select(submissions.c.id).where(submissions.c.due_at >= start, submissions.c.due_at < end),
+        # A logged session is counted on the day it was held, which may be long before or after the day it
+        # was filed: its held_at (ISO text) within a day either side of the period, whatever its offset.
+        select(submissions.c.id).where(
+            submissions.c.kind == "consultation",
+            held >= (first - timedelta(days=1)).isoformat(), held < (last + timedelta(days=2)).isoformat()),
+        select(status_history.c.submission_id).where(status_history.c.at >= start, status_history.c.at < end),
+        select(feedback.c.submission_id).where(feedback.c.at >= start, feedback.c.at < end),
+    )
+
+
+@functools.cache
+def _adding(dialect: str):
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(tallies)
+    return statement.on_conflict_do_update(index_elements=["metric", "kind", "community", "category", "day"],
+                                           set_={"value": tallies.c.value + statement.excluded.value})
+
+
+@functools.cache
+def _guarding(dialect: str):
+    return (postgresql if dialect == "postgresql" else sqlite).insert(tally_events).on_conflict_do_nothing()
+
+
+def rebuild_period(connection: Connection, since: date | None = None, until: date | None = None,
+                   progress=None) -> int:
+    """Recount the tallies and case durations of the days [since, until] (everything when both are None)
+    in the caller's transaction; returns how many cases were replayed. `progress(n)` is told each batch."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        # Live counting (which always adds a tally_events row first) waits for this period's commit, so no
+        # event is counted by both or by neither; readers go on reading the committed numbers.
+        connection.exec_driver_sql("LOCK TABLE tally_events IN SHARE ROW EXCLUSIVE MODE")
+    at = now()
+    whole = since is None and until is None
+    for table in (tallies, case_durations):
+        clauses = []
+        if since:
+            clauses.append(table.c.day >= since)
+        if until:
+            clauses.append(table.c.day <= until)
+        connection.execute(delete(table).where(*clauses))
+    if whole:
+        connection.execute(delete(tally_events))
+    # Options on the statement alone: Connection.execution_options would stream every later statement too.
+    ids = connection.execute(candidates(since, until), execution_options={"stream_results": True,
+                                                                          "yield_per": BATCH})
+    count = 0
+    for partition in ids.partitions(BATCH):
+        batch = [row[0] for row in partition]
+        count += _recount(connection, batch, since, until, at)
+        if progress:
+            progress(len(batch))
+    return count
+
+
+def _recount(connection: Connection, ids: list[str], since, until, at: datetime) -> int:
+    found = connection.execute(select(submissions).where(submissions.c.id.in_(ids))).all()
+    history = defaultdict(list)
+    for step in connection.execute(select(status_history).where(status_history.c.submission_id.in_(ids))
+                                   .order_by(status_history.c.at, status_history.c.id)):
+        history[step.submission_id].append(step)
+    given = {row.submission_id: row for row in connection.execute(select(feedback).where(
+        feedback.c.submission_id.in_(ids)))}
+    sums: dict = defaultdict(float)
+    guards, durations = [], []
+    for case in found:
+        for counted in replay(case, history[case.id], given.get(case.id), at):
+            kept = [i for i in counted.increments if within(i.day, since, until)]
+            for i in kept:
+                sums[(i.metric, i.kind, i.community, i.category, i.day)] += i.value
+            if kept or within(office_day(counted.at), since, until):
+                guards.append(dict(submission_id=case.id, event=counted.event, at=at))
+            if counted.duration and within(counted.duration["day"], since, until):
+                durations.append(counted.duration)
+    _count_rounds(connection, found, since, until, at, sums)
+    if sums:
+        connection.execute(_adding(connection.dialect.name), [
+            dict(metric=m, kind=k, community=c, category=g, day=d, value=v) for (m, k, c, g, d), v in sums.items()])
+    if guards:
+        connection.execute(_guarding(connection.dialect.name), guards)
+    if durations:
+        connection.execute(case_durations.insert(), durations)
+    return len(found)
+
+
+def _count_rounds(connection: Connection, found, since, until, at: datetime, sums) -> None:
+    """Patrol rounds, counted as live: once per round (its tally_events key is the round, not a case), on the
+    day of its first finding seen. A round whose first finding of this batch falls in the period is counted
+    again here: its key from before is dropped first, since the period's tallies were."""
+    first: dict = {}
+    for case in sorted(found, key=lambda c: (c.submitted_at, c.id)):
+        patrol_round = (case.payload.get("patrol") or {}).get("round")
+        if patrol_round and patrol_round not in first:
+            first[patrol_round] = case
+    for patrol_round, case in first.items():
+        increments = round_increments(case.kind, case.payload, case.submitted_at)
+        if not all(within(i.day, since, until) for i in increments):
+            continue
+        key = (tally_events.c.submission_id == patrol_round) & (tally_events.c.event == "patrol-round")
+        if since is not None or until is not None:
+            connection.execute(delete(tally_events).where(key))
+        added = connection.execute(_guarding(connection.dialect.name).returning(tally_events.c.submission_id),
+                                   dict(submission_id=patrol_round, event="patrol-round", at=at)).first()
+        if added is None:
+            continue  # counted already, from an earlier batch of this recount
+        for i in increments:
+            sums[(i.metric, i.kind, i.community, i.category, i.day)] += i.value
+
+
+def periods(connection: Connection, since: date | None, until: date | None) -> list[tuple[date, date]]:
+    """Month by month from `since` (default: a month before the first case) to `until` (default: today)."""
+    if since is None:
+        first = connection.execute(select(func.min(submissions.c.submitted_at))).scalar()
+        since = (office_day(first) if first else office_day(now())) - timedelta(days=31)
+    until = until or office_day(now())
+    found, start = [], since
+    while start <= until:
+        following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        found.append((start, min(until, following - timedelta(days=1))))
+        start = following
+    return found
