@@ -242,3 +242,34 @@ status_history.append_column(Column("details", JSON))
 # act on it. Overdue lists, on-time counts, exports, digests and escalation all read this one value.
 submissions.append_column(Column("due_at", UTCDateTime()))
 Index("ix_submissions_due_at", submissions.c.due_at)
+
+# --- The staff console (issue 18) --------------------------------------------------------------------------
+
+# A signed-in browser: the cookie holds the session id, the table only its hash (migration 0008).
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("via", String(16), nullable=False, default=""),  # link, code, wecom
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime()),
+    Index("ix_staff_sessions_staff", "staff_id"),
+)
+
+# A one-time sign-in link and its 6-digit code: valid once, for minutes; kept as hashes.
+sign_in_links = Table(
+    "sign_in_links",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Index("ix_sign_in_links_staff", "staff_id"),
+)
