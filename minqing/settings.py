@@ -118,10 +118,6 @@ class Settings(NamedTuple):
     wecom_agent_id: str = ""
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_open_url: str = "https://open.weixin.qq.com"
-    # The console's map: a tile URL template ({z}/{x}/{y}); empty draws points over the communities only.
-    map_tiles: str = ""
-    # Chinese tile services (Tianditu in GCJ-02 mode, AutoNavi) are offset: convert the phones' WGS-84 points.
-    map_tiles_gcj02: bool = False
     extra: Mapping[str, str] = MappingProxyType({})
     # Channel credentials named by the directory (`webhook_env = "WECOM_JIANGLING"`); never printed.
     credentials: Mapping[str, str] = MappingProxyType({})
@@ -216,8 +212,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         wecom_agent_id=get("WECOM_AGENT_ID", ""),
         wecom_api_url=get("WECOM_API_URL", "https://qyapi.weixin.qq.com").rstrip("/"),
         wecom_open_url=get("WECOM_OPEN_URL", "https://open.weixin.qq.com").rstrip("/"),
-        map_tiles=get("MAP_TILES", ""),
-        map_tiles_gcj02=get("MAP_TILES_GCJ02", "").lower() in ("1", "true", "yes"),
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         credentials=MappingProxyType(dict(env)),
     )

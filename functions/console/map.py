@@ -1,6 +1,5 @@
 """The map of open hazards in scope (/staff/map): points coloured by status, overdue ringed, each a link to
-its case. With no tile server set it is a plain SVG drawn here (no request leaves the site); with
-MINQING_MAP_TILES the page's script adds the tiles under the same points (GCJ-02 when the setting says)."""
+its case: a plain SVG drawn here, so no request leaves the site. (A tile layer is not built yet.)"""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ WIDTH, HEIGHT = 640, 480
 @blueprint.get("/staff/map")
 @staff_page
 def hazard_map():
-    at, language, settings = base.now(), lang(), services().settings
+    at, language = base.now(), lang()
     with services().engine.connect() as connection:
         rows = cases.hazard_points(connection, scopes.scope_clause(g.staff))
     found = []
@@ -31,9 +30,8 @@ def hazard_map():
     placed = geo.fit([(lat, lon) for _, lat, lon in found], WIDTH, HEIGHT)
     points = []
     for (row, lat, lon), (x, y) in zip(found, placed):
-        shown_lat, shown_lon = geo.wgs84_to_gcj02(lat, lon) if settings.map_tiles_gcj02 else (lat, lon)
-        points.append({"id": row.id, "receipt": row.receipt, "x": x, "y": y, "lat": round(shown_lat, 6),
-                       "lon": round(shown_lon, 6), "colour": COLOURS.get(row.status, "#555"),
+        points.append({"id": row.id, "receipt": row.receipt, "x": x, "y": y, "lat": round(lat, 6),
+                       "lon": round(lon, 6), "colour": COLOURS.get(row.status, "#555"),
                        "status": label(CASE_STATUSES, row.status, language),
                        "category": label(CATEGORIES, row.category, language),
                        "community": community_name(row.community, language), "code": row.community,
@@ -44,5 +42,4 @@ def hazard_map():
     labels = [{"name": name, "x": sum(p[0] for p in xy) / len(xy), "y": min(p[1] for p in xy) - 10}
               for name, xy in areas.items() if name]
     legend = [(label(CASE_STATUSES, s, language), c) for s, c in COLOURS.items()]
-    return page("map.html", points=points, labels=labels, legend=legend, width=WIDTH, height=HEIGHT,
-                tiles=settings.map_tiles)
+    return page("map.html", points=points, labels=labels, legend=legend, width=WIDTH, height=HEIGHT)

@@ -123,12 +123,16 @@ def filter_options(language: str) -> dict:
     }
 
 
+# Shown elsewhere on the page (photos, category, community) or of no use to staff (the form's plumbing).
+HIDDEN = {"photos", "category", "community", "lang", "client_ref", "hp", "location.crs", "contact.anonymous"}
+
+
 def flat_payload(payload: dict, language: str, prefix: str = "") -> list[tuple[str, str]]:
     """The form's answers as (label, text) lines, in the order they were given; photos shown apart."""
     lines = []
     for key, value in payload.items():
         path = f"{prefix}{key}"
-        if key in ("photos", "category", "community", "lang", "client_ref", "hp") or value in (None, "", [], {}):
+        if key in HIDDEN or path in HIDDEN or value in (None, "", [], {}, False):
             continue
         if isinstance(value, dict):
             lines.extend(flat_payload(value, language, path + "."))
@@ -143,8 +147,10 @@ def case_view(connection, case, language: str) -> dict:
     """The case as the API's detail shows it to this member of staff, with labels, photos and forms."""
     shown = api.detail(connection, case)
     texts = TEXTS[language]
-    history = [{**h, "status_label": label(CASE_STATUSES, h["status"], language),
+    history = [{**h, "at": office_time(h["at"]), "status_label": label(CASE_STATUSES, h["status"], language),
                 "action_label": label(CASE_ACTIONS, h.get("action"), language) if h.get("action") else "",
+                "reason_label": label(REJECT_REASONS, (h.get("details") or {}).get("reason"), language),
+                "assignee_names": [staff_name(a) for a in (h.get("details") or {}).get("assignees") or ()],
                 "actor_name": {"system": texts["system"], "resident": texts["resident"]}.get(h["actor"])
                 or staff_name(h["actor"])} for h in shown["history"]]
     location = (case.payload.get("location") or {}) if isinstance(case.payload, dict) else {}
@@ -152,6 +158,18 @@ def case_view(connection, case, language: str) -> dict:
             "lines": flat_payload(shown["payload"], language), "history": history,
             "photos": case_photos(connection, case), "location": location,
             "forms": action_forms(case, shown, language)}
+
+
+def office_time(moment: str) -> str:
+    """An ISO moment from the API's history as the office reads it (UTC+8)."""
+    from datetime import datetime
+
+    from minqing.domain.tallies import OFFICE_TZ
+
+    try:
+        return datetime.fromisoformat(moment).astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return moment
 
 
 def case_photos(connection, case) -> list[dict]:
@@ -211,7 +229,7 @@ def case_page(case_id: str):
             return page("message.html", 404, message=TEXTS[language]["not_found"])
         view = case_view(connection, case, language)
     return page("case.html", case=view, choices=choice_lists(language), errors={}, failed_action=None,
-                done=request.args.get("done"), tiles=services().settings.map_tiles)
+                done=request.args.get("done"))
 
 
 def found_case(connection, case_id: str):
@@ -251,6 +269,5 @@ def case_action(case_id: str):
                 return page("message.html", 404, message=TEXTS[language]["not_found"])
             view = case_view(connection, case, language)
         return page("case.html", problem.status, case=view, choices=choice_lists(language), errors=errors,
-                    detail=detail, failed_action=request.form.get("action"), given=request.form,
-                    tiles=svc.settings.map_tiles)
+                    detail=detail, failed_action=request.form.get("action"), given=request.form)
     return redirect(url_for("console.case_page", case_id=case_id, done=body.get("action"), **lang_arg()), 303)

@@ -46,7 +46,7 @@ TEXTS = {
         "masked": "联系人信息已隐去：您不是该事项的责任人。", "by": "办理人", "at": "时间", "system": "系统",
         "resident": "群众", "choose": "请选择", "errors": "请修改以下问题", "done": "已完成：{action}。",
         "rating": "评分", "fixed": "已解决", "map_title": "隐患地图", "map_lead": "辖区内未办结的隐患，颜色表示状态，红圈表示超期。",
-        "map_none": "辖区内暂无带位置的未办结隐患。", "legend": "图例", "no_tiles": "未配置底图：仅按位置绘制。",
+        "map_none": "辖区内暂无带位置的未办结隐患。", "legend": "图例",
         "at_map": "在地图上查看", "lat": "纬度", "lon": "经度", "page_title_case": "事项 {receipt}",
     },
     "en": {
@@ -88,7 +88,7 @@ TEXTS = {
         "done": "Done: {action}.", "rating": "Rating", "fixed": "Fixed", "map_title": "Hazard map",
         "map_lead": "Open hazards in your scope, coloured by status; a red ring marks an overdue one.",
         "map_none": "No open hazard with a position in your scope.", "legend": "Legend",
-        "no_tiles": "No tile server configured: points drawn by position only.", "at_map": "Show on the map",
+        "at_map": "Show on the map",
         "lat": "Latitude", "lon": "Longitude", "page_title_case": "Case {receipt}",
     },
 }

@@ -162,10 +162,17 @@ def likely_duplicates(connection: Connection, case, scope) -> list[dict]:
     here = (case.payload.get("location") or {}) if case.kind == "hazard" else {}
     if "lat" not in here or "lon" not in here:
         return []
+    # A box a little larger than the radius, tested by the database: only the few cases in it come back to
+    # be measured exactly, however many hazards of the category the window holds.
+    d_lat = DUPLICATE_RADIUS_M / 111_000 * 1.2
+    d_lon = d_lat / max(math.cos(math.radians(here["lat"])), 0.01)
+    lat = submissions.c.payload[("location", "lat")].as_float()
+    lon = submissions.c.payload[("location", "lon")].as_float()
     nearby = connection.execute(select(submissions).where(
         scope, submissions.c.kind == "hazard", submissions.c.category == case.category,
         submissions.c.id != case.id, submissions.c.submitted_at >= case.submitted_at - DUPLICATE_WINDOW,
-    ).order_by(submissions.c.submitted_at)).all()
+        lat.between(here["lat"] - d_lat, here["lat"] + d_lat), lon.between(here["lon"] - d_lon, here["lon"] + d_lon),
+    ).order_by(submissions.c.submitted_at).limit(50)).all()
     found = []
     for other in nearby:
         there = other.payload.get("location") or {}
@@ -316,7 +323,7 @@ def escalated_to(connection: Connection, staff_id: str, scope, limit: int = 50):
         .order_by(submissions.c.due_at, submissions.c.submitted_at).limit(limit)).all()
 
 
-def hazard_points(connection: Connection, scope, limit: int = 5000):
+def hazard_points(connection: Connection, scope, limit: int = 400):
     """Open hazards in `scope` that have a position, for the map (newest first)."""
     return connection.execute(select(
         submissions.c.id, submissions.c.receipt, submissions.c.status, submissions.c.category,

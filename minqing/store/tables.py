@@ -242,6 +242,7 @@ status_history.append_column(Column("details", JSON))
 # act on it. Overdue lists, on-time counts, exports, digests and escalation all read this one value.
 submissions.append_column(Column("due_at", UTCDateTime()))
 Index("ix_submissions_due_at", submissions.c.due_at)
+Index("ix_submissions_duplicate_of", submissions.c.duplicate_of)  # migration 0008
 
 # --- The staff console (issue 18) --------------------------------------------------------------------------
 

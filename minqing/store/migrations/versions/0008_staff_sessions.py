@@ -40,9 +40,14 @@ def upgrade():
         sa.Column("used_at", sa.DateTime()),
     )
     op.create_index("ix_sign_in_links_staff", "sign_in_links", ["staff_id"])
+    # The case page lists the cases marked as duplicates of this one: without an index, a scan of them all.
+    # Not CONCURRENTLY: minqing.store.engine.upgrade runs every migration in one transaction (under its lock),
+    # where PostgreSQL refuses it; the column is mostly null, so the index builds quickly.
+    op.create_index("ix_submissions_duplicate_of", "submissions", ["duplicate_of"])
 
 
 def downgrade():
+    op.drop_index("ix_submissions_duplicate_of", table_name="submissions")
     op.drop_index("ix_sign_in_links_staff", table_name="sign_in_links")
     op.drop_table("sign_in_links")
     op.drop_index("ix_staff_sessions_staff", table_name="staff_sessions")
