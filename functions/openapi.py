@@ -260,6 +260,9 @@ def _document_console(spec) -> None:
         {"in": "query", "name": "next", "schema": {"type": "string"}}]))
     spec.path(path="/staff/sign-in/code", operations=post("sign in with the staff id and a 6-digit code", {
         "401": _html("wrong or expired code")}))
+    spec.path(path="/staff/sign-in/send", operations=post(
+        "send a sign-in link to the member's own e-mail or SMS (the same answer for any id)", {
+            "200": _html("the sign-in page, saying a link is on its way"), "503": _html("the queue is unavailable")}))
     spec.path(path="/staff/sign-in/link/{token}", operations={
         **get("a one-time sign-in link: shows whom it signs in, with a button (a preview spends nothing)",
               {"410": _html("not valid, expired or used")}, [token]),

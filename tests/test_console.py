@@ -7,6 +7,8 @@ import pytest
 
 from minqing.store import sessions, tokens
 from tests.casework import HAZARD, ROLES, seed, street
+from tests.peers import robot_server, smtp_server  # noqa: F401 - fixtures
+from tests.test_delivery import notify_env, notify_runtime  # noqa: F401 - fixtures
 
 
 def sign_in(client, engine, staff_id):
@@ -202,3 +204,26 @@ def test_the_map_draws_open_hazards_in_scope_as_links(client, engine, cases_stor
     hazard = cases_stored["hazard"]
     if "lat" in (hazard["data"].get("location") or {}):
         assert f'href="/staff/cases/{hazard["id"]}"' in page.text and "<svg" in page.text
+
+
+def test_an_asked_for_link_goes_by_e_mail_never_to_the_group_robot(notify_runtime, smtp_server, robot_server, engine):
+    from functions.app import create_app
+    from tests.conftest import wait_until
+
+    app = create_app(notify_runtime.settings, broker=notify_runtime.broker, directory=notify_runtime.directory)
+    client = app.test_client()
+    form = client.get("/staff/sign-in")
+    for staff_id in ("qjj-grid", "nobody-here"):
+        answer = client.post("/staff/sign-in/send", data={"csrf": csrf_of(form), "staff": staff_id})
+        assert answer.status_code == 200 and 'id="sent"' in answer.text
+    [mail] = wait_until(lambda: smtp_server.messages, timeout=20)
+    assert mail["to"] == ["grid@qjj.example"]
+    import email
+    from email import policy
+
+    message = email.message_from_bytes(mail["data"], policy=policy.default)
+    text = message.get_body(("plain",)).get_content()
+    link = re.search(r"http://\S+/staff/sign-in/link/[A-Za-z0-9_-]+", text)[0]
+    assert robot_server.received == []  # the grid worker's first channel is a group robot: not used
+    page = client.get(link[link.index("/staff"):])
+    assert page.status_code == 200 and "王网格员" in page.text

@@ -78,6 +78,26 @@ def sign_in_by_code():
                 error=TEXTS[lang()]["revoked" if ok else "code_bad"], staff_value=staff_id)
 
 
+@blueprint.post("/staff/sign-in/send")
+def send_link():
+    """Ask for a link by staff id: it goes to the member's own e-mail or SMS. The answer is the same whether
+    the id exists or not, so the form tells nobody who works here."""
+    if not _pre_session_ok():
+        return csrf_refused()
+    from workers.brokers import SEND_SIGN_IN_LINK
+
+    staff_id = request.form.get("staff", "").strip().lower()[:40]
+    if staff_id in services().directory.staff:
+        try:
+            services().enqueue(SEND_SIGN_IN_LINK, staff_id, lang())
+        except Exception:
+            log.warning("queue unavailable for a sign-in link", exc_info=True)
+            return page("message.html", 503, message=TEXTS[lang()]["send_failed"])
+    pre_session_token()
+    return page("sign_in.html", next="/staff/", wecom=bool(services().settings.wecom_corp_id), error=None,
+                sent=TEXTS[lang()]["sent"])
+
+
 @blueprint.get("/staff/sign-in/link/<token>")
 def confirm_link(token: str):
     """What a preview fetch sees too: a button, not a session; the link stays usable until the POST."""

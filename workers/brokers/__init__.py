@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 STORE_SUBMISSION = "store_submission"
 NOTIFY_ASSIGNEES = "notify_assignees"
 SEND_DIGESTS = "send_digests"
+SEND_SIGN_IN_LINK = "send_sign_in_link"
 
 
 def default_middleware(settings) -> list:
