@@ -229,7 +229,7 @@ def case_page(case_id: str):
             return page("message.html", 404, message=TEXTS[language]["not_found"])
         view = case_view(connection, case, language)
     return page("case.html", case=view, choices=choice_lists(language), errors={}, failed_action=None,
-                done=request.args.get("done"))
+                done=request.args.get("done") and label(CASE_ACTIONS, request.args["done"][:20], language))
 
 
 def found_case(connection, case_id: str):

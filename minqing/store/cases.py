@@ -299,7 +299,9 @@ def assignees(connection: Connection, submission_id: str) -> list[str]:
 
 def status_counts(connection: Connection, filters: dict, scope, at: datetime) -> dict[str, int]:
     """How many cases match `filters` in each status (the status filter itself set aside): the list's header."""
-    query = filtered({**filters, "status": None}, scope, at).subquery()
+    # Without the list's ORDER BY and columns: the database counts over the status alone, sorting nothing.
+    query = filtered({**filters, "status": None}, scope, at).order_by(None).with_only_columns(
+        submissions.c.status).subquery()
     rows = connection.execute(select(query.c.status, func.count()).group_by(query.c.status)).all()
     return {status: count for status, count in rows}
 

@@ -243,6 +243,8 @@ status_history.append_column(Column("details", JSON))
 submissions.append_column(Column("due_at", UTCDateTime()))
 Index("ix_submissions_due_at", submissions.c.due_at)
 Index("ix_submissions_duplicate_of", submissions.c.duplicate_of)  # migration 0008
+Index("ix_submissions_community_status", submissions.c.community, submissions.c.status)  # migration 0008
+Index("ix_assignments_staff", assignments.c.staff_id)  # migration 0008
 
 # --- The staff console (issue 18) --------------------------------------------------------------------------
 

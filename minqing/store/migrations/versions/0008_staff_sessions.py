@@ -44,9 +44,15 @@ def upgrade():
     # Not CONCURRENTLY: minqing.store.engine.upgrade runs every migration in one transaction (under its lock),
     # where PostgreSQL refuses it; the column is mostly null, so the index builds quickly.
     op.create_index("ix_submissions_duplicate_of", "submissions", ["duplicate_of"])
+    # A community's counts per status (the problem list's header) read from an index alone, and a member's
+    # cases (我的任务) found from their assignments rather than by testing every case.
+    op.create_index("ix_submissions_community_status", "submissions", ["community", "status"])
+    op.create_index("ix_assignments_staff", "assignments", ["staff_id"])
 
 
 def downgrade():
+    op.drop_index("ix_assignments_staff", table_name="assignments")
+    op.drop_index("ix_submissions_community_status", table_name="submissions")
     op.drop_index("ix_submissions_duplicate_of", table_name="submissions")
     op.drop_index("ix_sign_in_links_staff", table_name="sign_in_links")
     op.drop_table("sign_in_links")
