@@ -26,9 +26,18 @@ def staff_required(view):
     return checked
 
 
+SESSION_COOKIE = "mq_staff"
+
+
 def authenticated_staff():
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
+    if not header and request.method in ("GET", "HEAD") and request.cookies.get(SESSION_COOKIE):
+        # The console's exports are links: a signed-in browser reads with its session. Only reads: a POST
+        # with a cookie and no CSRF token is what a cross-site form would send.
+        found = session_staff()
+        if found is not None:
+            return found[0]
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "unauthenticated", NO_TOKEN, headers=CHALLENGE)
     svc = services()
@@ -42,3 +51,26 @@ def authenticated_staff():
         raise Problem(401, "invalid-token", BAD_TOKEN, headers={**CHALLENGE, "WWW-Authenticate":
                                                                 'Bearer realm="minqing", error="invalid_token"'})
     return staff
+
+
+def session_staff():
+    """(staff, session row) for the console's session cookie, if the session is live and its holder is
+    still in the directory and not revoked (every session of theirs ends then); else None."""
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if not cookie or len(cookie) > 100:
+        return None
+    from datetime import timedelta
+
+    from minqing.store import sessions, tokens
+
+    svc = services()
+    idle = timedelta(minutes=svc.settings.session_idle_minutes)
+    with svc.engine.begin() as connection:
+        row = sessions.live(connection, cookie, idle=idle)
+        if row is None:
+            return None
+        staff = svc.directory.staff.get(row.staff_id)
+        if staff is None or tokens.staff_revoked(connection, row.staff_id):
+            sessions.end_all(connection, row.staff_id)
+            return None
+    return staff, row

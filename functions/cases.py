@@ -82,27 +82,7 @@ def act(case_id: str):
     with svc.engine.begin() as connection:
         case = find_case(connection, case_id)
         schema = CaseActionSchema(kind=case.kind, mode=case.payload.get("mode"))
-        try:
-            step = schema.load(parse_body(schema))
-        except ValidationError as error:
-            raise validation_problem(error, lang)
-        details = step_details(connection, case, step, lang)
-        action, note, photos = step["action"], step.get("note", ""), step.get("photos", [])
-        try:
-            if action in workflow.RECORD_ONLY:
-                step_id, added = changes.record_step(connection, case.id, action, actor=g.staff.id, note=note,
-                                                          photos=photos, details=details)
-                if added:
-                    # Queued before the commit: if the queue refuses it, nothing is recorded and the caller
-                    # retries; the worker waits (retries) until it sees the committed step.
-                    enqueue_or_503(svc, NOTIFY_ASSIGNEES, case.id, changes.assigned_event(step_id))
-            else:
-                change = changes.transition(connection, case.id, action, actor=g.staff.id, note=note, photos=photos,
-                                            details=details)
-                tell_reporter(svc, case, change, photos)
-        except IllegalTransition as error:
-            raise Problem(409, "illegal-transition", ILLEGAL,
-                          extra={"allowed": list(error.allowed), "current_status": error.status})
+        apply_action(connection, g.staff, case, parse_body(schema), lang)
     with svc.engine.connect() as connection:
         return jsonify(detail(connection, find_case(connection, case_id)))
 
@@ -115,6 +95,34 @@ def tell_reporter(svc, case, change, photos=()) -> None:
     if change.action == "resolve":
         for key in photos:
             enqueue_or_503(svc, CHECK_PHOTO, case.id, key)
+
+
+def apply_action(connection, staff, case, body: dict, lang: str) -> None:
+    """Validate one step (CaseActionSchema) and make it, in the caller's transaction: the one path of the
+    JSON API and of the staff console. Raises Problem (422, 409, 503) and changes nothing then."""
+    svc = services()
+    schema = CaseActionSchema(kind=case.kind, mode=case.payload.get("mode"))
+    try:
+        step = schema.load(body)
+    except ValidationError as error:
+        raise validation_problem(error, lang)
+    details = step_details(connection, case, step, lang)
+    action, note, photos = step["action"], step.get("note", ""), step.get("photos", [])
+    try:
+        if action in workflow.RECORD_ONLY:
+            step_id, added = changes.record_step(connection, case.id, action, actor=staff.id, note=note,
+                                                 photos=photos, details=details)
+            if added:
+                # Queued before the commit: if the queue refuses it, nothing is recorded and the caller
+                # retries; the worker waits (retries) until it sees the committed step.
+                enqueue_or_503(svc, NOTIFY_ASSIGNEES, case.id, changes.assigned_event(step_id))
+        else:
+            change = changes.transition(connection, case.id, action, actor=staff.id, note=note, photos=photos,
+                                        details=details)
+            tell_reporter(svc, case, change, photos)
+    except IllegalTransition as error:
+        raise Problem(409, "illegal-transition", ILLEGAL,
+                      extra={"allowed": list(error.allowed), "current_status": error.status})
 
 
 def enqueue_or_503(svc, actor_name: str, *args) -> None:

@@ -13,7 +13,10 @@ from flask import Flask
 def page_policy(upload_origin: str | None) -> str:
     """The pages' CSP. Their small stylesheets are inline (one request per page on a phone), hence
     'unsafe-inline' for styles only; `upload_origin` is where the forms' photos go when not here."""
-    return ("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' blob: data:; "
+    extra = " " + upload_origin if upload_origin else ""
+    # Staff photos on S3 are shown from short-lived presigned URLs: img-src names the bucket's origin too.
+    return ("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
+            f"img-src 'self' blob: data:{extra}; "
             f"connect-src 'self'{' ' + upload_origin if upload_origin else ''}; form-action 'self'; "
             "base-uri 'none'; frame-ancestors 'none'")
 

@@ -142,6 +142,7 @@ def build_spec(base_url: str) -> dict:
                                                                    "503": _json({"type": "object"}, "not ready")})}}})
     _document_attachments(spec)
     _document_pages(spec)
+    _document_console(spec)
     from functions import open311
 
     open311.document(spec)
@@ -267,6 +268,63 @@ def _document_pages(spec) -> None:
         "responses": {"200": {"description": "the file", "content": {
             media: {"schema": {"type": "string"}} for media in ("text/javascript", "text/css")}},
             "404": {"description": "no such file", "content": problem}, **_errors(429)}}})
+
+
+def _document_console(spec) -> None:
+    """The staff console (工作台): server-rendered pages behind a session cookie; not signed in, a page is a
+    302 to the sign-in page, and every form POST without its CSRF token is 403."""
+    signed_in = {"302": {"description": "not signed in: to /staff/sign-in (or after a POST, the next page)"}}
+    lang = {"in": "query", "name": "lang", "schema": {"type": "string"}, "description": "en for English"}
+    case = _path_parameter("case_id", "the case's id")
+    token = _path_parameter("token", "the one-time sign-in link's secret")
+    missing = {"404": _html("no such case, or not in the member's scope (the same page either way)")}
+    tag = {"tags": ["staff console"]}
+
+    def get(summary, extra=None, params=()):
+        return {"get": {"summary": summary, **tag, "parameters": [lang, *params],
+                        "responses": {"200": _html(summary), **signed_in, **(extra or {}), **_errors(429)}}}
+
+    def post(summary, extra=None, params=()):
+        return {"post": {"summary": summary, **tag, "parameters": [lang, *params],
+                         "responses": {"303": {"description": "done: to the next page"},
+                                       "403": _html("no CSRF token, or not the session's"), **(extra or {}),
+                                       **_errors(413, 415, 429)}}}
+
+    spec.path(path="/staff/", operations=get("我的任务 — my open cases by deadline, and those escalated to me"))
+    spec.path(path="/staff/cases", operations=get("问题清单 — the cases in scope, filtered like the API"))
+    spec.path(path="/staff/map", operations=get("open hazards in scope on a map (SVG; tiles if configured)"))
+    spec.path(path="/staff/cases/{case_id}", operations=get("a case: details, photos, history, action forms",
+                                                           missing, [case]))
+    spec.path(path="/staff/cases/{case_id}/photo", operations={"get": {
+        "summary": "one of the case's photos, or its thumbnail (size=thumb); on S3 a redirect to a short-lived URL",
+        **tag, "parameters": [case, {"in": "query", "name": "key", "schema": {"type": "string"}},
+                              {"in": "query", "name": "size", "schema": {"type": "string"}}, lang],
+        "responses": {"200": {"description": "the photo", "content": {"image/jpeg": {"schema": {
+            "type": "string", "format": "binary"}}}}, **signed_in, **missing, **_errors(429)}}})
+    spec.path(path="/staff/cases/{case_id}/actions", operations=post(
+        "one step on the case (the case API's actions), from the case page's form", {
+            **missing, "409": _html("not possible from the case's status"), "422": _html("a field is wrong"),
+            "503": _html("the queue is unavailable; nothing was changed"), "302": signed_in["302"]}, [case]))
+    spec.path(path="/staff/sign-in", operations=get("sign in: WeCom, or a one-time code", params=[
+        {"in": "query", "name": "next", "schema": {"type": "string"}}]))
+    spec.path(path="/staff/sign-in/code", operations=post("sign in with the staff id and a 6-digit code", {
+        "401": _html("wrong or expired code")}))
+    spec.path(path="/staff/sign-in/send", operations=post(
+        "send a sign-in link to the member's own e-mail or SMS (the same answer for any id)", {
+            "200": _html("the sign-in page, saying a link is on its way"), "503": _html("the queue is unavailable")}))
+    spec.path(path="/staff/sign-in/link/{token}", operations={
+        **get("a one-time sign-in link: shows whom it signs in, with a button (a preview spends nothing)",
+              {"410": _html("not valid, expired or used")}, [token]),
+        **post("use the link: signs in, once", {"410": _html("not valid, expired or used")}, [token])})
+    spec.path(path="/staff/sign-in/wecom", operations=get("to WeCom's authorisation page (企业微信网页授权)",
+                                                           {"404": _html("WeCom sign-in is not set up")}))
+    spec.path(path="/staff/sign-in/wecom/return", operations=get(
+        "WeCom's return with a code: signs in the member whose userid it is", {
+            "403": _html("not a member, or a state that is not this browser's"),
+            "404": _html("WeCom sign-in is not set up"), "502": _html("WeCom unreachable")},
+        [{"in": "query", "name": "code", "schema": {"type": "string"}},
+         {"in": "query", "name": "state", "schema": {"type": "string"}}]))
+    spec.path(path="/staff/sign-out", operations=post("sign out: ends this session", {"302": signed_in["302"]}))
 
 
 def _path_of(kind: str) -> str:

@@ -104,6 +104,15 @@ def _parser() -> argparse.ArgumentParser:
     token_list = token_commands.add_parser("list", help="list tokens (ids, staff, expiry; never secrets)")
     token_list.set_defaults(handler=_token_list)
 
+    staff = commands.add_parser("staff", help="the staff console: sign-in links, revoking a member's access")
+    staff_commands = staff.add_subparsers(metavar="ACTION")
+    link = staff_commands.add_parser("link", help="print a one-time sign-in link and code (15 minutes, once)")
+    link.add_argument("--staff", required=True, metavar="ID", help="a staff id from the directory")
+    link.set_defaults(handler=_staff_link)
+    cut_off = staff_commands.add_parser("revoke", help="end every session and token of a staff member")
+    cut_off.add_argument("--staff", required=True, metavar="ID")
+    cut_off.set_defaults(handler=_staff_revoke)
+
     cases = commands.add_parser("cases", help="the case workflow")
     cases_commands = cases.add_subparsers(metavar="ACTION")
     sweep = cases_commands.add_parser(
@@ -375,6 +384,35 @@ def _token_list(settings, args) -> int:
         for row in tokens.listing(connection):
             state = "revoked" if row.revoked_at else "live"
             print(f"{row.id}\t{row.staff_id}\t{state}\texpires {row.expires_at:%Y-%m-%d %H:%M}Z")
+    return 0
+
+
+def _staff_link(settings, args) -> int:
+    from minqing.directory import load_configured_directory
+    from minqing.store import sessions
+
+    if args.staff not in load_configured_directory(settings).staff:
+        print(f"no staff member {args.staff!r} in the directory", file=sys.stderr)
+        return 1
+    with _engine(settings).begin() as connection:
+        made = sessions.create_link(connection, args.staff)
+    print(f"{settings.base_url}/staff/sign-in/link/{made.token}")
+    print(f"code {made.code} for {args.staff}, valid once until {made.expires_at:%H:%M}Z; hand it to them "
+          "directly (not in a group)", file=sys.stderr)
+    return 0
+
+
+def _staff_revoke(settings, args) -> int:
+    from minqing.store import sessions, tokens
+
+    with _engine(settings).begin() as connection:
+        for row in tokens.listing(connection):
+            if row.staff_id == args.staff:
+                tokens.revoke(connection, row.id)
+        # A revoked token row is what marks a member as cut off (tokens.staff_revoked); issuing a token lifts it.
+        tokens.revoke(connection, tokens.create(connection, args.staff, days=1).id)
+        ended = sessions.end_all(connection, args.staff)
+    print(f"{args.staff}: {ended} session(s) ended, tokens revoked")
     return 0
 
 

@@ -55,6 +55,8 @@ class Staff(NamedTuple):
     communities: tuple[str, ...]
     services: tuple[str, ...]
     channels: tuple[Channel, ...]
+    # 企业微信 userid, for signing in to the console from inside WeCom (网页授权).
+    wecom_userid: str = ""
 
 
 class Spot(NamedTuple):
@@ -99,6 +101,15 @@ class Volunteer(NamedTuple):
     active: bool
 
 
+class Reply(NamedTuple):
+    """A reply template (办理回复模板) the console offers for an action; `{placeholders}` filled from the case."""
+
+    kind: str
+    category: str
+    action: str
+    text: Label
+
+
 class Street(NamedTuple):
     code: str
     name: Label
@@ -113,6 +124,7 @@ class Directory(NamedTuple):
     enterprise_assignments: Mapping[str, str]
     sla: tuple[SlaLimit, ...] = ()
     volunteers: Mapping[str, Volunteer] = MappingProxyType({})
+    replies: tuple[Reply, ...] = ()
 
     @property
     def community_codes(self) -> frozenset[str]:
@@ -124,6 +136,15 @@ class Directory(NamedTuple):
         if not self.volunteers:
             return None
         return frozenset(v.id for v in self.volunteers.values() if v.active)
+
+    def replies_for(self, kind: str, category: str, action: str) -> list[Reply]:
+        """The templates for `action` on a case of `kind` and `category`, the most specific first."""
+        found = [r for r in self.replies if r.action == action and r.kind in (kind, "*")
+                 and r.category in (category, "*")]
+        return sorted(found, key=lambda r: (r.kind == "*", r.category == "*"))
+
+    def staff_by_wecom(self, userid: str) -> Staff | None:
+        return next((s for s in self.staff.values() if s.wecom_userid and s.wecom_userid == userid), None)
 
     def staff_member(self, staff_id: str) -> Staff:
         """The staff member with this id; KeyError if the directory has none."""
@@ -253,6 +274,7 @@ def _build(data: Mapping[str, Any]) -> Directory:
                 Channel(type=channel["type"], options=MappingProxyType(dict(channel["options"])))
                 for channel in item["channels"]
             ),
+            wecom_userid=item["wecom_userid"],
         )
         for item in data["staff"]
     }
@@ -276,4 +298,6 @@ def _build(data: Mapping[str, Any]) -> Directory:
             for item in data["sla"]
         ),
         volunteers=MappingProxyType({item["id"]: Volunteer(**item) for item in data["volunteers"]}),
+        replies=tuple(Reply(kind=item["kind"], category=item["category"], action=item["action"],
+                            text=_label(item["text"])) for item in data["replies"]),
     )

@@ -112,6 +112,16 @@ class Settings(NamedTuple):
     trusted_proxies: int = 0
     # API keys that may post Open311 service requests; none means Open311 posting is refused.
     open311_api_keys: tuple[str, ...] = ()
+    # The staff console (工作台): a session ends after this long without a request, and after `session_hours`.
+    session_idle_minutes: float = 120.0
+    session_hours: float = 12.0
+    # 企业微信网页授权: the corp id, the app's secret and agent id; the API's base URL (a local peer in tests),
+    # and where browsers are sent to authorise (open.weixin.qq.com).
+    wecom_corp_id: str = ""
+    wecom_secret: str = ""
+    wecom_agent_id: str = ""
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    wecom_open_url: str = "https://open.weixin.qq.com"
     extra: Mapping[str, str] = MappingProxyType({})
     # Channel credentials named by the directory (`webhook_env = "WECOM_JIANGLING"`); never printed.
     credentials: Mapping[str, str] = MappingProxyType({})
@@ -201,6 +211,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", "memory://"),
         trusted_proxies=_count("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0")),
         open311_api_keys=tuple(k.strip() for k in get("OPEN311_API_KEYS", "").split(",") if k.strip()),
+        session_idle_minutes=float(get("SESSION_IDLE_MINUTES", "120")),
+        session_hours=float(get("SESSION_HOURS", "12")),
+        wecom_corp_id=get("WECOM_CORP_ID", ""),
+        wecom_secret=get("WECOM_SECRET", ""),
+        wecom_agent_id=get("WECOM_AGENT_ID", ""),
+        wecom_api_url=get("WECOM_API_URL", "https://qyapi.weixin.qq.com").rstrip("/"),
+        wecom_open_url=get("WECOM_OPEN_URL", "https://open.weixin.qq.com").rstrip("/"),
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         credentials=MappingProxyType(dict(env)),
     )

@@ -133,6 +133,7 @@ class StaffSchema(_Strict):
     role = fields.String(required=True, validate=_one_of(ROLES))
     communities = fields.List(fields.String(), load_default=list)
     services = fields.List(fields.String(validate=_one_of(CONSULTATION_SERVICES)), load_default=list)
+    wecom_userid = fields.String(load_default="", validate=validate.Length(max=64))
     channels = fields.List(
         fields.Nested(ChannelSchema),
         validate=validate.Length(min=1, error="list at least one channel"),
@@ -219,6 +220,23 @@ class VolunteerSchema(_Strict):
     active = fields.Boolean(load_default=True)
 
 
+# The actions a reply template can be for: the workflow's and the steps recorded beside it.
+REPLY_ACTIONS = ("acknowledge", "start", "resolve", "close", "reject", "reopen", "note", "assign")
+
+
+class ReplySchema(_Strict):
+    """办理回复模板: a text the console offers for an action on cases of a kind and category."""
+
+    kind = fields.String(load_default=ANY, validate=_one_of((*KINDS, ANY)))
+    category = fields.String(load_default=ANY)
+    action = fields.String(required=True, validate=_one_of(REPLY_ACTIONS))
+    text = fields.Nested(LabelSchema, required=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def category_fits_kind(self, data, **kwargs):
+        _check_category(data)
+
+
 class DirectorySchema(_Strict):
     street = fields.Nested(StreetSchema, required=True)
     communities = fields.List(fields.Nested(CommunitySchema), load_default=list)
@@ -229,6 +247,7 @@ class DirectorySchema(_Strict):
     volunteers = fields.List(fields.Nested(VolunteerSchema), load_default=list)
     # The roster `minqing volunteers import` writes, beside this file; its volunteers join the ones above.
     volunteers_file = fields.String()
+    replies = fields.List(fields.Nested(ReplySchema), load_default=list)
 
     # Cross-references are checked against the original input so that every entry keeps its index and
     # mistakes are reported together with field errors, not after the clerk has fixed those.

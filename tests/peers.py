@@ -416,3 +416,77 @@ def peer_env(robots: RobotPeer, smtp: SMTPPeer) -> dict:
         "TEST_HOOK_SECRET": WEBHOOK_SECRET,
         **smtp.env(),
     }
+
+
+class WeComOAuthPeer:
+    """企业微信网页授权 as the console meets it: the authorise page (which sends the browser straight back with
+    a code for `user`, as WeCom does for a member already inside the app), `gettoken` and
+    `auth/getuserinfo`. Codes work once; a wrong corp secret is refused like WeCom does (errcode 40001)."""
+
+    CORP_ID, SECRET = "ww-test-corp", "wecom-test-secret"
+
+    def __init__(self):
+        self.user = "WangWangGe"
+        self.codes: dict[str, str] = {}
+        self.calls: list[str] = []
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _json(self, body):
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                parts = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(parts.query))
+                peer.calls.append(parts.path)
+                if parts.path == "/connect/oauth2/authorize":
+                    code = f"code-{random.randrange(10**9)}"
+                    peer.codes[code] = peer.user
+                    back = query["redirect_uri"] + ("&" if "?" in query["redirect_uri"] else "?") + \
+                        urllib.parse.urlencode({"code": code, "state": query.get("state", "")})
+                    self.send_response(302)
+                    self.send_header("Location", back)
+                    self.end_headers()
+                elif parts.path == "/cgi-bin/gettoken":
+                    if query.get("corpid") != peer.CORP_ID or query.get("corpsecret") != peer.SECRET:
+                        return self._json({"errcode": 40001, "errmsg": "invalid credential"})
+                    self._json({"errcode": 0, "errmsg": "ok", "access_token": "peer-token", "expires_in": 7200})
+                elif parts.path == "/cgi-bin/auth/getuserinfo":
+                    if query.get("access_token") != "peer-token":
+                        return self._json({"errcode": 40014, "errmsg": "invalid access_token"})
+                    user = peer.codes.pop(query.get("code", ""), None)
+                    if user is None:
+                        return self._json({"errcode": 40029, "errmsg": "invalid code"})
+                    self._json({"errcode": 0, "errmsg": "ok", "userid": user, "user_ticket": "t"})
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def env(self) -> dict:
+        return {"MINQING_WECOM_CORP_ID": self.CORP_ID, "MINQING_WECOM_SECRET": self.SECRET,
+                "MINQING_WECOM_API_URL": self.url, "MINQING_WECOM_OPEN_URL": self.url}
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture()
+def wecom_oauth():
+    peer = WeComOAuthPeer()
+    yield peer
+    peer.stop()

@@ -47,3 +47,23 @@ def test_cases_stored_before_0006_get_the_default_deadline(database_url):
         assert found == expected
     finally:
         engine.dispose()
+
+
+def test_0008_adds_the_consoles_sessions_and_links(database_url):
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0007")
+        upgrade(engine, "0008")
+        assert current_revision(engine) == "0008"
+        inspector = sa.inspect(engine)
+        assert {"staff_sessions", "sign_in_links"} <= set(inspector.get_table_names())
+        assert "ix_submissions_duplicate_of" in {i["name"] for i in inspector.get_indexes("submissions")}
+        from minqing.store import sessions
+
+        with engine.begin() as c:
+            made = sessions.create_link(c, "qjj-grid")
+        with engine.begin() as c:
+            assert sessions.redeem_link(c, made.token) == "qjj-grid"
+            assert sessions.redeem_link(c, made.token) is None
+    finally:
+        engine.dispose()

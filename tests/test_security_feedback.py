@@ -317,7 +317,7 @@ def test_migration_0007_indexes_keys_and_makes_room_for_their_scope(database, tm
     engine = make_engine(url)
     try:
         upgrade(engine, "0006")
-        upgrade(engine)
+        upgrade(engine, "0007")
         assert current_revision(engine) == "0007"
         indexes = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("submissions")}
         assert indexes["ix_submissions_idempotency_key"] == ["idempotency_key", "kind"]

@@ -13,7 +13,7 @@ log = logging.getLogger("minqing.workers")
 
 def build(settings: Settings, *, broker=None, directory=None):
     """A runtime with its broker (our middleware added) and the actors declared on it."""
-    from workers import actors, notifications, residents  # noqa: F401 - importing them registers their actors
+    from workers import actors, notifications, residents, sign_in  # noqa: F401 - importing them registers their actors
     from workers.brokers import make_broker
     from workers.registry import bind
     from dramatiq.middleware import CurrentMessage

@@ -46,6 +46,11 @@ class S3Store:
         )
         return UploadTarget(method="POST", url=post["url"], fields=post["fields"])
 
+    def download_url(self, key: str, seconds: int) -> str:
+        """A presigned GET of `key`, valid for `seconds` (staff photos: the console's photo route)."""
+        return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                  ExpiresIn=seconds)
+
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 

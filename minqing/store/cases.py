@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from minqing.domain import search, workflow
 from minqing.domain.tallies import OFFICE_TZ
 from minqing.store import search_index
-from minqing.store.tables import assignments, feedback, status_history, submissions
+from minqing.store.tables import assignments, feedback, outbox, status_history, submissions
 
 DUPLICATE_RADIUS_M = 50
 DUPLICATE_WINDOW = timedelta(days=30)
@@ -318,3 +318,40 @@ def public_status(connection: Connection, receipt: str) -> dict | None:
 
 def assignees(connection: Connection, submission_id: str) -> list[str]:
     return list(connection.execute(_ASSIGNEES, {"id": submission_id}).scalars())
+
+
+def status_counts(connection: Connection, filters: dict, scope, at: datetime) -> dict[str, int]:
+    """How many cases match `filters` in each status (the status filter itself set aside): the list's header."""
+    # Without the list's ORDER BY and columns: the database counts over the status alone, sorting nothing.
+    query = filtered({**filters, "status": None}, scope, at).order_by(None).with_only_columns(
+        submissions.c.status).subquery()
+    rows = connection.execute(select(query.c.status, func.count()).group_by(query.c.status)).all()
+    return {status: count for status, count in rows}
+
+
+def open_assigned_to(connection: Connection, staff_id: str, scope, limit: int = 100):
+    """任务清单: the open cases `staff_id` answers for, overdue first, then by deadline (none last)."""
+    mine = exists(select(assignments.c.staff_id).where(assignments.c.submission_id == submissions.c.id,
+                                                       assignments.c.staff_id == staff_id))
+    return connection.execute(select(submissions).where(
+        scope, mine, submissions.c.status.in_(workflow.OPEN_STATUSES))
+        .order_by(submissions.c.due_at.is_(None), submissions.c.due_at, submissions.c.submitted_at)
+        .limit(limit)).all()
+
+
+def escalated_to(connection: Connection, staff_id: str, scope, limit: int = 50):
+    """Open cases escalated to `staff_id` (they were told that nobody acknowledged them in time)."""
+    told = exists(select(outbox.c.id).where(outbox.c.submission_id == submissions.c.id,
+                                            outbox.c.recipient == staff_id, outbox.c.event.like("escalated-%")))
+    return connection.execute(select(submissions).where(
+        scope, told, submissions.c.status.in_(workflow.OPEN_STATUSES))
+        .order_by(submissions.c.due_at, submissions.c.submitted_at).limit(limit)).all()
+
+
+def hazard_points(connection: Connection, scope, limit: int = 400):
+    """Open hazards in `scope` that have a position, for the map (newest first)."""
+    return connection.execute(select(
+        submissions.c.id, submissions.c.receipt, submissions.c.status, submissions.c.category,
+        submissions.c.community, submissions.c.due_at, submissions.c.payload["location"].label("location"))
+        .where(scope, submissions.c.kind == "hazard", submissions.c.status.in_(workflow.OPEN_STATUSES))
+        .order_by(submissions.c.submitted_at.desc()).limit(limit)).all()

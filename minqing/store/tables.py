@@ -258,3 +258,36 @@ Index("ix_tallies_day", tallies.c.day, tallies.c.kind, tallies.c.metric, tallies
 Index("ix_tally_events_at", tally_events.c.at)
 Index("ix_status_history_at", status_history.c.at)
 Index("ix_feedback_at", feedback.c.at)
+Index("ix_submissions_community_status", submissions.c.community, submissions.c.status)  # migration 0008
+Index("ix_assignments_staff", assignments.c.staff_id)  # migration 0008
+
+# --- The staff console (issue 18) --------------------------------------------------------------------------
+
+# A signed-in browser: the cookie holds the session id, the table only its hash (migration 0008).
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("via", String(16), nullable=False, default=""),  # link, code, wecom
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime()),
+    Index("ix_staff_sessions_staff", "staff_id"),
+)
+
+# A one-time sign-in link and its 6-digit code: valid once, for minutes; kept as hashes.
+sign_in_links = Table(
+    "sign_in_links",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Index("ix_sign_in_links_staff", "staff_id"),
+)

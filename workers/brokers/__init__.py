@@ -17,6 +17,7 @@ TELL_REPORTER = "tell_reporter"
 NUDGE_ASSIGNEES = "nudge_assignees"
 CHECK_PHOTO = "check_photo"
 REMIND_REPORTER = "remind_reporter"
+SEND_SIGN_IN_LINK = "send_sign_in_link"
 
 
 def default_middleware(settings) -> list:
