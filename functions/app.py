@@ -58,9 +58,9 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None,
     for module in (hazard, consultation, enterprise, receipts, tallies, health, attachments, pages, actions):
         app.register_blueprint(module.blueprint)
 
-    from functions import cases, dashboard, exports, feedback, open311, openapi
+    from functions import cases, checks, dashboard, exports, feedback, open311, openapi
 
-    for module in (cases, feedback, dashboard, exports, openapi, open311):
+    for module in (cases, feedback, checks, dashboard, exports, openapi, open311):
         app.register_blueprint(module.blueprint)
 
     from functions.limits import protect

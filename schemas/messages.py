@@ -166,3 +166,4 @@ RECTIFICATION_REQUIRED = Msg("Say what was done to fix it.", zh="请填写整改
 RECTIFICATION_WITHOUT_FIX = Msg("Only a finding fixed on the spot has a rectification.",
                                 zh="只有当场整改的发现才填写整改情况。")
 UNKNOWN_VOLUNTEER = Msg("No active volunteer has this id in the roster.", zh="花名册中没有此编号的在册志愿者。")
+CHECK_PHOTO_REQUIRED = Msg("Add a photo of what you found.", zh="请拍一张核查时的现场照片。")

@@ -7,7 +7,7 @@ from schemas.messages import language
 from workers.templates import render
 
 # Events whose messages carry one-tap links: the recipient is asked to act on the case.
-ACTIONABLE = ("received", "escalated", "assigned")
+ACTIONABLE = ("received", "escalated", "assigned", "rechecked")
 
 
 def template_event(event: str) -> str:

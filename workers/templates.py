@@ -26,6 +26,8 @@ SUBJECTS = {
     ("assigned", "en"): "[minqing] Assigned to you: {kind} {receipt}",
     ("rectified", "zh-CN"): "【民情】已当场整改 {kind} {receipt}",
     ("rectified", "en"): "[minqing] Already fixed on the spot: {kind} {receipt}",
+    ("rechecked", "zh-CN"): "【民情】核查未整改，已重新打开 {kind} {receipt}",
+    ("rechecked", "en"): "[minqing] Not fixed on a patrol's check, reopened: {kind} {receipt}",
 }
 BODIES = {
     ("received", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
@@ -38,6 +40,9 @@ BODIES = {
     ("rectified", "zh-CN"): "{where}·{category}：{excerpt}{place} 巡查志愿者已当场整改：{fix}（仅告知，无需处理）",
     ("rectified", "en"): "{where} · {category}: {excerpt}{place} Fixed on the spot by the patrol: {fix} "
                          "(for information, nothing to do)",
+    # A volunteer checked staff's work on a later round (核查) and found it not fixed: back to work.
+    ("rechecked", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}",
+    ("rechecked", "en"): "{where} · {category}{priority}: {excerpt}{place}",
 }
 NOTES = {
     ("escalated", "zh-CN"): "超过时限（{limit}）仍未受理，负责人：{names}。请督办。",
@@ -46,6 +51,8 @@ NOTES = {
     ("fallback", "en"): "({names} could not be reached on any channel; passed to you)",
     ("assigned", "zh-CN"): "{names}将此件转派给您。",
     ("assigned", "en"): "{names} assigned this case to you.",
+    ("rechecked", "zh-CN"): "平安合伙人（{names}）核查时发现仍未整改，此件已重新打开，请再处理。",
+    ("rechecked", "en"): "A patrol ({names}) checked and found this not fixed; the case is reopened, please act again.",
 }
 LIMIT_UNITS = {
     ("hours", "zh-CN"): "{n}小时", ("hours", "en"): "{n} h",

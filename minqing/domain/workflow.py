@@ -59,6 +59,9 @@ def apply(status: str, action: str) -> Transition:
 # Steps staff record without moving the case: they go to the history with the status unchanged.
 RECORD_ONLY = ("note", "assign")
 
+# A volunteer's check (核查) that found the work done: recorded by the check endpoint, not by staff.
+CHECKED = "check"
+
 # What an enterprise request came to (企业诉求办结情况); "solved" counts towards "problems solved".
 ENTERPRISE_OUTCOMES = ("solved", "partly_solved", "not_solved", "referred")
 

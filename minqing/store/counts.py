@@ -25,7 +25,7 @@ from minqing.domain.tallies import (
     round_increments,
     transition_increments,
 )
-from minqing.store import base, cases
+from minqing.store import base, cases, patrol_counts
 from minqing.store.base import insert_ignoring_known, now
 from minqing.store.tables import (
     case_durations,
@@ -48,6 +48,8 @@ def count_transition(connection: Connection, case, event: str, at: datetime, det
     counted = apply_increments(
         connection, case.id, event,
         transition_increments(case.kind, case.payload, event, at, details, on_time=on_time))
+    if counted:
+        patrol_counts.count_resolution(connection, case, event, at, details)
     if counted and event in TIMED_EVENTS:
         base.insert_ignoring_known(connection, case_durations, dict(
             submission_id=case.id, event=event, kind=case.kind, community=case.community or "",
@@ -58,11 +60,12 @@ def count_transition(connection: Connection, case, event: str, at: datetime, det
 
 def count_submission(connection: Connection, row) -> None:
     """Count a stored submission: received (and a patrol's finding), and the patrol round it opened."""
-    apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at))
+    if apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at)):
+        patrol_counts.count_finding(connection, row)
     patrol_round = (row.payload.get("patrol") or {}).get("round")
-    if patrol_round:
-        apply_increments(connection, patrol_round, "patrol-round",
-                         round_increments(row.kind, row.payload, row.submitted_at))
+    if patrol_round and apply_increments(connection, patrol_round, "patrol-round",
+                                         round_increments(row.kind, row.payload, row.submitted_at)):
+        patrol_counts.count_round(connection, row)
 
 
 def count_overdue(connection: Connection, case) -> bool:
@@ -87,7 +90,10 @@ def recount_workflow(connection: Connection) -> None:
     by_id = {row.id: row for row in connection.execute(select(submissions))}
     history = connection.execute(select(status_history).order_by(status_history.c.at, status_history.c.id)).all()
     for step in history:
-        if step.action in workflow.RECORD_ONLY or (step.action is None and step.status == "received"):
+        if (step.details or {}).get("check") and step.submission_id in by_id:
+            # A volunteer's check (核查): a record-only step when fixed, a reopening when not.
+            patrol_counts.count_check(connection, by_id[step.submission_id], step.at, step.details)
+        if step.action in (*workflow.RECORD_ONLY, workflow.CHECKED) or (step.action is None and step.status == "received"):
             continue
         case = by_id.get(step.submission_id)
         if case is not None:
@@ -155,6 +161,7 @@ def rebuild_tallies(connection: Connection) -> int:
     """Recount every stored submission from scratch, and its history and feedback; returns how many."""
     connection.execute(delete(tallies))
     connection.execute(delete(tally_events))
+    patrol_counts.clear(connection)
     count = 0
     for row in connection.execute(
         select(submissions.c.id, submissions.c.kind, submissions.c.payload, submissions.c.submitted_at)
