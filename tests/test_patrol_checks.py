@@ -107,3 +107,40 @@ def test_a_check_names_an_active_volunteer_and_has_a_photo(server):
         assert server.get(f"/api/v1/receipts/{receipt}").json()["status"] == "resolved"
     finally:
         engine.dispose()
+
+
+def findings(counted: dict) -> float:
+    return sum(value for (_, _, metric), value in counted.items() if metric == "findings")
+
+
+def test_team_counts_on_the_dashboard_and_in_the_monthly_report_name_no_small_team(server, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from openpyxl import load_workbook
+
+    round_id = "r-" + uuid.uuid4().hex[:8]
+    for n in range(5):
+        body = finding(patrol={"team": "江零一队", "volunteer_id": "JL-001", "round": round_id})
+        if n == 0:
+            body.update(rectified_on_site=True, rectification="已移走电池")
+        assert server.post("/api/v1/hazard-reports", json=body).status_code == 202
+    small = finding(patrol={"team": "江零二队", "volunteer_id": "JL-001", "round": "r-small"})
+    assert server.post("/api/v1/hazard-reports", json=small).status_code == 202
+    engine = engine_of(server)
+    try:
+        counted = wait_until(lambda: findings(t := team_counts(engine)) == 6 and t, timeout=30)
+    finally:
+        engine.dispose()
+    assert counted[("江零一队", "jiangling", "findings")] == 5 and counted[("江零一队", "jiangling", "rounds")] == 1
+    assert counted[("江零一队", "jiangling", "rectified_on_site")] == 1
+    page = server.get("/dashboard").text
+    assert "平安合伙人" in page and "江零一队" in page and "其他队伍" in page
+    assert "江零二队" not in page and "JL-001" not in page and "张志愿" not in page
+    assert "Other teams" in server.get("/dashboard?lang=en").text
+    month = datetime.now(timezone(timedelta(hours=8))).strftime("%Y-%m")
+    output = tmp_path / "report.xlsx"
+    made = minqing(server.env, "report", "--month", month, "--format", "xlsx", "--output", str(output))
+    assert made.returncode == 0, made.stderr
+    sheet = [row for row in load_workbook(output)["平安合伙人"].iter_rows(min_row=3, values_only=True)]
+    assert [row[:4] for row in sheet] == [("江零社区", "江零一队", "1", "5"), ("江零社区", "其他队伍", "1", "1")]
+    assert all("江零二队" not in row for row in sheet)
