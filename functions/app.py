@@ -61,9 +61,9 @@ def create_app(settings: Settings | None = None, *, broker=None, directory=None,
                    public):
         app.register_blueprint(module.blueprint)
 
-    from functions import cases, console, dashboard, exports, feedback, open311, openapi
+    from functions import cases, checks, console, dashboard, exports, feedback, open311, openapi
 
-    for module in (cases, feedback, dashboard, exports, openapi, open311, console):
+    for module in (cases, feedback, checks, dashboard, exports, openapi, open311, console):
         app.register_blueprint(module.blueprint)
 
     from functions.limits import protect

@@ -86,3 +86,27 @@ def _year() -> int:
         raise Problem(400, "bad-year", ("年份格式应为四位数字，如2026。", "The year is four digits, e.g. 2026."),
                       errors={"year": ["应为2000到2100之间的年份" if pick_lang() != "en" else "expected a year 2000–2100"]})
     return int(value)
+
+
+@blueprint.context_processor
+def patrol_section() -> dict:
+    """平安合伙人 for the dashboard's include `_patrol.html`: teams' totals by community for the year, from
+    patrol_tallies; no individual, and no team with fewer than 5 findings named (they are "other teams")."""
+    if request.endpoint != "dashboard.dashboard":
+        return {}
+    from minqing.domain.patrol import OTHER_TEAMS, team_totals
+    from minqing.store import patrol_counts
+
+    svc = services()
+    en = pick_lang(svc.settings.default_lang) == "en"
+    year = _year()
+    try:
+        with svc.engine.connect() as connection:
+            rows = patrol_counts.patrol_rows(connection, since=f"{year}-01", until=f"{year}-12")
+    except Exception:
+        raise Problem(503, "database-unavailable", UNREADABLE, headers={"Retry-After": "5"})
+    communities = svc.directory.communities
+    shown = [{"community": (communities[r.community].name.en if en else communities[r.community].name.zh)
+              if r.community in communities else r.community,
+              "team": r.team or OTHER_TEAMS[1 if en else 0], **r.values} for r in team_totals(rows)]
+    return {"patrol": shown}

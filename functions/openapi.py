@@ -72,6 +72,7 @@ def build_spec(base_url: str) -> dict:
     from schemas import responses as r
     from schemas.attachment import AttachmentRequestSchema
     from schemas.cases import CaseActionSchema, CaseFilterSchema, FeedbackSchema
+    from schemas.check import CheckSchema
 
     plugin = MarshmallowPlugin()
     spec = APISpec(title="minqing 民情", version="1", openapi_version="3.1.0", plugins=[plugin],
@@ -86,7 +87,8 @@ def build_spec(base_url: str) -> dict:
                          ("CaseDetail", r.CaseDetail), ("ReceiptStatus", r.ReceiptStatus),
                          ("FeedbackAccepted", r.FeedbackAccepted), ("CaseAction", CaseActionSchema),
                          ("Feedback", FeedbackSchema), ("AttachmentRequest", AttachmentRequestSchema),
-                         ("AttachmentTarget", r.AttachmentTarget)):
+                         ("AttachmentTarget", r.AttachmentTarget), ("Check", CheckSchema),
+                         ("CheckRecorded", r.CheckRecorded)):
         spec.components.schema(name, schema=schema)
     for kind, schema in ((kind, schema_class(kind)) for kind in FORM_KINDS):
         spec.components.schema(FORMS[_path_of(kind)][0], schema=schema)
@@ -108,6 +110,13 @@ def build_spec(base_url: str) -> dict:
         "tags": ["public"], "parameters": [code], "requestBody": _body("Feedback"),
         "responses": {"201": _json("FeedbackAccepted", "recorded"),
                       **_errors(400, 403, 404, 409, 413, 415, 422, 429)}}})
+    spec.path(path="/api/v1/checks/{receipt}", operations={"post": {
+        "summary": "核查 — a patrol volunteer checks a hazard staff resolved: fixed, or not fixed (it reopens)",
+        "tags": ["public"], "parameters": [{"in": "path", "name": "receipt", "required": True,
+                                            "schema": {"type": "string"}}],
+        "requestBody": _body("Check"),
+        "responses": {"201": _json("CheckRecorded", "recorded"), "200": _json("CheckRecorded", "already recorded"),
+                      **_errors(400, 404, 409, 413, 415, 422, 429, 503)}}})
     spec.path(path="/api/v1/tallies", operations={"get": {
         "summary": "public counts", "tags": ["public"],
         "parameters": [{"in": "query", "name": n, "schema": {"type": "string", "format": "date"}} for n in ("from", "to")],

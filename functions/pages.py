@@ -124,7 +124,10 @@ def render_form(page: Page, values=None, problem: Problem | None = None):
     if problem is not None and (problem.slug != "validation-error" or errors):
         detail = problem.detail[1 if lang == "en" else 0] if problem.detail else _TEXT["check"][lang == "en"]
     action = PATHS[page.kind] + ("?" + urlencode(page.query()) if page.query() else "")
-    body = render_template("form.html", page=page, title=_pick(title(page.kind, page.mode), lang), fields=fields,
+    from functions.check_list import check_list
+
+    body = render_template("form.html", page=page, checks=check_list(page, values.get("patrol.round", "")),
+                           title=_pick(title(page.kind, page.mode), lang), fields=fields,
                            photos=photos, action=action, detail=detail, leftover=errors, t=_texts(lang),
                            client_ref=values.get("client_ref") or str(uuid.uuid4()),
                            other_lang=url_for("pages.form", kind=page.kind,

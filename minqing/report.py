@@ -45,6 +45,23 @@ def tables(figures: Outcomes, directory) -> list[tuple[str, list[list[str]]]]:
     return [("总体情况", summary), ("分社区", community), ("分类别", category)]
 
 
+PATROL_HEADER = ["社区", "队伍", "巡查轮次", "排查隐患", "当场整改", "交办整改", "核查已整改", "核查未整改"]
+
+
+def patrol_table(engine, directory, month: str) -> tuple[str, list[list]]:
+    """平安合伙人 for the month: teams' totals by community (patrol_tallies); teams with fewer than 5 findings
+    in the month are summed as 其他队伍, as on the dashboard."""
+    from minqing.domain.patrol import METRICS, OTHER_TEAMS, team_totals
+    from minqing.store import patrol_counts
+
+    with engine.connect() as connection:
+        rows = patrol_counts.patrol_rows(connection, since=month, until=month)
+    communities = directory.communities
+    body = [[communities[r.community].name.zh if r.community in communities else r.community,
+             r.team or OTHER_TEAMS[0], *(shown(r.values[m]) for m in METRICS)] for r in team_totals(rows)]
+    return "平安合伙人", [PATROL_HEADER] + (body or [["本月暂无巡查记录", "", *("" for _ in METRICS)]])
+
+
 def write_xlsx(path: Path, title: str, sections) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -91,7 +108,7 @@ def write_pdf(path: Path, title: str, sections) -> None:
 
 def write_report(engine, directory, month: str, path: Path) -> Path:
     """Write the month's report to `path`; .pdf or .xlsx by its suffix."""
-    sections = tables(month_figures(engine, month), directory)
+    sections = [*tables(month_figures(engine, month), directory), patrol_table(engine, directory, month)]
     year, number = month.split("-")
     title = f"{directory.street.name.zh} {year}年{int(number)}月 效果清单"
     writer = {".pdf": write_pdf, ".xlsx": write_xlsx}[path.suffix.lower()]

@@ -172,3 +172,4 @@ NOTIFY_NEEDS_CONTACT = Msg(
     "需要办理结果通知时，请填写手机号或电子邮箱。",
 )
 NOT_THEIR_PHOTO = Msg("Only the resident's own photos of this case can be published.", "只能公开居民为本案上传的照片。")
+CHECK_PHOTO_REQUIRED = Msg("Add a photo of what you found.", zh="请拍一张核查时的现场照片。")

@@ -122,6 +122,15 @@ class FeedbackAccepted(Schema):
     status = fields.String(required=True, metadata=_enum(CASE_STATUSES))
 
 
+class CheckRecorded(Schema):
+    """A volunteer's check (核查), as recorded: 201 the first time, 200 for the same check sent again."""
+
+    receipt = fields.String(required=True)
+    check = fields.String(required=True, metadata={"enum": ["fixed", "not_fixed"]})
+    status = fields.String(required=True, metadata=_enum(CASE_STATUSES))
+    already_recorded = fields.Boolean(required=True)
+
+
 class ReceiptHistory(Schema):
     status = fields.String(required=True)
     at = fields.String(required=True)

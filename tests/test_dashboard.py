@@ -79,7 +79,7 @@ def test_the_report_command(base_env, tmp_path):
     done = subprocess.run([sys.executable, "-m", "minqing", "report", "--month", "2026-11", "--format", "xlsx",
                            "--output", str(output)], env={**os.environ, **base_env}, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert load_workbook(output).sheetnames == ["总体情况", "分社区", "分类别"]
+    assert load_workbook(output).sheetnames == ["总体情况", "分社区", "分类别", "平安合伙人"]
     bad = subprocess.run([sys.executable, "-m", "minqing", "report", "--month", "Nov"],
                          env={**os.environ, **base_env}, capture_output=True, text=True)
     assert bad.returncode == 2

@@ -9,7 +9,7 @@ from datetime import datetime
 from minqing.domain.deadlines import case_due_at
 from minqing.domain.routing import route
 from minqing.receipts import body_hash
-from minqing.store import cases, changes, counts, photos
+from minqing.store import cases, changes, checks, counts, photos
 from workers import notifications
 from workers.compose import outbox_rows
 from workers.registry import actor, runtime
@@ -71,6 +71,9 @@ def notify_assignees(submission_id: str, event: str = "received") -> None:
             staff_ids = [staff_id for staff_id in added if staff_id in rt.directory.staff]
             by_name = rt.directory.staff[by].name if by in rt.directory.staff else by
             why = note("assigned", names=[by_name], lang=rt.lang)
+        elif event.startswith("rechecked-"):
+            staff_ids = cases.assignees(connection, submission_id)
+            why = note("rechecked", names=[checks.checked_by(connection, submission_id) or "—"], lang=rt.lang)
         else:
             staff_ids = cases.assignees(connection, submission_id)
         outgoing = notifications.add(connection, outbox_rows(

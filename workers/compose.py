@@ -15,7 +15,7 @@ REPORTER = "reporter"
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 # Events whose messages carry one-tap links: the recipient is asked to act on the case.
-ACTIONABLE = ("received", "escalated", "assigned", "nudged")
+ACTIONABLE = ("received", "escalated", "assigned", "nudged", "rechecked")
 
 
 def template_event(event: str) -> str:

@@ -28,6 +28,8 @@ SUBJECTS = {
     ("rectified", "en"): "[minqing] Already fixed on the spot: {kind} {receipt}",
     ("nudged", "zh-CN"): "【民情】居民催办 {kind} {receipt}",
     ("nudged", "en"): "[minqing] A resident is chasing {kind} {receipt}",
+    ("rechecked", "zh-CN"): "【民情】核查未整改，已重新打开 {kind} {receipt}",
+    ("rechecked", "en"): "[minqing] Not fixed on a patrol's check, reopened: {kind} {receipt}",
 }
 BODIES = {
     ("received", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
@@ -42,6 +44,9 @@ BODIES = {
                          "(for information, nothing to do)",
     ("nudged", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}{contact}",
     ("nudged", "en"): "{where} · {category}{priority}: {excerpt}{place}{contact}",
+    # A volunteer checked staff's work on a later round (核查) and found it not fixed: back to work.
+    ("rechecked", "zh-CN"): "{where}·{category}{priority}：{excerpt}{place}",
+    ("rechecked", "en"): "{where} · {category}{priority}: {excerpt}{place}",
 }
 NOTES = {
     ("escalated", "zh-CN"): "超过时限（{limit}）仍未受理，负责人：{names}。请督办。",
@@ -52,6 +57,8 @@ NOTES = {
     ("assigned", "en"): "{names} assigned this case to you.",
     ("nudged", "zh-CN"): "此件已超过时限，居民催办，请尽快办理。",
     ("nudged", "en"): "This case is overdue and the resident is chasing it; please act on it.",
+    ("rechecked", "zh-CN"): "平安合伙人（{names}）核查时发现仍未整改，此件已重新打开，请再处理。",
+    ("rechecked", "en"): "A patrol ({names}) checked and found this not fixed; the case is reopened, please act again.",
 }
 LIMIT_UNITS = {
     ("hours", "zh-CN"): "{n}小时", ("hours", "en"): "{n} h",

@@ -52,7 +52,7 @@ def replay(case, history, given, now: datetime) -> list[Counted]:
                      nudge_increments(case.kind, case.payload, step.at)):
                 count("nudged", step.at, nudge_increments(case.kind, case.payload, step.at, first=True))
             continue
-        if step.action in workflow.NOT_COUNTED or (step.action is None and step.status == "received"):
+        if step.action in (*workflow.NOT_COUNTED, workflow.CHECKED) or (step.action is None and step.status == "received"):
             continue
         event, at = step.status, step.at
         on_time = None

@@ -87,6 +87,9 @@ def may_nudge(status: str, due_at: datetime | None, at: datetime) -> bool:
     """催办 is for a case still open past its deadline."""
     return is_overdue(status, due_at, at)
 
+# A volunteer's check (核查) that found the work done: recorded by the check endpoint, not by staff.
+CHECKED = "check"
+
 # What an enterprise request came to (企业诉求办结情况); "solved" counts towards "problems solved".
 ENTERPRISE_OUTCOMES = ("solved", "partly_solved", "not_solved", "referred")
 

@@ -29,7 +29,7 @@ from minqing.domain.tallies import (
     summarise_months,
     transition_increments,
 )
-from minqing.store import base, cases
+from minqing.store import base, cases, patrol_counts
 from minqing.store.base import insert_ignoring_known, now
 from minqing.store.tables import (
     case_durations,
@@ -51,6 +51,8 @@ def count_transition(connection: Connection, case, event: str, at: datetime, det
     counted = apply_increments(
         connection, case.id, event,
         transition_increments(case.kind, case.payload, event, at, details, on_time=on_time))
+    if counted:
+        patrol_counts.count_resolution(connection, case, event, at, details)
     if counted and event in TIMED_EVENTS:
         base.insert_ignoring_known(connection, case_durations, dict(
             submission_id=case.id, event=event, kind=case.kind, community=case.community or "",
@@ -61,11 +63,12 @@ def count_transition(connection: Connection, case, event: str, at: datetime, det
 
 def count_submission(connection: Connection, row) -> None:
     """Count a stored submission: received (and a patrol's finding), and the patrol round it opened."""
-    apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at))
+    if apply_increments(connection, row.id, "received", increments_for(row.kind, row.payload, row.submitted_at)):
+        patrol_counts.count_finding(connection, row)
     patrol_round = (row.payload.get("patrol") or {}).get("round")
-    if patrol_round:
-        apply_increments(connection, patrol_round, "patrol-round",
-                         round_increments(row.kind, row.payload, row.submitted_at))
+    if patrol_round and apply_increments(connection, patrol_round, "patrol-round",
+                                         round_increments(row.kind, row.payload, row.submitted_at)):
+        patrol_counts.count_round(connection, row)
 
 
 def count_overdue(connection: Connection, case) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from minqing.domain.replay import replay, within
 from minqing.domain.tallies import office_day, round_increments
+from minqing.store import patrol_counts
 from minqing.store.base import now
 from minqing.store.cases import _office_midnight
 from minqing.store.tables import case_durations, feedback, status_history, submissions, tallies, tally_events
@@ -78,6 +79,8 @@ def rebuild_period(connection: Connection, since: date | None = None, until: dat
         connection.execute(delete(table).where(*clauses))
     if whole:
         connection.execute(delete(tally_events))
+    # 平安合伙人's own table, by month: its months of the period recounted whole.
+    patrol_counts.recount(connection, since, until)
     # Options on the statement alone: Connection.execution_options would stream every later statement too.
     ids = connection.execute(candidates(since, until), execution_options={"stream_results": True,
                                                                           "yield_per": BATCH})

@@ -138,6 +138,17 @@ tallies = Table(
     Column("value", Float, nullable=False, default=0),
 )
 
+# Patrol counts (平安合伙人) by team × community × month (the office's, UTC+8): the tallies have no team.
+patrol_tallies = Table(
+    "patrol_tallies",
+    metadata,
+    Column("team", String(50), primary_key=True),
+    Column("community", String(32), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("metric", String(32), primary_key=True),
+    Column("value", Float, nullable=False, default=0),
+)
+
 # Messages that kept failing after every retry, whatever the broker.
 dead_letters = Table(
     "dead_letters",
