@@ -59,7 +59,7 @@ def text_search(text: str, dialect: str):
     return or_(submissions.c.receipt == text.upper(), holds)
 
 
-def filtered(filters: dict, scope, at: datetime, dialect: str = "postgresql"):
+def filtered(filters: dict, scope, at: datetime, dialect: str):
     """The cases matching `filters` (CaseFilterSchema's output) within `scope`, in the asked order."""
     clauses = [scope]
     for name in ("kind", "status", "community", "category"):
@@ -323,7 +323,8 @@ def assignees(connection: Connection, submission_id: str) -> list[str]:
 def status_counts(connection: Connection, filters: dict, scope, at: datetime) -> dict[str, int]:
     """How many cases match `filters` in each status (the status filter itself set aside): the list's header."""
     # Without the list's ORDER BY and columns: the database counts over the status alone, sorting nothing.
-    query = filtered({**filters, "status": None}, scope, at).order_by(None).with_only_columns(
+    query = filtered({**filters, "status": None}, scope, at, connection.dialect.name).order_by(
+        None).with_only_columns(
         submissions.c.status).subquery()
     rows = connection.execute(select(query.c.status, func.count()).group_by(query.c.status)).all()
     return {status: count for status, count in rows}
