@@ -32,7 +32,7 @@ FIRST_REQUEST = """
 import json, sys, time
 from importlib import import_module
 sys.path.insert(0, {root!r})
-from tests.lambda_events import LambdaContext, http_v2
+from minqing.testing.lambda_events import LambdaContext, http_v2
 module = import_module("functions.aws.hazard")
 before = set(sys.modules)
 started = time.perf_counter()

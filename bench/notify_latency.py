@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.intake import backend_env  # noqa: E402
-from tests.conftest import LiveServer  # noqa: E402
-from tests.peers import RobotPeer, SMTPPeer, directory_toml, peer_env  # noqa: E402
+from minqing.testing.live import LiveServer  # noqa: E402
+from minqing.testing.peers import RobotPeer, SMTPPeer, directory_toml, peer_env  # noqa: E402
 
 REPORT = json.loads((ROOT / "tests/samples/hazard.json").read_text())["valid"][0]
 

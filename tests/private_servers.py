@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _reachable, free_port
+from minqing.testing.live import free_port
+from tests.conftest import _reachable
 
 
 def _wait_for_port(port: int, timeout: float = 30) -> None:

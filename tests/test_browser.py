@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from minqing.attachments.base import staff_copy_key
-from tests.conftest import ARTIFACTS, LiveServer, S3Server, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import ARTIFACTS, S3Server, wait_until
 from tests.photos import gps_of, phone_jpeg
 from minqing.store.engine import make_engine
 from minqing.store.tables import attachments, submissions

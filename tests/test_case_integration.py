@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from tests.casework import HAZARD
-from tests.conftest import LiveServer, backend_settings, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import backend_settings, wait_until
 
 pytestmark = pytest.mark.integration
 

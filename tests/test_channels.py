@@ -4,8 +4,9 @@ import pytest
 
 from minqing.directory import Directory
 from minqing.settings import load_settings
-from tests.peers import aws_server, peer_env, robot_server, smtp_server  # noqa: F401 - fixtures
-from tests.peers import directory_toml
+from minqing.testing.peers import peer_env  # noqa: F401 - fixtures
+from tests.peers import aws_server, robot_server, smtp_server
+from minqing.testing.peers import directory_toml
 from workers.channels.base import Link, Notice
 from workers.channels.formats import html_message, markdown_message
 from workers.channels.http import ChannelError

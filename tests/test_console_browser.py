@@ -14,8 +14,9 @@ import pytest
 import requests
 
 from tests.casework import HAZARD
-from tests.conftest import ARTIFACTS, CHROMIUM, IN_CI, LiveServer, wait_until
-from tests.peers import WeComOAuthPeer
+from minqing.testing.live import LiveServer
+from tests.conftest import ARTIFACTS, CHROMIUM, IN_CI, wait_until
+from minqing.testing.peers import WeComOAuthPeer
 from tests.photos import phone_jpeg
 
 pytestmark = pytest.mark.integration

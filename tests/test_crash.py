@@ -9,7 +9,8 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import SAMPLES, LiveServer, backend_settings, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import SAMPLES, backend_settings, wait_until
 from minqing.store.engine import make_engine
 from minqing.store.tables import assignments, outbox, submissions, tally_events
 

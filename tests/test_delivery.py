@@ -10,7 +10,8 @@ from sqlalchemy import select
 from minqing.directory import Directory
 from minqing.settings import load_settings
 from tests.conftest import wait_until
-from tests.peers import directory_toml, peer_env, robot_server, smtp_server  # noqa: F401 - fixtures
+from minqing.testing.peers import directory_toml, peer_env  # noqa: F401 - fixtures
+from tests.peers import robot_server, smtp_server
 from tests.peers import mail_ca, starttls_smtp_server  # noqa: F401 - fixtures
 from tests.test_pipeline import HAZARD, envelope
 from tests.test_cli import minqing

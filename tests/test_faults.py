@@ -11,7 +11,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import LiveServer, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import wait_until
 from tests.effects import effects, figure, finished, receipts_stored
 from tests.load import Workers, post_reports
 from tests.peers import robot_server, smtp_server  # noqa: F401 - fixtures

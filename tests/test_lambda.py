@@ -13,7 +13,7 @@ import pytest
 
 from minqing.settings import load_settings
 from tests.conftest import SAMPLES
-from tests.lambda_events import LambdaContext, http_v2, rest_v1
+from minqing.testing.lambda_events import LambdaContext, http_v2, rest_v1
 
 HAZARD = json.loads((SAMPLES / "hazard.json").read_text())
 CONSULTATION = json.loads((SAMPLES / "consultation.json").read_text())
@@ -127,7 +127,7 @@ FORBIDDEN_ON_INTAKE = ("sqlalchemy", "alembic", "boto3", "botocore", "workers.ac
 COLD_START = """
 import json, sys
 from importlib import import_module
-from tests.lambda_events import LambdaContext, http_v2
+from minqing.testing.lambda_events import LambdaContext, http_v2
 module = import_module(sys.argv[1])
 event = http_v2("POST", sys.argv[2], headers={"Content-Type": "application/json"}, body=sys.argv[3])
 status = module.handler(event, LambdaContext())["statusCode"]

@@ -132,3 +132,14 @@ def test_every_folder_of_modules_is_a_package_that_a_regular_install_ships():
     missing = sorted(str(path.parent.relative_to(ROOT)) for package in PACKAGES
                      for path in (ROOT / package).rglob("*.py") if not (path.parent / "__init__.py").exists())
     assert missing == []
+
+
+def test_the_benchmarks_import_nothing_of_the_tests():
+    # Shared helpers (the live server, the peers, Lambda events) live in minqing.testing, which both use.
+    found = set()
+    for path in (ROOT / "bench").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found |= {(path.name, name) for name in names if name.split(".")[0] == "tests"}
+    assert found == set()

@@ -7,7 +7,7 @@ import pytest
 
 from functions.app import create_app
 from tests.casework import HAZARD
-from tests.conftest import LiveServer, free_port
+from minqing.testing.live import LiveServer, free_port
 
 
 def app_with(settings, stub_broker, **limits):

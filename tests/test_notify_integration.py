@@ -10,9 +10,10 @@ import pytest
 import requests
 
 from minqing import links
-from tests.conftest import LiveServer, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import wait_until
 from tests.peers import aws_server, robot_server, smtp_server  # noqa: F401 - fixtures
-from tests.peers import aws_directory_toml, directory_toml, peer_env
+from minqing.testing.peers import aws_directory_toml, directory_toml, peer_env
 from tests.test_pipeline import HAZARD
 
 pytestmark = pytest.mark.integration

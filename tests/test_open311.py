@@ -7,7 +7,8 @@ import pytest
 
 from functions.app import create_app
 from tests.casework import HAZARD, seed
-from tests.conftest import LiveServer, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import wait_until
 
 KEY = "civic-app-key"
 POST = {"api_key": KEY, "service_code": "lighting", "attribute[community]": "shouyi", "lat": "30.5467",

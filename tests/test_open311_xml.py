@@ -9,7 +9,8 @@ import requests
 
 from minqing.store import tokens
 from minqing.store.engine import make_engine
-from tests.conftest import LiveServer, backend_settings, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import backend_settings, wait_until
 from tests.open311_client import Client, Open311Error, read
 
 pytestmark = pytest.mark.integration

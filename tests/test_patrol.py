@@ -12,7 +12,8 @@ from sqlalchemy import select
 from minqing.directory import default_directory_path
 from minqing.store.engine import make_engine
 from minqing.store.tables import outbox, status_history, submissions
-from tests.conftest import LiveServer, backend_settings, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import backend_settings, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from minqing.store.engine import make_engine
 from minqing.store.tables import attachments, submissions
-from tests.conftest import CHROMIUM_ARGS, WECHAT_UA, LiveServer, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import CHROMIUM_ARGS, WECHAT_UA, wait_until
 from tests.photos import phone_jpeg
 from tests.test_browser import env_for
 

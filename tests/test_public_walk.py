@@ -10,7 +10,8 @@ import requests
 
 from minqing.store import tokens
 from minqing.store.engine import make_engine
-from tests.conftest import ARTIFACTS, WECHAT_UA, LiveServer, backend_settings, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import ARTIFACTS, WECHAT_UA, backend_settings, wait_until
 from tests.peers import smtp_server  # noqa: F401 - fixture
 from tests.photos import phone_jpeg
 

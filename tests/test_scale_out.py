@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.conftest import LiveServer, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import wait_until
 from tests.effects import figure, finished, receipts_stored
 from tests.load import Workers, post_reports
 from minqing.store.engine import make_engine

@@ -19,7 +19,8 @@ from minqing.receipts import (
     keyed_submission_id,
 )
 from tests.casework import HAZARD
-from tests.conftest import LiveServer, backend_settings, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import backend_settings, wait_until
 
 API_KEY = "civic-app-key"
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

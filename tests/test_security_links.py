@@ -12,8 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from tests.conftest import LiveServer, free_port, wait_until
-from tests.peers import directory_toml, peer_env, robot_server, smtp_server  # noqa: F401 - fixtures
+from minqing.testing.live import LiveServer, free_port
+from tests.conftest import wait_until
+from minqing.testing.peers import directory_toml, peer_env  # noqa: F401 - fixtures
+from tests.peers import robot_server, smtp_server
 from tests.test_notify_integration import robot_links
 from tests.test_pipeline import HAZARD
 

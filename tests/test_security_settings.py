@@ -11,7 +11,8 @@ import pytest
 
 from minqing.settings import load_settings
 from tests.casework import HAZARD
-from tests.conftest import LiveServer, free_port, wait_until
+from minqing.testing.live import LiveServer, free_port
+from tests.conftest import wait_until
 
 STARTS, ROUNDS = 90, 25
 

@@ -21,7 +21,8 @@ from PIL import Image
 from minqing.attachments import make_store
 from minqing.attachments.base import issue_key, staff_copy_key
 from minqing.settings import load_settings
-from tests.conftest import SAMPLES, LiveServer, wait_until
+from minqing.testing.live import LiveServer
+from tests.conftest import SAMPLES, wait_until
 from tests.photos import gps_of, phone_jpeg
 
 pytestmark = pytest.mark.integration

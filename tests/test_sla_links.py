@@ -9,7 +9,7 @@ from minqing.directory import Directory, DirectoryError, load_directory, default
 from workers.rate_limits import take
 from workers.rate_limits.sqlite import SQLiteBackend
 from minqing.domain.deadlines import due_at, escalation_target, limit_for
-from tests.peers import directory_toml
+from minqing.testing.peers import directory_toml
 
 SECRET = "link-secret"
 

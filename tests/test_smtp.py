@@ -6,7 +6,8 @@ import ssl
 import pytest
 
 from minqing.settings import load_settings
-from tests.peers import SMTPPeer, mail_ca, smtp_server, ssl_smtp_server, starttls_smtp_server  # noqa: F401
+from minqing.testing.peers import SMTPPeer  # noqa: F401
+from tests.peers import mail_ca, smtp_server, ssl_smtp_server, starttls_smtp_server
 from tests.test_channels import NOTICE, staff  # noqa: F401 - fixture
 from workers.channels.smtp import SMTPChannel
 

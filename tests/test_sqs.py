@@ -13,9 +13,10 @@ import pytest
 from dramatiq import Message
 
 from minqing.settings import load_settings
-from tests.conftest import SAMPLES, LiveServer, free_port, wait_until
+from minqing.testing.live import LiveServer, free_port
+from tests.conftest import SAMPLES, wait_until
 from tests.effects import effects, figure, finished
-from tests.lambda_events import sqs_batch
+from minqing.testing.lambda_events import sqs_batch
 from workers.brokers.sqs import sqs_options
 from minqing.store.engine import make_engine, upgrade
 

@@ -5,7 +5,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import SAMPLES, LiveServer, free_port
+from minqing.testing.live import LiveServer, free_port
+from tests.conftest import SAMPLES
 from minqing.store.engine import make_engine, upgrade
 from minqing.store.tables import submissions
 
