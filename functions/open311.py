@@ -246,7 +246,7 @@ def update_list():
 
     start, end = _moment("start_date"), _moment("end_date")
     if start is None and end is None:
-        start = datetime.now(timezone.utc) - timedelta(days=DEFAULT_DAYS)
+        start = clock() - timedelta(days=DEFAULT_DAYS)
     svc = services()
     try:
         with svc.engine.connect() as connection:

@@ -24,26 +24,26 @@ def _number(value: float) -> str:
 
 
 def bars(title: str, rows: list[tuple[str, list[float]]], legend: list[str]) -> Markup:
-    """Horizontal grouped bars, one group per row (a community): long Chinese names fit on a phone."""
-    label_w, bar_h, gap, width = 100, 18, 10, 480
-    plot_w = width - label_w - 40
+    """Horizontal grouped bars, one group per row (a community), its name above its bars: a name of any
+    length (English ones run long) stays whole on a phone."""
+    label_h, bar_h, gap, width = 16, 18, 10, 480
+    plot_w = width - 40
     top = _nice_max(max((v for _, values in rows for v in values), default=0))
-    group_h = bar_h * len(legend) + gap
+    group_h = label_h + bar_h * len(legend) + gap
     height = 40 + group_h * max(len(rows), 1)
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>', _legend(legend, label_w)]
+             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>', _legend(legend, 0)]
     for i, (label, values) in enumerate(rows):
         y = 34 + i * group_h
-        parts.append(f'<text class="label" x="{label_w - 8}" y="{y + group_h / 2 - 2}" text-anchor="end">'
-                     f'{escape(label)}</text>')
+        parts.append(f'<text class="label" x="0" y="{y + label_h - 4}">{escape(label)}</text>')
         for j, value in enumerate(values):
             w = plot_w * value / top
-            by = y + j * bar_h
-            parts.append(f'<rect class="{SERIES_CLASSES[j % 4]}" x="{label_w}" y="{by}" width="{w:.1f}" '
+            by = y + label_h + j * bar_h
+            parts.append(f'<rect class="{SERIES_CLASSES[j % 4]}" x="0" y="{by}" width="{w:.1f}" '
                          f'height="{bar_h - 2}"><title>{escape(legend[j])}: {_number(value)}</title></rect>'
-                         f'<text class="value" x="{label_w + w + 4:.1f}" y="{by + bar_h - 4}">{_number(value)}</text>')
+                         f'<text class="value" x="{w + 4:.1f}" y="{by + bar_h - 4}">{_number(value)}</text>')
     if not rows:
-        parts.append(f'<text class="label" x="{label_w}" y="52">—</text>')
+        parts.append('<text class="label" x="0" y="52">—</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -225,6 +225,10 @@ def test_no_phone_or_id_number_is_shown_in_clear_to_the_public_or_to_staff_who_n
     description = "围墙裂缝 2026-11-08 14:30，3栋。" + "；".join(f"电话{n}" for n in IN_CLEAR[:7]) + \
                   f"；身份证{IN_CLEAR[7]}，老证{IN_CLEAR[8]}；营业执照91420106MA49A1B2C0"
     case = report(live_server, description=description)
+    # The resident's own words are public only once staff publish them: then masked like everywhere else.
+    published = live_server.post(f"/api/v1/cases/{case['id']}/actions", json={"action": "publish"},
+                                 headers=staff(live_server, "qjj-grid"))
+    assert published.status_code == 200, published.text
     public = [r for r in live_server.get("/open311/v2/requests.json").json() if r["service_request_id"] == case["receipt"]]
     leader = live_server.get(f"/api/v1/cases/{case['id']}", headers=staff(live_server, "street-leader")).json()
     assert leader["personal_data"] is False

@@ -149,7 +149,7 @@ def tally_rows(connection: Connection, *, since: date | None = None, until: date
     return connection.execute(query.order_by(tallies.c.day)).all()
 
 
-# --- Reading the tallies for a period, summed in the database (issue 21) -----------------------------------
+# --- Reading the tallies for a period, summed in the database --------------------------------------------
 # What leaves the database is one row per month and key, and one per day and metric: bounded by the period
 # asked for, never by the number of cases stored.
 

@@ -272,7 +272,7 @@ Index("ix_feedback_at", feedback.c.at)
 Index("ix_submissions_community_status", submissions.c.community, submissions.c.status)  # migration 0008
 Index("ix_assignments_staff", assignments.c.staff_id)  # migration 0008
 
-# --- The staff console (issue 18) --------------------------------------------------------------------------
+# --- The staff console -----------------------------------------------------------------------------------
 
 # A signed-in browser: the cookie holds the session id, the table only its hash (migration 0008).
 staff_sessions = Table(
