@@ -257,12 +257,17 @@ def photo(receipt: str, index: int):
         published = case is not None and case.kind == "hazard" and public.publication(connection, case.id)
         key = published["photos"][index] if published and index < len(published["photos"]) else None
         copy = key and public.clean_copy(connection, key)
-    data = copy and svc.attachments.get(copy)
+    return photo_answer(copy, "no-cache")  # an unpublished photo must go at once
+
+
+def photo_answer(copy: str | None, cache_control: str):
+    """A photo's EXIF-free copy (its stored key), or 404 when there is none: every public photo route."""
+    data = copy and services().attachments.get(copy)
     if not data:
         abort(404)
     response = make_response(data)
     response.headers["Content-Type"] = "image/jpeg"
-    response.headers["Cache-Control"] = "no-cache"  # an unpublished photo must go at once
+    response.headers["Cache-Control"] = cache_control
     return response
 
 

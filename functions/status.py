@@ -15,6 +15,7 @@ from flask import Blueprint, abort, make_response, redirect, render_template, re
 from marshmallow import ValidationError
 
 from functions.problems import Problem, pick_lang
+from functions.public import photo_answer
 from functions.services import services
 from minqing.receipts import is_feedback_code, parse_receipt
 from schemas import errors_by_path
@@ -240,13 +241,7 @@ def photo(receipt: str, step: int, index: int):
         found = next((s for s in public.history(connection, case.id) if s["id"] == step), None)
         key = found["photos"][index] if found and index < len(found["photos"]) else None
         copy = key and public.clean_copy(connection, key)
-    data = copy and svc.attachments.get(copy)
-    if not data:
-        abort(404)
-    response = make_response(data)
-    response.headers["Content-Type"] = "image/jpeg"
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    return photo_answer(copy, "public, max-age=86400")
 
 
 def _page(body: str, status: int, lang: str):
