@@ -164,15 +164,21 @@ def render_status(kind: str, receipt: str, case, lang: str, *, message: str = ""
     return _page(body, status, lang)
 
 
-@blueprint.post("/r/<receipt>/feedback")
-def rate(receipt: str):
-    """The rating form's post: 1–5, fixed or not, a comment; "not fixed" reopens the case."""
+def _posted_to(receipt: str):
+    """What a post to a status page's forms works with: services, language, texts and the stored case (404
+    for a receipt that is not ours or not stored)."""
     svc = services()
     lang = pick_lang(svc.settings.default_lang)
     kind, receipt, case = _case(receipt)
     if kind is None or case is None:
         abort(404)
-    t = texts(lang)
+    return svc, lang, texts(lang), (kind, receipt, case)
+
+
+@blueprint.post("/r/<receipt>/feedback")
+def rate(receipt: str):
+    """The rating form's post: 1–5, fixed or not, a comment; "not fixed" reopens the case."""
+    svc, lang, t, (kind, receipt, case) = _posted_to(receipt)
     form = request.form
     code = form.get("feedback_code") or request.cookies.get(STATUS_COOKIE, "")
     fields = {k: form[k] for k in ("rating", "fixed", "comment") if form.get(k, "") != ""}
@@ -205,12 +211,7 @@ def rate(receipt: str):
 @blueprint.post("/r/<receipt>/nudge")
 def nudge(receipt: str):
     """催办: once a day per case, by the one who reported, while it is overdue."""
-    svc = services()
-    lang = pick_lang(svc.settings.default_lang)
-    kind, receipt, case = _case(receipt)
-    if kind is None or case is None:
-        abort(404)
-    t = texts(lang)
+    svc, lang, t, (kind, receipt, case) = _posted_to(receipt)
     if not _holds_code(case, request.form.get("feedback_code") or None):
         return render_status(kind, receipt, case, lang, message=t["wrong_code"], status=403)
     from minqing.store import changes
