@@ -174,10 +174,13 @@ def office_time(moment: str) -> str:
 
 def case_photos(connection, case) -> list[dict]:
     """The cleaned staff copies of the resident's photos, then the photos staff added to steps."""
-    found = [{"key": p.staff_key, "by": "resident"} for p in photos.photos_of(connection, case.id)
-             if p.status == "ok" and p.staff_key]
+    # A step's photo is checked too (resolve): each photo once, as its clean copy once the check has made it.
+    checked = {p.key: p.staff_key for p in photos.photos_of(connection, case.id) if p.status == "ok" and p.staff_key}
+    named = [k for k in (case.payload.get("photos") or []) + (case.payload.get("after_photos") or []) if k in checked]
+    found = [{"key": checked[key], "by": "resident"} for key in named]
     for step in cases.history_of(connection, case.id):
-        found.extend({"key": key, "by": step.actor} for key in step.photos or () if isinstance(key, str))
+        found.extend({"key": checked.get(key, key), "by": step.actor} for key in step.photos or ()
+                     if isinstance(key, str))
     return found
 
 
