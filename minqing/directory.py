@@ -57,6 +57,8 @@ class Staff(NamedTuple):
     channels: tuple[Channel, ...]
     # 企业微信 userid, for signing in to the console from inside WeCom (网页授权).
     wecom_userid: str = ""
+    # 钉钉 userid in the organisation, for signing in with DingTalk (网页登录).
+    dingtalk_userid: str = ""
 
 
 class Spot(NamedTuple):
@@ -145,6 +147,9 @@ class Directory(NamedTuple):
 
     def staff_by_wecom(self, userid: str) -> Staff | None:
         return next((s for s in self.staff.values() if s.wecom_userid and s.wecom_userid == userid), None)
+
+    def staff_by_dingtalk(self, userid: str) -> Staff | None:
+        return next((s for s in self.staff.values() if s.dingtalk_userid and s.dingtalk_userid == userid), None)
 
     def staff_member(self, staff_id: str) -> Staff:
         """The staff member with this id; KeyError if the directory has none."""
@@ -275,6 +280,7 @@ def _build(data: Mapping[str, Any]) -> Directory:
                 for channel in item["channels"]
             ),
             wecom_userid=item["wecom_userid"],
+            dingtalk_userid=item["dingtalk_userid"],
         )
         for item in data["staff"]
     }

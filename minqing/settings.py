@@ -122,6 +122,14 @@ class Settings(NamedTuple):
     wecom_agent_id: str = ""
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_open_url: str = "https://open.weixin.qq.com"
+    # 钉钉 (DingTalk) 网页登录: the internal app's key and secret, the organisation (corpId) whose members may
+    # sign in, and the three base URLs (a local peer in tests): the login page, the new API and the old one.
+    dingtalk_app_key: str = ""
+    dingtalk_app_secret: str = ""
+    dingtalk_corp_id: str = ""
+    dingtalk_login_url: str = "https://login.dingtalk.com"
+    dingtalk_api_url: str = "https://api.dingtalk.com"
+    dingtalk_oapi_url: str = "https://oapi.dingtalk.com"
     extra: Mapping[str, str] = MappingProxyType({})
     # Channel credentials named by the directory (`webhook_env = "WECOM_JIANGLING"`); never printed.
     credentials: Mapping[str, str] = MappingProxyType({})
@@ -218,6 +226,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         wecom_agent_id=get("WECOM_AGENT_ID", ""),
         wecom_api_url=get("WECOM_API_URL", "https://qyapi.weixin.qq.com").rstrip("/"),
         wecom_open_url=get("WECOM_OPEN_URL", "https://open.weixin.qq.com").rstrip("/"),
+        dingtalk_app_key=get("DINGTALK_APP_KEY", ""),
+        dingtalk_app_secret=get("DINGTALK_APP_SECRET", ""),
+        dingtalk_corp_id=get("DINGTALK_CORP_ID", ""),
+        dingtalk_login_url=get("DINGTALK_LOGIN_URL", "https://login.dingtalk.com").rstrip("/"),
+        dingtalk_api_url=get("DINGTALK_API_URL", "https://api.dingtalk.com").rstrip("/"),
+        dingtalk_oapi_url=get("DINGTALK_OAPI_URL", "https://oapi.dingtalk.com").rstrip("/"),
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         credentials=MappingProxyType(dict(env)),
     )

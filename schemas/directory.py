@@ -134,6 +134,7 @@ class StaffSchema(_Strict):
     communities = fields.List(fields.String(), load_default=list)
     services = fields.List(fields.String(validate=_one_of(CONSULTATION_SERVICES)), load_default=list)
     wecom_userid = fields.String(load_default="", validate=validate.Length(max=64))
+    dingtalk_userid = fields.String(load_default="", validate=validate.Length(max=64))
     channels = fields.List(
         fields.Nested(ChannelSchema),
         validate=validate.Length(min=1, error="list at least one channel"),

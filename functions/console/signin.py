@@ -1,11 +1,13 @@
 """Signing in to the console without passwords: a one-time link (GET shows, POST signs in), a 6-digit
-code, or WeCom's OAuth; signing out."""
+code, or the OAuth of WeCom or DingTalk; signing out."""
 
 from __future__ import annotations
 
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
+from typing import NamedTuple
 
 from flask import g, redirect, request, url_for
 
@@ -24,10 +26,10 @@ from functions.console.base import (
 )
 from functions.console.texts import TEXTS
 from functions.services import services
+from minqing import chat_signin
 from minqing.domain import signin
 
 log = logging.getLogger("minqing.console")
-WECOM_STATE_COOKIE = "mq_wecom_state"
 
 
 def _signed_in(staff_id: str, via: str, next_path: str | None):
@@ -54,9 +56,7 @@ def sign_in():
     if session_staff() is not None:
         return redirect(signin.safe_next(request.args.get("next")))
     pre_session_token()
-    settings = services().settings
-    return page("sign_in.html", next=signin.safe_next(request.args.get("next")), wecom=bool(settings.wecom_corp_id),
-                error=None)
+    return page("sign_in.html", next=signin.safe_next(request.args.get("next")), apps=_chat_apps(), error=None)
 
 
 @blueprint.post("/staff/sign-in/code")
@@ -74,7 +74,7 @@ def sign_in_by_code():
         return signed
     pre_session_token()
     return page("sign_in.html", 403 if ok else 401, next=signin.safe_next(request.form.get("next")),
-                wecom=bool(services().settings.wecom_corp_id),
+                apps=_chat_apps(),
                 error=TEXTS[lang()]["revoked" if ok else "code_bad"], staff_value=staff_id)
 
 
@@ -94,7 +94,7 @@ def send_link():
             log.warning("queue unavailable for a sign-in link", exc_info=True)
             return page("message.html", 503, message=TEXTS[lang()]["send_failed"])
     pre_session_token()
-    return page("sign_in.html", next="/staff/", wecom=bool(services().settings.wecom_corp_id), error=None,
+    return page("sign_in.html", next="/staff/", apps=_chat_apps(), error=None,
                 sent=TEXTS[lang()]["sent"])
 
 
@@ -126,44 +126,78 @@ def use_link(token: str):
     return page("message.html", 410, message=TEXTS[lang()]["revoked" if staff_id else "link_bad"])
 
 
-@blueprint.get("/staff/sign-in/wecom")
-def wecom_start():
+class ChatApp(NamedTuple):
+    """A chat app staff sign in from: whether it is set up, where to send the browser, how its answer becomes
+    a userid, and whom the directory knows by that id."""
+
+    configured: Callable[[object], bool]
+    authorize_url: Callable[[object, str, str], str]
+    userid: Callable[[object, str], str]
+    staff: Callable[[object, str], object]
+    code_params: tuple[str, ...]
+
+
+CHAT_APPS = {
+    "wecom": ChatApp(
+        configured=lambda s: bool(s.wecom_corp_id),
+        authorize_url=lambda s, back, state: signin.wecom_authorize_url(s.wecom_open_url, s.wecom_corp_id, back,
+                                                                        state, s.wecom_agent_id),
+        userid=chat_signin.wecom_userid, staff=lambda d, userid: d.staff_by_wecom(userid), code_params=("code",)),
+    "dingtalk": ChatApp(
+        configured=lambda s: bool(s.dingtalk_app_key),
+        authorize_url=lambda s, back, state: signin.dingtalk_authorize_url(s.dingtalk_login_url, s.dingtalk_app_key,
+                                                                           back, state),
+        userid=chat_signin.dingtalk_userid, staff=lambda d, userid: d.staff_by_dingtalk(userid),
+        code_params=("authCode", "code")),
+}
+
+
+def _chat_apps() -> dict:
+    """The sign-in page's buttons: which chat apps are set up."""
     settings = services().settings
-    if not settings.wecom_corp_id:
-        return page("message.html", 404, message=TEXTS[lang()]["wecom_off"])
+    return {name: app.configured(settings) for name, app in CHAT_APPS.items()}
+
+
+@blueprint.get("/staff/sign-in/<any(wecom, dingtalk):app>")
+def chat_start(app: str):
+    settings, chat = services().settings, CHAT_APPS[app]
+    if not chat.configured(settings):
+        return page("message.html", 404, message=TEXTS[lang()][f"{app}_off"])
     state = secrets.token_urlsafe(16)
-    back = settings.base_url + url_for("console.wecom_return")
-    target = signin.wecom_authorize_url(settings.wecom_open_url, settings.wecom_corp_id, back, state,
-                                        settings.wecom_agent_id)
-    response = redirect(target, 302)
-    # The state ties WeCom's answer to this browser; `next` rides along in the same cookie.
+    back = settings.base_url + url_for("console.chat_return", app=app)
+    response = redirect(chat.authorize_url(settings, back, state), 302)
+    # The state ties the app's answer to this browser; `next` rides along in the same cookie.
     next_path = signin.safe_next(request.args.get("next"))
-    response.set_cookie(WECOM_STATE_COOKIE, f"{state} {next_path}", max_age=600, **cookie_flags())
+    response.set_cookie(_state_cookie(app), f"{state} {next_path}", max_age=600, **cookie_flags())
     return response
 
 
-@blueprint.get("/staff/sign-in/wecom/return")
-def wecom_return():
-    from minqing.wecom_signin import WeComError, userid_for
-
-    svc, texts = services(), TEXTS[lang()]
-    state, _, next_path = request.cookies.get(WECOM_STATE_COOKIE, "").partition(" ")
+@blueprint.get("/staff/sign-in/<any(wecom, dingtalk):app>/return")
+def chat_return(app: str):
+    svc, texts, chat = services(), TEXTS[lang()], CHAT_APPS[app]
+    state, _, next_path = request.cookies.get(_state_cookie(app), "").partition(" ")
     given = request.args.get("state", "")
-    if not svc.settings.wecom_corp_id:
-        return page("message.html", 404, message=texts["wecom_off"])
-    if not state or not hmac.compare_digest(state.encode(), given.encode()) or not request.args.get("code"):
+    code = next((request.args[name] for name in chat.code_params if request.args.get(name)), "")
+    if not chat.configured(svc.settings):
+        return page("message.html", 404, message=texts[f"{app}_off"])
+    if not state or not hmac.compare_digest(state.encode(), given.encode()) or not code:
         return csrf_refused()
     try:
-        userid = userid_for(svc.settings, request.args["code"][:512])
-    except WeComError as error:
-        log.warning("WeCom sign-in refused: %s", error)
-        return page("message.html", 502 if "unreachable" in str(error) else 403, message=texts["wecom_failed"])
-    staff = svc.directory.staff_by_wecom(userid)
-    signed = staff and _signed_in(staff.id, "wecom", next_path)
+        userid = chat.userid(svc.settings, code[:512])
+    except chat_signin.SignInRefused as error:
+        log.warning("%s sign-in refused: %s", app, error)
+        return page("message.html", 502 if error.unreachable else 403,
+                    message=texts[f"{app}_unknown" if error.outsider else f"{app}_failed"])
+    staff = chat.staff(svc.directory, userid)
+    signed = staff and _signed_in(staff.id, app, next_path)
     if not signed:
-        return page("message.html", 403, message=texts["revoked" if staff else "wecom_unknown"])
-    signed.delete_cookie(WECOM_STATE_COOKIE, path="/")
+        return page("message.html", 403, message=texts["revoked" if staff else f"{app}_unknown"])
+    signed.delete_cookie(_state_cookie(app), path="/")
     return signed
+
+
+def _state_cookie(app: str) -> str:
+    return f"mq_{app}_state"
 
 
 @blueprint.post("/staff/sign-out")

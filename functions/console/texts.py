@@ -21,7 +21,7 @@ TEXTS = {
     "zh-CN": {
         "html_lang": "zh-CN", "console": "民情工作台", "tasks": "我的任务", "cases": "问题清单", "map": "地图",
         "sign_out": "退出", "sign_in": "登录工作台", "signed_in_as": "当前用户", "other_lang": "English",
-        "sign_in_lead": "工作人员无需密码：在企业微信中打开工作台，或使用发给您的一次性登录链接或6位验证码。",
+        "sign_in_lead": "工作人员无需密码：在企业微信或钉钉中打开工作台，或使用发给您的一次性登录链接或6位验证码。",
         "wecom": "用企业微信登录", "code_title": "用验证码登录", "staff_id": "工作人员编号", "code": "6位验证码",
         "code_hint": "验证码由管理员或系统通过您本人的邮箱、短信发送，15分钟内有效，只能使用一次。",
         "send_code": "把登录链接发给我", "send_hint": "填写编号后，登录链接和验证码将发到您本人的邮箱或短信（不会发到群里）。",
@@ -31,7 +31,10 @@ TEXTS = {
         "csrf": "页面已过期（缺少或错误的表单令牌），未做任何更改。请返回刷新后重试。",
         "not_found": "没有这个案件，或您无权查看。", "revoked": "您的账号已被停用。",
         "wecom_off": "本系统未配置企业微信登录。", "wecom_unknown": "您的企业微信账号未登记在人员名录中，请联系管理员。",
-        "wecom_failed": "企业微信登录失败，请稍后重试。", "send_failed": "暂时无法发送登录链接，请稍后重试。",
+        "wecom_failed": "企业微信登录失败，请稍后重试。",
+        "dingtalk": "用钉钉登录", "dingtalk_off": "本系统未配置钉钉登录。",
+        "dingtalk_unknown": "您的钉钉账号未登记在人员名录中（或所选组织不是本单位），请联系管理员。",
+        "dingtalk_failed": "钉钉登录失败，请稍后重试。", "send_failed": "暂时无法发送登录链接，请稍后重试。",
         "open_mine": "我负责的未办结事项", "escalated": "升级给我的事项", "none": "暂无。",
         "overdue": "超期", "due": "期限", "no_due": "无期限", "submitted": "提交时间", "status": "状态", "kind": "类型",
         "community": "社区", "category": "类别", "assignee": "责任人", "assignees": "责任人", "q": "关键词",
@@ -53,7 +56,8 @@ TEXTS = {
         "html_lang": "en", "console": "minqing staff console", "tasks": "My tasks", "cases": "Problem list",
         "map": "Map", "sign_out": "Sign out", "sign_in": "Sign in to the console", "signed_in_as": "Signed in as",
         "other_lang": "中文",
-        "sign_in_lead": "No passwords: open the console inside WeCom, or use the one-time link or 6-digit code sent to you.",
+        "sign_in_lead": "No passwords: open the console inside WeCom or DingTalk, or use the one-time link or 6-digit code "
+                        "sent to you.",
         "wecom": "Sign in with WeCom", "code_title": "Sign in with a code", "staff_id": "Staff id",
         "code": "6-digit code",
         "code_hint": "The code comes to your own e-mail or phone from an administrator or the system; it works once, "
@@ -70,6 +74,10 @@ TEXTS = {
         "wecom_off": "WeCom sign-in is not set up here.",
         "wecom_unknown": "Your WeCom account is not in the staff directory; ask an administrator.",
         "wecom_failed": "WeCom sign-in failed; please retry shortly.",
+        "dingtalk": "Sign in with DingTalk", "dingtalk_off": "DingTalk sign-in is not set up here.",
+        "dingtalk_unknown": "Your DingTalk account is not in the staff directory (or you chose another "
+                            "organisation); ask an administrator.",
+        "dingtalk_failed": "DingTalk sign-in failed; please retry shortly.",
         "send_failed": "The sign-in link cannot be sent right now; please retry shortly.",
         "open_mine": "Open cases I answer for", "escalated": "Escalated to me", "none": "Nothing here.",
         "overdue": "Overdue", "due": "Due", "no_due": "No deadline", "submitted": "Submitted", "status": "Status",

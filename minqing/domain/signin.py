@@ -35,6 +35,14 @@ def wecom_authorize_url(open_url: str, corp_id: str, redirect_uri: str, state: s
     return f"{open_url.rstrip('/')}/connect/oauth2/authorize?{urlencode(query)}#wechat_redirect"
 
 
+def dingtalk_authorize_url(login_url: str, app_key: str, redirect_uri: str, state: str) -> str:
+    """钉钉网页登录 (OAuth 2): the person confirms on DingTalk's page (or in the app, scanning or tapping) and
+    picks the organisation (`corpid` scope), and DingTalk sends the browser back with an `authCode`."""
+    query = {"redirect_uri": redirect_uri, "response_type": "code", "client_id": app_key,
+             "scope": "openid corpid", "state": state, "prompt": "consent"}
+    return f"{login_url.rstrip('/')}/oauth2/auth?{urlencode(query)}"
+
+
 def safe_next(path: str | None) -> str:
     """Where to go after signing in: a path of the console only, never another site."""
     if path and path.startswith("/staff/") and not path.startswith("//") and "\\" not in path:

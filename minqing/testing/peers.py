@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 from minqing.testing.live import free_port
 
@@ -436,3 +437,105 @@ class WeComOAuthPeer:
         self.server.server_close()
 
 
+
+
+class DingTalkOAuthPeer:
+    """钉钉网页登录 as the console meets it: the login page (which sends the browser straight back with an
+    `authCode` for `user` in `corp`, as DingTalk does for a person already signed in to the app), the new
+    API's `oauth2/userAccessToken` and `contact/users/me`, and the old API's `gettoken` and
+    `topapi/user/getbyunionid`. Codes work once; a wrong app secret is refused as DingTalk refuses it."""
+
+    APP_KEY, SECRET, CORP_ID = "ding-test-app", "dingtalk-test-secret", "ding-test-corp"
+    # unionId → userid in CORP_ID, as the organisation's address book has them.
+    MEMBERS: ClassVar[dict[str, str]] = {"union-ZhangSan": "ZhangSanJL"}
+
+    def __init__(self):
+        self.user, self.corp = "union-ZhangSan", self.CORP_ID
+        self.codes: dict[str, tuple[str, str]] = {}
+        self.user_tokens: dict[str, str] = {}
+        self.calls: list[str] = []
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _json(self, body, status=200):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> dict:
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    return json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    return {}
+
+            def do_GET(self):
+                parts = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(parts.query))
+                peer.calls.append(parts.path)
+                if parts.path == "/oauth2/auth":
+                    if query.get("client_id") != peer.APP_KEY or "openid" not in query.get("scope", ""):
+                        return self._json({"code": "invalidClientId", "message": "bad client"}, 400)
+                    code = f"auth-{random.randrange(10**9)}"
+                    peer.codes[code] = (peer.user, peer.corp)
+                    back = query["redirect_uri"] + ("&" if "?" in query["redirect_uri"] else "?") + \
+                        urllib.parse.urlencode({"authCode": code, "state": query.get("state", "")})
+                    self.send_response(302)
+                    self.send_header("Location", back)
+                    self.end_headers()
+                elif parts.path == "/v1.0/contact/users/me":
+                    union = peer.user_tokens.get(self.headers.get("x-acs-dingtalk-access-token", ""))
+                    if union is None:
+                        return self._json({"code": "InvalidAuthentication", "message": "bad token"}, 401)
+                    self._json({"nick": "张三", "unionId": union, "openId": "open-" + union})
+                elif parts.path == "/gettoken":
+                    if query.get("appkey") != peer.APP_KEY or query.get("appsecret") != peer.SECRET:
+                        return self._json({"errcode": 40089, "errmsg": "不合法的corpid或corpsecret"})
+                    self._json({"errcode": 0, "errmsg": "ok", "access_token": "peer-app-token", "expires_in": 7200})
+                else:
+                    self._json({"code": "notFound"}, 404)
+
+            def do_POST(self):
+                parts = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(parts.query))
+                body = self._body()
+                peer.calls.append(parts.path)
+                if parts.path == "/v1.0/oauth2/userAccessToken":
+                    if body.get("clientId") != peer.APP_KEY or body.get("clientSecret") != peer.SECRET:
+                        return self._json({"code": "invalidClientSecret", "message": "bad secret"}, 400)
+                    granted = peer.codes.pop(body.get("code", ""), None)
+                    if granted is None or body.get("grantType") != "authorization_code":
+                        return self._json({"code": "invalidAuthCode", "message": "bad code"}, 400)
+                    token = f"user-token-{random.randrange(10**9)}"
+                    peer.user_tokens[token] = granted[0]
+                    self._json({"accessToken": token, "refreshToken": "r", "expireIn": 7200, "corpId": granted[1]})
+                elif parts.path == "/topapi/user/getbyunionid":
+                    if query.get("access_token") != "peer-app-token":
+                        return self._json({"errcode": 40014, "errmsg": "不合法的access_token"})
+                    userid = peer.MEMBERS.get(body.get("unionid", ""))
+                    if userid is None:
+                        return self._json({"errcode": 60121, "errmsg": "找不到该用户"})
+                    self._json({"errcode": 0, "errmsg": "ok", "result": {"contact_type": 0, "userid": userid}})
+                else:
+                    self._json({"code": "notFound"}, 404)
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def env(self) -> dict:
+        return {"MINQING_DINGTALK_APP_KEY": self.APP_KEY, "MINQING_DINGTALK_APP_SECRET": self.SECRET,
+                "MINQING_DINGTALK_CORP_ID": self.CORP_ID, "MINQING_DINGTALK_LOGIN_URL": self.url,
+                "MINQING_DINGTALK_API_URL": self.url, "MINQING_DINGTALK_OAPI_URL": self.url}
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
