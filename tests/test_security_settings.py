@@ -1,11 +1,12 @@
 """Security settings: a whole secret key or no start at all, rate limits that see the client
 behind a proxy, and a data dir only minqing's user can read."""
 
-import multiprocessing
+import json
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -32,26 +33,16 @@ def minqing_serve(env: dict, tmp_path) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def _start(data_dir, barrier, keys):
-    barrier.wait()
-    try:
-        keys.put(load_settings({"MINQING_DATA_DIR": data_dir}).secret_key)
-    except Exception as error:  # a refusal is an answer too: the test shows it
-        keys.put(f"error: {error}")
-
-
 def test_processes_starting_together_on_an_empty_data_dir_all_get_the_same_whole_key(tmp_path):
     # One round in several loses the race on a key written in place; enough rounds to see it.
-    context = multiprocessing.get_context("fork")
-    for n in range(ROUNDS):
-        data_dir = tmp_path / f"var{n}"
-        barrier, keys = context.Barrier(STARTS), context.Queue()
-        starts = [context.Process(target=_start, args=(str(data_dir), barrier, keys)) for _ in range(STARTS)]
-        for process in starts:
-            process.start()
-        got = [keys.get(timeout=60) for _ in starts]
-        for process in starts:
-            process.join(timeout=30)
+    done = subprocess.run([sys.executable, "-m", "tests.key_race", str(tmp_path), str(ROUNDS), str(STARTS)],
+                          capture_output=True, text=True, timeout=600, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rounds = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rounds) == ROUNDS
+    for n, found in enumerate(rounds):
+        got, data_dir = found["keys"], Path(found["dir"])
+        assert len(got) == STARTS
         assert len(set(got)) == 1, f"round {n}: {sorted(set(got))}"
         assert len(got[0].encode()) >= 32
         assert got[0] == (data_dir / "secret_key").read_text()
