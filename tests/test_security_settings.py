@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from minqing.settings import load_settings
 from tests.casework import HAZARD
 from minqing.testing.live import LiveServer, free_port
 from tests.conftest import wait_until
