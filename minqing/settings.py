@@ -130,6 +130,12 @@ class Settings(NamedTuple):
     dingtalk_login_url: str = "https://login.dingtalk.com"
     dingtalk_api_url: str = "https://api.dingtalk.com"
     dingtalk_oapi_url: str = "https://oapi.dingtalk.com"
+    # The console's maps: a tile URL template (none: plain SVG, and no request leaves the site), the letters
+    # or digits its `{s}` takes, the system the tiles are drawn in, and the credit their licence requires.
+    map_tiles: str = ""
+    map_tiles_subdomains: str = "abc"
+    map_tiles_crs: str = "wgs84"
+    map_attribution: str = ""
     extra: Mapping[str, str] = MappingProxyType({})
     # Channel credentials named by the directory (`webhook_env = "WECOM_JIANGLING"`); never printed.
     credentials: Mapping[str, str] = MappingProxyType({})
@@ -142,6 +148,11 @@ class Settings(NamedTuple):
     @property
     def embedded_queue(self) -> bool:
         return is_embedded_queue(self.broker_url)
+
+    @property
+    def map_tile_origins(self) -> tuple[str, ...]:
+        """Where the browser fetches tiles from (the CSP's img-src names them); none without tiles."""
+        return tile_origins(self.map_tiles, self.map_tiles_subdomains)
 
     def credential(self, name: str) -> str:
         """The value of the environment variable `name` a directory entry refers to."""
@@ -232,9 +243,64 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         dingtalk_login_url=get("DINGTALK_LOGIN_URL", "https://login.dingtalk.com").rstrip("/"),
         dingtalk_api_url=get("DINGTALK_API_URL", "https://api.dingtalk.com").rstrip("/"),
         dingtalk_oapi_url=get("DINGTALK_OAPI_URL", "https://oapi.dingtalk.com").rstrip("/"),
+        **_map_tiles(get),
         extra={k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX)},
         credentials=MappingProxyType(dict(env)),
     )
+
+
+# Tianditu (CGCS2000, which WGS-84 matches to centimetres) and an office's own tiles drawn from survey data
+# need no shift; AutoNavi (高德) and Tencent tiles are GCJ-02 and are named so explicitly.
+MAP_TILES_CRS = ("wgs84", "gcj02")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _map_tiles(get) -> dict:
+    template = get("MAP_TILES", "")
+    subdomains = get("MAP_TILES_SUBDOMAINS", "abc")
+    crs = _one_of("MAP_TILES_CRS", get("MAP_TILES_CRS", "wgs84").lower(), MAP_TILES_CRS)
+    attribution = get("MAP_ATTRIBUTION", "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9]{1,20}", subdomains):
+        raise SettingsError(f"{PREFIX}MAP_TILES_SUBDOMAINS must be letters or digits, one per subdomain "
+                            f"(`abc`, `01234567`), not {subdomains!r}")
+    if template:
+        _check_tile_template(template, subdomains)
+        if not attribution:
+            raise SettingsError(f"{PREFIX}MAP_ATTRIBUTION must be set with {PREFIX}MAP_TILES: tile licences require "
+                                "their credit on the map (e.g. `天地图 © 国家地理信息公共服务平台`)")
+    if len(attribution) > 200 or any(c in attribution for c in "<>\n\r"):
+        raise SettingsError(f"{PREFIX}MAP_ATTRIBUTION must be plain text on one line, at most 200 characters")
+    return {"map_tiles": template, "map_tiles_subdomains": subdomains, "map_tiles_crs": crs,
+            "map_attribution": attribution}
+
+
+def _check_tile_template(template: str, subdomains: str) -> None:
+    problem = None
+    parts = urllib.parse.urlsplit(template)
+    names = set(_PLACEHOLDER.findall(template))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problem = "must be an http(s) URL"
+    elif re.search(r"[\s\"'<>;,\\]", template):
+        problem = "must not contain spaces, quotes, <, >, ; , or \\"
+    elif not {"z", "x", "y"} <= names or names - {"s", "z", "x", "y"}:
+        problem = "must hold {z}, {x} and {y} (and optionally {s}), and no other placeholder"
+    elif "@" in parts.netloc:
+        problem = "must not carry a user or password (the browser would show them to anyone)"
+    elif not all(re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin.split("://", 1)[1])
+                 for origin in tile_origins(template, subdomains)):
+        problem = "must name a plain host (and port)"
+    if problem:
+        raise SettingsError(f"{PREFIX}MAP_TILES {problem}, like https://tiles.example.gov.cn/{{z}}/{{x}}/{{y}}.png; "
+                            f"not {template!r}")
+
+
+def tile_origins(template: str, subdomains: str) -> tuple[str, ...]:
+    """The origins a tile URL template reaches: one, or one per subdomain when its host holds `{s}`."""
+    if not template:
+        return ()
+    parts = urllib.parse.urlsplit(template)
+    hosts = [parts.netloc.replace("{s}", s) for s in subdomains] if "{s}" in parts.netloc else [parts.netloc]
+    return tuple(dict.fromkeys(f"{parts.scheme}://{host}" for host in hosts))
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:

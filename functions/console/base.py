@@ -35,6 +35,13 @@ def page(template: str, status: int = 200, **context):
     return html, status, {**NO_STORE, "Content-Language": language}
 
 
+def community_name(code: str | None, language: str) -> str:
+    found = services().directory.communities.get(code or "")
+    if found is None:
+        return code or ""
+    return found.name.en if language == "en" else found.name.zh
+
+
 def cookie_flags() -> dict:
     return {"httponly": True, "secure": signin.secure_cookie(services().settings.base_url), "samesite": "Lax",
             "path": "/"}

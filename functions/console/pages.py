@@ -9,7 +9,15 @@ from flask import g, redirect, request, url_for
 from marshmallow import ValidationError
 
 from functions import cases as api
-from functions.console.base import blueprint, lang, lang_arg, page, staff_page
+from functions.console.base import (
+    blueprint,
+    community_name,
+    lang,
+    lang_arg,
+    page,
+    staff_page,
+)
+from functions.console.map import case_map
 from functions.console.texts import (
     CASE_ACTIONS,
     CASE_SORTS,
@@ -42,13 +50,6 @@ def view_row(row, assignees, at, language):
             "overdue": workflow.is_overdue(row.status, row.due_at, at), "submitted_at": row.submitted_at,
             "assignees": [staff_name(s) for s in assignees],
             "excerpt": (row.payload.get("description") or (row.payload.get("enterprise") or {}).get("name") or "")[:80]}
-
-
-def community_name(code: str | None, language: str) -> str:
-    found = services().directory.communities.get(code or "")
-    if found is None:
-        return code or ""
-    return found.name.en if language == "en" else found.name.zh
 
 
 def staff_name(staff_id: str) -> str:
@@ -157,6 +158,7 @@ def case_view(connection, case, language: str) -> dict:
     return {**shown, "view": view_row(case, shown["assignees"], base.now(), language),
             "lines": flat_payload(shown["payload"], language), "history": history,
             "photos": case_photos(connection, case), "location": location,
+            "small_map": case_map(connection, case, language),
             "forms": action_forms(case, shown, language)}
 
 

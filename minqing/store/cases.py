@@ -349,10 +349,13 @@ def escalated_to(connection: Connection, staff_id: str, scope, limit: int = 50):
         .order_by(submissions.c.due_at, submissions.c.submitted_at).limit(limit)).all()
 
 
-def hazard_points(connection: Connection, scope, limit: int = 400):
-    """Open hazards in `scope` that have a position, for the map (newest first)."""
+def hazard_points(connection: Connection, scope, limit: int = 400, community: str | None = None):
+    """Open hazards in `scope` that have a position, for the maps (newest first); `community` narrows them
+    to one community's (a case page's neighbours)."""
+    where = [scope, submissions.c.kind == "hazard", submissions.c.status.in_(workflow.OPEN_STATUSES)]
+    if community is not None:
+        where.append(submissions.c.community == community)
     return connection.execute(select(
         submissions.c.id, submissions.c.receipt, submissions.c.status, submissions.c.category,
         submissions.c.community, submissions.c.due_at, submissions.c.payload["location"].label("location"))
-        .where(scope, submissions.c.kind == "hazard", submissions.c.status.in_(workflow.OPEN_STATUSES))
-        .order_by(submissions.c.submitted_at.desc()).limit(limit)).all()
+        .where(*where).order_by(submissions.c.submitted_at.desc()).limit(limit)).all()

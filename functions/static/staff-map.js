@@ -1,0 +1,61 @@
+// The console's maps over the office's tile layer (loaded only when MINQING_MAP_TILES is set, after the
+// vendored Leaflet). Each [data-tiles] box takes the points of the SVG map it names (their data-lat/lon are
+// already in the tiles' system, converted on the server) and shows them over the tiles; the SVG is hidden
+// only once that worked, and the list of links under it stays, so nothing depends on this file.
+(function () {
+  "use strict";
+  if (!window.L) { return; }
+
+  function text(value) {  // the attribution is plain text; Leaflet would read it as HTML
+    var span = document.createElement("span");
+    span.textContent = value;
+    return span.innerHTML;
+  }
+
+  function popup(link) {
+    var box = document.createElement("div"), anchor = document.createElement("a");
+    var title = link.querySelector("title"), parts = (title ? title.textContent : "").split(" · ");
+    anchor.href = link.getAttribute("href");
+    anchor.textContent = parts[0];
+    box.appendChild(anchor);
+    box.appendChild(document.createTextNode(" " + parts.slice(1).join(" · ")));
+    return box;
+  }
+
+  function draw(box) {
+    var svg = document.getElementById(box.getAttribute("data-for"));
+    if (!svg) { return; }
+    box.hidden = false;
+    var map = L.map(box, {scrollWheelZoom: false, attributionControl: false});
+    L.control.attribution({prefix: false}).addTo(map);
+    L.tileLayer(box.getAttribute("data-tiles"), {
+      subdomains: box.getAttribute("data-subdomains") || "abc", maxZoom: 18,
+      attribution: text(box.getAttribute("data-attribution") || "")
+    }).addTo(map);
+    var bounds = [];
+    svg.querySelectorAll("a[data-lat]").forEach(function (link) {
+      var at = [parseFloat(link.getAttribute("data-lat")), parseFloat(link.getAttribute("data-lon"))];
+      var colour = link.getAttribute("data-colour") || "#555";
+      if (link.getAttribute("data-overdue")) {
+        L.circleMarker(at, {radius: 11, color: "#b00020", weight: 3, fill: false, interactive: false}).addTo(map);
+      }
+      L.circleMarker(at, {radius: 7, color: "#fff", weight: 1.5, fillColor: colour, fillOpacity: 1})
+        .bindPopup(popup(link)).addTo(map);
+      bounds.push(at);
+    });
+    var here = svg.querySelector("[data-here]");
+    if (here) {
+      var spot = [parseFloat(here.getAttribute("data-lat")), parseFloat(here.getAttribute("data-lon"))];
+      L.circleMarker(spot, {radius: 13, color: "#8e1b1b", weight: 3, fill: false, interactive: false}).addTo(map);
+      L.circleMarker(spot, {radius: 6, stroke: false, fillColor: "#8e1b1b", fillOpacity: 1, interactive: false})
+        .addTo(map);
+      map.setView(spot, 17);
+    } else if (bounds.length) {
+      map.fitBounds(bounds, {padding: [24, 24], maxZoom: 17});
+    }
+    svg.style.display = "none";
+    box.setAttribute("data-zoom", map.getZoom());
+  }
+
+  document.querySelectorAll("[data-tiles]").forEach(draw);
+})();
