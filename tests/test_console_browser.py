@@ -1,8 +1,10 @@
 """The staff console for real: `minqing serve` over HTTP, the system Chromium at 360 px (a phone in WeCom)
 and 1280 px (the street leader's desktop), signed in through a one-time link and through the WeCom OAuth
 peer; a case worked from received to closed with an after-photo, a reassignment, a duplicate rejection,
-and axe-core on every staff page and the resident pages. Screenshots go to test-artifacts/console/."""
+the maps over a local GCJ-02 tile server, and axe-core on every staff page and the resident pages.
+Screenshots go to test-artifacts/console/."""
 
+import math
 import os
 import re
 import subprocess
@@ -16,7 +18,8 @@ import requests
 from tests.casework import HAZARD
 from minqing.testing.live import LiveServer
 from tests.conftest import ARTIFACTS, CHROMIUM, IN_CI, wait_until
-from minqing.testing.peers import WeComOAuthPeer
+from minqing.domain import geo
+from minqing.testing.peers import TilePeer, WeComOAuthPeer
 from tests.photos import phone_jpeg
 
 pytestmark = pytest.mark.integration
@@ -37,10 +40,19 @@ def wecom():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, wecom):
+def tiles():
+    peer = TilePeer("gcj02")
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, wecom, tiles):
+    # The maps draw over a local tile server, so the page weights and axe below are those of the heavier
+    # pages; without tiles the maps are the plain SVG (tests/test_maps.py).
     env = {"MINQING_DATA_DIR": str(tmp_path_factory.mktemp("var")), "MINQING_SECRET_KEY": uuid.uuid4().hex,
            "MINQING_QUEUE": "mq_" + uuid.uuid4().hex[:12], "MINQING_WORKER_THREADS": "2",
-           "MINQING_RATE_LIMIT_PER_ADDRESS": "off", "MINQING_RATE_LIMIT_PER_SPOT": "off", **wecom.env}
+           "MINQING_RATE_LIMIT_PER_ADDRESS": "off", "MINQING_RATE_LIMIT_PER_SPOT": "off", **wecom.env, **tiles.env}
     live = LiveServer(env, tmp_path_factory.mktemp("logs"))
     yield live
     live.stop()
@@ -182,13 +194,79 @@ def test_the_street_leader_sees_the_whole_street_on_a_desktop(browser, server):
     wait_until(lambda: page.reload() or page.locator("#list li").count() >= 1, timeout=30)
     shoot(page, "cases")
     page.goto(server.url + "/staff/map")
-    shoot(page, "map")
     assert page.locator("#map a").count() >= 1
     page.goto(server.url + "/staff/cases?lang=en")
     assert "Problem list" in page.text_content("h1")
     context.close()
 
 
+
+
+def tile_of(lat: float, lon: float, z: int) -> tuple[int, int, int]:
+    """The Web Mercator tile (as Leaflet and every XYZ tile server number them) holding a point."""
+    n = 2 ** z
+    phi = math.radians(lat)
+    return z, int((lon + 180) / 360 * n), int((1 - math.log(math.tan(phi) + 1 / math.cos(phi)) / math.pi) / 2 * n)
+
+
+def tiled_page(context, url: str):
+    """`url` opened with every request and every CSP violation recorded, once its tiles have loaded."""
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    asked, refused = [], []
+    page.on("request", lambda r: asked.append(r.url))
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                         "(window.cspViolations = window.cspViolations || []).push(e.violatedDirective))")
+    page.goto(url)
+    page.wait_for_selector(".tilemap[data-zoom]")
+    wait_until(lambda: page.evaluate("[...document.querySelectorAll('.leaflet-tile')].every(t => t.complete) && "
+                                     "document.querySelectorAll('.leaflet-tile-loaded').length > 0"))
+    return page, asked, refused
+
+
+def test_the_maps_draw_over_the_office_tile_server_in_gcj02(browser, server, tiles):
+    phone_report = report(server, HAZARD[0])  # WGS-84, from a phone's GPS
+    app_report = report(server, HAZARD[3])  # GCJ-02, picked on a Chinese map app
+    wgs = (HAZARD[0]["location"]["lat"], HAZARD[0]["location"]["lon"])
+    here = {phone_report: geo.wgs84_to_gcj02(*wgs),
+            app_report: (HAZARD[3]["location"]["lat"], HAZARD[3]["location"]["lon"])}  # not shifted twice
+    for options, width in ((DESKTOP, 1280), (PHONE, 360)):
+        context, page = signed_in_by_link(browser, server, "street-leader", options)
+        page.goto(server.url + "/staff/map")
+        wait_until(lambda page=page: page.reload() or all(r in page.text_content("main") for r in here), timeout=30)
+        tiles.requests.clear()
+        page, asked, refused = tiled_page(context, server.url + "/staff/map")
+        z = int(page.get_attribute(".tilemap", "data-zoom"))
+        for receipt, (lat, lon) in here.items():
+            assert tile_of(lat, lon, z) in tiles.requests, (receipt, z, tiles.requests)
+        assert tile_of(*wgs, z) != tile_of(*here[phone_report], z) or z < 15  # the shift shows at this zoom
+        assert {u.split("/", 3)[2] for u in asked} <= {server.url.split("/")[2], tiles.url.split("/")[2]}
+        assert refused == [] and page.evaluate("window.cspViolations || []") == []
+        assert tiles.others == []
+        markers = page.locator("path.leaflet-interactive")
+        assert markers.count() == page.locator("#map a").count()
+        shoot(page, "map")
+        markers.last.click(force=True)
+        link = page.locator(".leaflet-popup-content a")
+        href = link.get_attribute("href")
+        assert href.startswith("/staff/cases/") and page.locator(f'#map a[href="{href}"]').count() == 1
+        if width == 360:  # the marker's link opens its case, with a small map over the same tiles (no script)
+            tiles.requests.clear()
+            case = context.new_page()
+            asked = []
+            case.on("request", lambda r, asked=asked: asked.append(r.url))
+            case.goto(server.url + href)
+            wait_until(lambda case=case: case.evaluate("[...document.querySelectorAll('#case-map img')]"
+                                                       ".every(i => i.complete)"))
+            lat, lon = (float(case.get_attribute("#case-map", n)) for n in ("data-lat", "data-lon"))
+            assert tile_of(lat, lon, 17) in tiles.requests
+            assert min(math.dist((lat, lon), point) for point in here.values()) < 1e-5  # in GCJ-02, as the tiles
+            assert not [u for u in asked if "leaflet" in u or "staff-map" in u]
+            assert {u.split("/", 3)[2] for u in asked} <= {server.url.split("/")[2], tiles.url.split("/")[2]}
+            case.locator("#case-map").scroll_into_view_if_needed()
+            shoot(case, "case-map")
+        context.close()
 
 
 def test_no_serious_accessibility_violations_on_staff_and_resident_pages(browser, server):
@@ -224,7 +302,7 @@ def test_no_serious_accessibility_violations_on_staff_and_resident_pages(browser
     anonymous.context.close()
 
 
-def test_staff_pages_stay_within_their_weight(browser, server):
+def test_staff_pages_stay_within_their_weight(browser, server, tiles):
     receipt = report(server, HAZARD[0])
     context, page = signed_in_by_link(browser, server, "qjj-grid")
     wait_until(lambda: page.reload() or receipt in page.text_content("main"), timeout=30)
@@ -233,7 +311,9 @@ def test_staff_pages_stay_within_their_weight(browser, server):
     for url in (server.url + "/staff/", server.url + "/staff/cases", page.url, server.url + "/staff/map"):
         probe = context.new_page()
         sizes = []
-        probe.on("requestfinished", lambda r: sizes.append(0 if "/photo" in r.url else r.sizes()["responseBodySize"]))
+        # Photos and map tiles are not counted: the budget is the page without them.
+        probe.on("requestfinished", lambda r: sizes.append(
+            0 if "/photo" in r.url or r.url.startswith(tiles.url) else r.sizes()["responseBodySize"]))
         probe.goto(url, wait_until="load")
         assert sum(sizes) <= 60 * 1024, (url, sum(sizes))
         probe.close()

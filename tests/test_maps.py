@@ -143,7 +143,7 @@ def test_with_tiles_the_map_carries_the_layer_and_points_in_the_tiles_system(til
     sign_in(tiled_client, engine, "qjj-grid")
     page = tiled_client.get("/staff/map?lang=en")
     text = page.text
-    assert '<link rel="stylesheet" href="/assets/vendor/leaflet/leaflet.css">' in text
+    assert '<link rel="stylesheet" href="/assets/vendor/leaflet/leaflet.css?v=1.9.4">' in text
     assert text.index("/assets/vendor/leaflet/leaflet.js") < text.index("/assets/staff-map.js")
     assert 'data-tiles="https://t{s}.tiles.example.gov.cn/vec/{z}/{x}/{y}.png?tk=office-key"' in text
     assert 'data-attribution="© 示例测绘院"' in text and "<script>" not in text  # no inline script
@@ -162,16 +162,42 @@ def test_the_case_page_shows_a_small_map_of_where_it_is(client, tiled_client, en
     [no_position] = seed(runtime, settings, ("hazard", {**HAZARD[0], "location": {"address": "千家街"}}))
     sign_in(client, engine, "qjj-grid")
     plain = client.get(f"/staff/cases/{phone['id']}").text
-    assert 'id="case-map"' in plain and 'data-here="1"' in plain and "leaflet" not in plain
+    assert '<svg id="case-map"' in plain and 'id="case-here"' in plain and "leaflet" not in plain
     assert f'href="/staff/cases/{app_point["id"]}"' in plain  # the community's other open hazard
     assert "红圈为本事项" in plain
     sign_in(tiled_client, engine, "qjj-grid")
     tiled = tiled_client.get(f"/staff/cases/{phone['id']}").text
-    assert 'class="tilemap small"' in tiled and "/assets/staff-map.js" in tiled
-    here = re.search(r'id="case-here" data-lat="([-\d.]+)" data-lon="([-\d.]+)"', tiled)
-    assert metres((float(here[1]), float(here[2])), geo.wgs84_to_gcj02(30.5441, 114.3062)) < 0.2
+    # Over the tiles as plain images: no script, no Leaflet, nothing needing JavaScript.
+    assert '<div class="tilebox" id="case-map"' in tiled and "leaflet" not in tiled and "staff-map.js" not in tiled
+    here = geo.wgs84_to_gcj02(30.5441, 114.3062)
+    z, x, y = 17, *(int(p // 256) for p in geo.world_pixel(*here, 17))
+    assert f'<img src="https://t{(x + y) % 3}.tiles.example.gov.cn/vec/{z}/{x}/{y}.png?tk=office-key"' in tiled
+    centre = re.search(r'id="case-map"[^>]*data-lat="([-\d.]+)" data-lon="([-\d.]+)"', tiled)
+    assert metres((float(centre[1]), float(centre[2])), here) < 0.2
+    # The map app's point, about 350 m off, falls outside the 320×200 px window at this zoom.
+    assert f'href="/staff/cases/{app_point["id"]}"' not in tiled.split('id="case-map"')[1].split("</div>")[0]
+    assert "© 示例测绘院" in tiled
     elsewhere = tiled_client.get(f"/staff/cases/{no_position['id']}")
     assert elsewhere.status_code == 200 and 'id="case-map"' not in elsewhere.text
+
+
+def test_the_tile_window_centres_the_point():
+    lat, lon = 30.5417, 114.3116
+    window = geo.tile_window(lat, lon, 17, 320, 200)
+    cx, cy = geo.world_pixel(lat, lon, 17)
+    assert {(x, y) for x, y, _, _ in window} == {(int((cx + dx) // 256), int((cy + dy) // 256))
+                                                 for dx in (-160, 0, 159) for dy in (-100, 0, 99)}
+    for x, y, left, top in window:
+        assert abs(left - (x * 256 - cx)) <= 0.5 and abs(top - (y * 256 - cy)) <= 0.5
+    assert geo.offset(lat, lon, (lat, lon), 17) == (0, 0)
+
+
+def test_leaflet_travels_gzipped_and_is_kept_a_year(client):
+    answer = client.get("/assets/vendor/leaflet/leaflet.js?v=1.9.4", headers={"Accept-Encoding": "gzip"})
+    assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "gzip"
+    assert len(answer.data) < 45_000  # of 147,552 bytes
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.get("/assets/staff.js").headers.get("Cache-Control") != "public, max-age=31536000, immutable"
 
 
 def test_the_wheel_ships_the_vendored_leaflet_with_its_licence():

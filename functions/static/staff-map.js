@@ -1,7 +1,8 @@
-// The console's maps over the office's tile layer (loaded only when MINQING_MAP_TILES is set, after the
-// vendored Leaflet). Each [data-tiles] box takes the points of the SVG map it names (their data-lat/lon are
-// already in the tiles' system, converted on the server) and shows them over the tiles; the SVG is hidden
-// only once that worked, and the list of links under it stays, so nothing depends on this file.
+// /staff/map over the office's tile layer (loaded only when MINQING_MAP_TILES is set, after the vendored
+// Leaflet; the case page's small map needs no script). Each [data-tiles] box takes the points of the SVG
+// map it names (their data-lat/lon already in the tiles' system, converted on the server) and shows them
+// over the tiles; the SVG is hidden only once that worked, and the list of links under it stays, so
+// nothing depends on this file.
 (function () {
   "use strict";
   if (!window.L) { return; }
@@ -43,16 +44,7 @@
         .bindPopup(popup(link)).addTo(map);
       bounds.push(at);
     });
-    var here = svg.querySelector("[data-here]");
-    if (here) {
-      var spot = [parseFloat(here.getAttribute("data-lat")), parseFloat(here.getAttribute("data-lon"))];
-      L.circleMarker(spot, {radius: 13, color: "#8e1b1b", weight: 3, fill: false, interactive: false}).addTo(map);
-      L.circleMarker(spot, {radius: 6, stroke: false, fillColor: "#8e1b1b", fillOpacity: 1, interactive: false})
-        .addTo(map);
-      map.setView(spot, 17);
-    } else if (bounds.length) {
-      map.fitBounds(bounds, {padding: [24, 24], maxZoom: 17});
-    }
+    if (bounds.length) { map.fitBounds(bounds, {padding: [24, 24], maxZoom: 17}); }
     svg.style.display = "none";
     box.setAttribute("data-zoom", map.getZoom());
   }

@@ -84,3 +84,31 @@ def in_system(lat: float, lon: float, stored: str | None, wanted: str) -> tuple[
     if stored == wanted:
         return lat, lon
     return wgs84_to_gcj02(lat, lon) if wanted == GCJ02 else gcj02_to_wgs84(lat, lon)
+
+
+TILE = 256  # pixels a side of a Web Mercator tile (XYZ numbering, as Leaflet and tile servers use)
+
+
+def world_pixel(lat: float, lon: float, z: int) -> tuple[float, float]:
+    """A point's pixel on the Web Mercator world map at zoom `z` (2^z tiles a side)."""
+    size = TILE * 2 ** z
+    phi = math.radians(max(min(lat, 85.05112878), -85.05112878))
+    return (lon + 180.0) / 360.0 * size, (1.0 - math.log(math.tan(phi) + 1.0 / math.cos(phi)) / math.pi) / 2.0 * size
+
+
+def tile_window(lat: float, lon: float, z: int, width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """The tiles covering a width×height window centred on a point, as (x, y, left, top): each tile's
+    number and its top-left corner's offset from the window's centre in pixels."""
+    cx, cy = world_pixel(lat, lon, z)
+    left, top = cx - width / 2, cy - height / 2
+    last = 2 ** z - 1
+    return [(x, y, round(x * TILE - cx), round(y * TILE - cy))
+            for y in range(max(int(top // TILE), 0), min(int((top + height) // TILE), last) + 1)
+            for x in range(max(int(left // TILE), 0), min(int((left + width) // TILE), last) + 1)]
+
+
+def offset(lat: float, lon: float, centre: tuple[float, float], z: int) -> tuple[int, int]:
+    """Where a point falls, in pixels from `centre` (lat, lon), at zoom `z`."""
+    x, y = world_pixel(lat, lon, z)
+    cx, cy = world_pixel(*centre, z)
+    return round(x - cx), round(y - cy)

@@ -1,5 +1,6 @@
 """Real protocol peers for the notification channels, started by the tests: an SMTP server (aiosmtpd),
-a robot/webhook HTTP server that checks signatures, and an AWS-compatible server (moto, server mode)."""
+a robot/webhook HTTP server that checks signatures, and an AWS-compatible server (moto, server mode); and
+the console's other peers: WeCom's and DingTalk's sign-in and a map tile server."""
 
 from __future__ import annotations
 
@@ -535,6 +536,71 @@ class DingTalkOAuthPeer:
         return {"MINQING_DINGTALK_APP_KEY": self.APP_KEY, "MINQING_DINGTALK_APP_SECRET": self.SECRET,
                 "MINQING_DINGTALK_CORP_ID": self.CORP_ID, "MINQING_DINGTALK_LOGIN_URL": self.url,
                 "MINQING_DINGTALK_API_URL": self.url, "MINQING_DINGTALK_OAPI_URL": self.url}
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TilePeer:
+    """A map tile server: `GET /tiles/{z}/{x}/{y}.png` answers a plain grey 256 px PNG with grid lines
+    (its z/x/y written in a corner) and records each tile asked for in `requests` as (z, x, y); anything
+    else is a 404, recorded in `others`. `env` points the console's maps at it (GCJ-02 tiles, as AutoNavi's)."""
+
+    def __init__(self, crs: str = "gcj02"):
+        self.crs = crs
+        self.requests: list[tuple[int, int, int]] = []
+        self.others: list[str] = []
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                parts = self.path.split("?")[0].strip("/").split("/")
+                if len(parts) == 4 and parts[0] == "tiles" and parts[3].endswith(".png") and \
+                        all(p.isdigit() for p in (parts[1], parts[2], parts[3][:-4])):
+                    tile = int(parts[1]), int(parts[2]), int(parts[3][:-4])
+                    peer.requests.append(tile)
+                    body = peer.png(*tile)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "image/png")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("Cache-Control", "no-store")  # each page load asks again: tests count them
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                peer.others.append(self.path)
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def png(z: int, x: int, y: int) -> bytes:
+        import io
+
+        from PIL import Image, ImageDraw
+
+        image = Image.new("RGB", (256, 256), "#e9e7e1")
+        draw = ImageDraw.Draw(image)
+        for step in range(0, 256, 64):
+            draw.line([(step, 0), (step, 255)], fill="#d3d0c8")
+            draw.line([(0, step), (255, step)], fill="#d3d0c8")
+        draw.rectangle([0, 0, 255, 255], outline="#b9b5ab")
+        draw.text((6, 4), f"{z}/{x}/{y}", fill="#8a867c")
+        out = io.BytesIO()
+        image.save(out, "PNG", optimize=True)
+        return out.getvalue()
+
+    @property
+    def env(self) -> dict:
+        return {"MINQING_MAP_TILES": self.url + "/tiles/{z}/{x}/{y}.png", "MINQING_MAP_TILES_CRS": self.crs,
+                "MINQING_MAP_ATTRIBUTION": "测试瓦片 © minqing tests"}
 
     def stop(self):
         self.server.shutdown()
