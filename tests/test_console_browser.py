@@ -246,7 +246,7 @@ def test_the_maps_draw_over_the_office_tile_server_in_gcj02(browser, server, til
         assert tiles.others == []
         markers = page.locator("path.leaflet-interactive")
         assert markers.count() == page.locator("#map a").count()
-        shoot(page, "map")
+        shoot(page, "map-tiles")
         markers.last.click(force=True)
         link = page.locator(".leaflet-popup-content a")
         href = link.get_attribute("href")
