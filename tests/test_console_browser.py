@@ -244,6 +244,7 @@ def test_the_maps_draw_over_the_office_tile_server_in_gcj02(browser, server, til
         assert {u.split("/", 3)[2] for u in asked} <= {server.url.split("/")[2], tiles.url.split("/")[2]}
         assert refused == [] and page.evaluate("window.cspViolations || []") == []
         assert tiles.others == []
+        assert page.get_attribute(".leaflet-control-zoom-in", "title") == "放大"  # the page's language
         markers = page.locator("path.leaflet-interactive")
         assert markers.count() == page.locator("#map a").count()
         shoot(page, "map-tiles")

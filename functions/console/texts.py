@@ -50,7 +50,7 @@ TEXTS = {
         "resident": "群众", "choose": "请选择", "errors": "请修改以下问题", "done": "已完成：{action}。",
         "rating": "评分", "fixed": "已解决", "map_title": "隐患地图", "map_lead": "辖区内未办结的隐患，颜色表示状态，红圈表示超期。",
         "map_none": "辖区内暂无带位置的未办结隐患。", "legend": "图例",
-        "case_map_hint": "红圈为本事项，灰点为本社区其他未办结隐患。",
+        "case_map_hint": "红圈为本事项，灰点为本社区其他未办结隐患。", "zoom_in": "放大", "zoom_out": "缩小",
         "at_map": "在地图上查看", "lat": "纬度", "lon": "经度", "page_title_case": "事项 {receipt}",
     },
     "en": {
@@ -99,6 +99,7 @@ TEXTS = {
         "map_lead": "Open hazards in your scope, coloured by status; a red ring marks an overdue one.",
         "map_none": "No open hazard with a position in your scope.", "legend": "Legend",
         "case_map_hint": "The red ring is this case; grey dots are the community's other open hazards.",
+        "zoom_in": "Zoom in", "zoom_out": "Zoom out",
         "at_map": "Show on the map",
         "lat": "Latitude", "lon": "Longitude", "page_title_case": "Case {receipt}",
     },

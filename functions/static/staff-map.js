@@ -27,7 +27,9 @@
     var svg = document.getElementById(box.getAttribute("data-for"));
     if (!svg) { return; }
     box.hidden = false;
-    var map = L.map(box, {scrollWheelZoom: false, attributionControl: false});
+    var map = L.map(box, {scrollWheelZoom: false, attributionControl: false, zoomControl: false});
+    L.control.zoom({zoomInTitle: box.getAttribute("data-zoom-in"), zoomOutTitle: box.getAttribute("data-zoom-out")})
+      .addTo(map);
     L.control.attribution({prefix: false}).addTo(map);
     L.tileLayer(box.getAttribute("data-tiles"), {
       subdomains: box.getAttribute("data-subdomains") || "abc", maxZoom: 18,
