@@ -252,6 +252,10 @@ def test_the_maps_draw_over_the_office_tile_server_in_gcj02(browser, server, til
         link = page.locator(".leaflet-popup-content a")
         href = link.get_attribute("href")
         assert href.startswith("/staff/cases/") and page.locator(f'#map a[href="{href}"]').count() == 1
+        case_id = href.split("/")[-1]
+        focused, _, _ = tiled_page(context, server.url + f"/staff/map?focus={case_id}#p-{case_id}")
+        assert focused.get_attribute(".leaflet-popup-content a", "href") == href  # the case page's map link
+        focused.close()
         if width == 360:  # the marker's link opens its case, with a small map over the same tiles (no script)
             tiles.requests.clear()
             case = context.new_page()

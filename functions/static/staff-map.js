@@ -35,18 +35,20 @@
       subdomains: box.getAttribute("data-subdomains") || "abc", maxZoom: 18,
       attribution: text(box.getAttribute("data-attribution") || "")
     }).addTo(map);
-    var bounds = [];
+    var bounds = [], focus = null;
     svg.querySelectorAll("a[data-lat]").forEach(function (link) {
       var at = [parseFloat(link.getAttribute("data-lat")), parseFloat(link.getAttribute("data-lon"))];
       var colour = link.getAttribute("data-colour") || "#555";
       if (link.getAttribute("data-overdue")) {
         L.circleMarker(at, {radius: 11, color: "#b00020", weight: 3, fill: false, interactive: false}).addTo(map);
       }
-      L.circleMarker(at, {radius: 7, color: "#fff", weight: 1.5, fillColor: colour, fillOpacity: 1})
+      var marker = L.circleMarker(at, {radius: 7, color: "#fff", weight: 1.5, fillColor: colour, fillOpacity: 1})
         .bindPopup(popup(link)).addTo(map);
+      if (location.hash === "#" + link.id) { focus = [at, marker]; }  // the case page's "show on the map"
       bounds.push(at);
     });
-    if (bounds.length) { map.fitBounds(bounds, {padding: [24, 24], maxZoom: 17}); }
+    if (focus) { map.setView(focus[0], 17); focus[1].openPopup(); }
+    else if (bounds.length) { map.fitBounds(bounds, {padding: [24, 24], maxZoom: 17}); }
     svg.style.display = "none";
     box.setAttribute("data-zoom", map.getZoom());
   }
