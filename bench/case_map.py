@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.console import seed  # noqa: E402
-from bench.intake import scratch_database  # noqa: E402
+from bench.console import seed
+from bench.intake import scratch_database
 
 
 def p50_p95(times: list[float]) -> str:
@@ -43,8 +43,8 @@ def main() -> None:
         from dramatiq.brokers.stub import StubBroker
         from sqlalchemy import select, text
 
-        import functions.console.pages as pages
         from functions.app import create_app
+        from functions.console import pages
         from minqing.directory import load_configured_directory
         from minqing.domain import workflow
         from minqing.settings import load_settings

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from minqing.testing.live import LiveServer  # noqa: E402
+from minqing.testing.live import LiveServer
 
 HAZARDS = json.loads((ROOT / "tests/samples/hazard.json").read_text())["valid"]
 
