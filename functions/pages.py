@@ -178,8 +178,9 @@ def _compressed_scripts(response):
     response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     etag, weak = response.get_etag()
-    if etag:  # another body, another tag
+    if etag:  # another body, another tag; and a browser revalidating that tag gets its 304
         response.set_etag(etag + "-gz", weak)
+        response.make_conditional(request.environ)
     return response
 
 

@@ -153,3 +153,14 @@ def test_the_patrol_form_with_its_worker_stays_inside_the_weight_budget(browser,
     print(f"\npatrol form: {len(finished)} requests, {bodies} bytes of bodies + {worker} bytes of worker")
     assert bodies + worker < 20 * 1024
     context.close()
+
+
+@pytest.mark.parametrize("script", ["/assets/patrol.js", "/f/patrol-sw.js"])
+def test_a_phone_revalidating_a_gzipped_script_gets_a_304_not_the_script_again(server, script):
+    zipped = {"Accept-Encoding": "gzip"}
+    first = server.get(script, headers=zipped)
+    assert first.status_code == 200 and first.headers["Content-Encoding"] == "gzip"
+    again = server.get(script, headers={**zipped, "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.content == b""
+    plain = server.get(script, headers={"Accept-Encoding": "identity", "If-None-Match": first.headers["ETag"]})
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers  # the other body's tag
