@@ -161,9 +161,7 @@ class RobotPeer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serve(Handler)
 
     def _check(self, path, query, headers, body) -> str | None:
         if path.startswith("/dingtalk/"):
@@ -371,7 +369,36 @@ def peer_env(robots: RobotPeer, smtp: SMTPPeer) -> dict:
     }
 
 
-class WeComOAuthPeer:
+class _QuietHandler(BaseHTTPRequestHandler):
+    """A peer's request handler: no access log on the test's output, and JSON answers."""
+
+    def log_message(self, *args):
+        pass
+
+    def _json(self, body, status: int = 200):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Served:
+    """A peer answering HTTP on a free local port, in a thread of its own."""
+
+    def _serve(self, handler) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class WeComOAuthPeer(_Served):
     """企业微信网页授权 as the console meets it: the authorise page (which sends the browser straight back with
     a code for `user`, as WeCom does for a member already inside the app), `gettoken` and
     `auth/getuserinfo`. Codes work once; a wrong corp secret is refused like WeCom does (errcode 40001)."""
@@ -384,17 +411,7 @@ class WeComOAuthPeer:
         self.calls: list[str] = []
         peer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _json(self, body):
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(_QuietHandler):
 
             def do_GET(self):
                 parts = urllib.parse.urlsplit(self.path)
@@ -423,24 +440,15 @@ class WeComOAuthPeer:
                     self.send_response(404)
                     self.end_headers()
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serve(Handler)
 
     @property
     def env(self) -> dict:
         return {"MINQING_WECOM_CORP_ID": self.CORP_ID, "MINQING_WECOM_SECRET": self.SECRET,
                 "MINQING_WECOM_API_URL": self.url, "MINQING_WECOM_OPEN_URL": self.url}
 
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
-
-
-
-class DingTalkOAuthPeer:
+class DingTalkOAuthPeer(_Served):
     """钉钉网页登录 as the console meets it: the login page (which sends the browser straight back with an
     `authCode` for `user` in `corp`, as DingTalk does for a person already signed in to the app), the new
     API's `oauth2/userAccessToken` and `contact/users/me`, and the old API's `gettoken` and
@@ -457,17 +465,7 @@ class DingTalkOAuthPeer:
         self.calls: list[str] = []
         peer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _json(self, body, status=200):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(_QuietHandler):
 
             def _body(self) -> dict:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -526,10 +524,7 @@ class DingTalkOAuthPeer:
                 else:
                     self._json({"code": "notFound"}, 404)
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serve(Handler)
 
     @property
     def env(self) -> dict:
@@ -537,12 +532,8 @@ class DingTalkOAuthPeer:
                 "MINQING_DINGTALK_CORP_ID": self.CORP_ID, "MINQING_DINGTALK_LOGIN_URL": self.url,
                 "MINQING_DINGTALK_API_URL": self.url, "MINQING_DINGTALK_OAPI_URL": self.url}
 
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
-
-class TilePeer:
+class TilePeer(_Served):
     """A map tile server: `GET /tiles/{z}/{x}/{y}.png` answers a plain grey 256 px PNG with grid lines
     (its z/x/y written in a corner) and records each tile asked for in `requests` as (z, x, y); anything
     else is a 404, recorded in `others`. `env` points the console's maps at it (GCJ-02 tiles, as AutoNavi's)."""
@@ -553,10 +544,7 @@ class TilePeer:
         self.others: list[str] = []
         peer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(_QuietHandler):
             def do_GET(self):
                 parts = self.path.split("?")[0].strip("/").split("/")
                 if len(parts) == 4 and parts[0] == "tiles" and parts[3].endswith(".png") and \
@@ -576,9 +564,7 @@ class TilePeer:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serve(Handler)
 
     @staticmethod
     def png(z: int, x: int, y: int) -> bytes:
@@ -601,7 +587,3 @@ class TilePeer:
     def env(self) -> dict:
         return {"MINQING_MAP_TILES": self.url + "/tiles/{z}/{x}/{y}.png", "MINQING_MAP_TILES_CRS": self.crs,
                 "MINQING_MAP_ATTRIBUTION": "测试瓦片 © minqing tests"}
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
