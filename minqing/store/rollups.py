@@ -52,10 +52,11 @@ def add(connection: Connection, sums: dict, durations: list[dict]) -> None:
         hours[(row["kind"], row["event"], month, bucket // BUCKETS_PER_HOUR)] += 1
         buckets[(row["kind"], row["event"], bucket, month)] += 1
     dialect = connection.dialect.name
-    for table, found in ((tally_months, months), (tally_days, days), (duration_hours, hours),
-                         (duration_buckets, buckets)):
+    named = ((tally_months, ("metric", "kind", "community", "category", "month"), months),
+             (tally_days, ("metric", "kind", "day"), days), (duration_hours, ("kind", "event", "month", "hour"), hours),
+             (duration_buckets, ("kind", "event", "bucket", "month"), buckets))
+    for table, names, found in named:
         if found:
-            names = [c.name for c in table.primary_key.columns]
             # In key order, so that concurrent workers lock the shared rows in one order and cannot deadlock.
             connection.execute(_adding(dialect, table), [dict(zip(names, key), **{_SUMMED[table]: value})
                                                          for key, value in sorted(found.items())])
@@ -188,23 +189,11 @@ def medians(connection: Connection, since: date | None, until: date | None, by_m
     from the counts within that hour. Reads the period's hour counts and a hundred buckets a median."""
     months, edges = split(since, until)
     names = ["kind", "month", "event"] if by_month else ["event"]
-    h = duration_hours.c
-    coarse: dict = defaultdict(Counter)
     fine_edges: dict = defaultdict(Counter)  # the edge days' durations, by group and bucket
-    query = select(*[h[n] for n in names], h.hour, func.sum(h.count)).where(_in_months(h.month, months)) \
-        .group_by(*[h[n] for n in names], h.hour)
-    for *group, hour, count in connection.execute(query):
-        coarse[tuple(group)][hour] += count
-    d = case_durations.c
-    for low, high in edges:
-        for row in connection.execute(select(d.kind, d.event, d.day, d.seconds).where(d.day >= low, d.day <= high)):
-            group = (row.kind, month_of(row.day), row.event) if by_month else (row.event,)
-            bucket = bucket_of(row.seconds)
-            coarse[group][bucket // BUCKETS_PER_HOUR] += 1
-            fine_edges[group][bucket] += 1
-    wanted = {}  # group → [(hour, rank within the hour)] for its middle ranks
-    for group, hours in coarse.items():
-        wanted[group] = [at_rank(hours, rank) for rank in middle_ranks(sum(hours.values()))]
+    if edges:
+        wanted = _middle_hours_with(connection, names, months, edges, by_month, fine_edges)
+    else:
+        wanted = _middle_hours(connection, names, months)
     fine: dict = defaultdict(Counter)
     for group, hours in {(g, hour) for g, ranks in wanted.items() for hour, _ in ranks}:
         for bucket, count in fine_edges[group].items():
@@ -231,3 +220,46 @@ def medians(connection: Connection, since: date | None, until: date | None, by_m
         first, second = (at_rank(fine[(group, hour)], rank)[0] for hour, rank in ranks)
         found[group if by_month else group[0]] = bucket_median(first, second)
     return found
+
+
+def _middle_hours(connection: Connection, names: list[str], months) -> dict:
+    """group → [(hour, rank within the hour)] for its middle ranks, found in the database (running sums over
+    the counts by hour), so that only the hours holding a median leave it."""
+    h = duration_hours.c
+    per_hour = select(*[h[n] for n in names], h.hour, func.sum(h.count).label("n")).where(
+        _in_months(h.month, months)).group_by(*[h[n] for n in names], h.hour).subquery()
+    group = [per_hour.c[n] for n in names]
+    running = select(*group, per_hour.c.hour, per_hour.c.n,
+                     func.sum(per_hour.c.n).over(partition_by=group, order_by=per_hour.c.hour).label("upto"),
+                     func.sum(per_hour.c.n).over(partition_by=group).label("total")).subquery()
+    r = running.c
+    # The hours holding rank ceil(total / 2) or floor(total / 2) + 1 (before < rank <= upto), in integers.
+    query = select(*[r[n] for n in names], r.hour, r.n, r.upto, r.total).where(
+        r.upto * 2 >= r.total, (r.upto - r.n) * 2 <= r.total)
+    wanted: dict = defaultdict(list)
+    found = {}
+    for *key, hour, n, upto, total in connection.execute(query):
+        found.setdefault(tuple(key), []).append((hour, int(upto) - int(n), int(upto), int(total)))
+    for key, hours in found.items():
+        for rank in middle_ranks(hours[0][3]):
+            wanted[key] += [(hour, rank - before) for hour, before, upto, _ in hours if before < rank <= upto]
+    return wanted
+
+
+def _middle_hours_with(connection: Connection, names: list[str], months, edges, by_month: bool, fine_edges) -> dict:
+    """As _middle_hours, with the durations of the edge days read one by one (and kept in `fine_edges`)."""
+    h = duration_hours.c
+    coarse: dict = defaultdict(Counter)
+    query = select(*[h[n] for n in names], h.hour, func.sum(h.count)).where(_in_months(h.month, months)) \
+        .group_by(*[h[n] for n in names], h.hour)
+    for *group, hour, count in connection.execute(query):
+        coarse[tuple(group)][hour] += count
+    d = case_durations.c
+    for low, high in edges:
+        for row in connection.execute(select(d.kind, d.event, d.day, d.seconds).where(d.day >= low, d.day <= high)):
+            group = (row.kind, month_of(row.day), row.event) if by_month else (row.event,)
+            bucket = bucket_of(row.seconds)
+            coarse[group][bucket // BUCKETS_PER_HOUR] += 1
+            fine_edges[group][bucket] += 1
+    return {group: [at_rank(hours, rank) for rank in middle_ranks(sum(hours.values()))]
+            for group, hours in coarse.items()}

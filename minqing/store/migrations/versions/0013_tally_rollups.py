@@ -20,9 +20,10 @@ branch_labels = None
 depends_on = None
 
 KEYS = {
-    "tally_months": [("metric", 32), ("kind", 16), ("community", 32), ("category", 32), ("month", 7)],
-    "tally_days": [("metric", 32), ("kind", 16), ("day", None)],
-    "duration_hours": [("kind", 16), ("event", 32), ("month", 7), ("hour", 0)],
+    # The period first in the key, so that a period's rows are one range of it.
+    "tally_months": [("month", 7), ("metric", 32), ("kind", 16), ("community", 32), ("category", 32)],
+    "tally_days": [("day", None), ("metric", 32), ("kind", 16)],
+    "duration_hours": [("month", 7), ("kind", 16), ("event", 32), ("hour", 0)],
     "duration_buckets": [("kind", 16), ("event", 32), ("bucket", 0), ("month", 7)],
 }
 
