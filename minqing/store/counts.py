@@ -153,40 +153,8 @@ def tally_rows(connection: Connection, *, since: date | None = None, until: date
     return connection.execute(query.order_by(tallies.c.day)).all()
 
 
-# --- Reading the tallies for a period, summed in the database --------------------------------------------
-# What leaves the database is one row per month and key, and one per day and metric: bounded by the period
-# asked for, never by the number of cases stored.
-
-
-def _month_of(column, dialect: str):
-    # SQLite keeps a date as its ISO text: the first seven characters are the month, no parsing needed.
-    return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.substr(column, 1, 7)
-
-
-def _within(query, day_column, since, until):
-    if since:
-        query = query.where(day_column >= since)
-    if until:
-        query = query.where(day_column <= until)
-    return query
-
-
-def monthly_rows(connection: Connection, *, since: date | None = None, until: date | None = None) -> list:
-    """Tally rows summed by month: (metric, kind, community, category, day = the month's first day, value)."""
-    month = _month_of(tallies.c.day, connection.dialect.name).label("month")
-    query = _within(select(tallies.c.metric, tallies.c.kind, tallies.c.community, tallies.c.category, month,
-                           func.sum(tallies.c.value).label("value")), tallies.c.day, since, until)
-    query = query.group_by(tallies.c.metric, tallies.c.kind, tallies.c.community, tallies.c.category, month)
-    return [SimpleNamespace(metric=r.metric, kind=r.kind, community=r.community, category=r.category,
-                            day=date.fromisoformat(r.month + "-01"), value=r.value)
-            for r in connection.execute(query)]
-
-
-def daily_rows(connection: Connection, *, since: date | None = None, until: date | None = None) -> list:
-    """Tally rows summed by day over communities and categories: (metric, kind, day, value)."""
-    query = _within(select(tallies.c.metric, tallies.c.kind, tallies.c.day, func.sum(tallies.c.value).label("value")),
-                    tallies.c.day, since, until)
-    return connection.execute(query.group_by(tallies.c.metric, tallies.c.kind, tallies.c.day)).all()
+# --- Reading the tallies for a period, from their rollups (minqing/store/rollups.py) ----------------------
+# What is read is bounded by the period asked for and the directory, never by the number of cases stored.
 
 
 def median_seconds(connection: Connection, *, since: date | None = None, until: date | None = None,
@@ -221,13 +189,15 @@ def summary(connection: Connection, *, since: date | None = None, until: date | 
         return rollups.grouped(connection, list(names), since, until)
 
     communities = [r for r in grouped("community", "kind", "metric") if r.community]
-    days = rollups.daily(connection, since, until)
+    by_day: dict = {}
+    # The largest part of the answer (a number per day, kind and metric): built from plain tuples.
+    for day, kind, metric, value in rollups.daily(connection, since, until):
+        by_day.setdefault(day, {}).setdefault(kind, {})[metric] = _number(value)
     found = {
         "totals": numbers(grouped("kind", "metric"), "kind"),
         "by_community": numbers(communities, "community", "kind"),
         "by_category": numbers(grouped("kind", "category", "metric"), "kind", "category"),
-        "by_day": dict(sorted(numbers([SimpleNamespace(day=r.day.isoformat(), kind=r.kind, metric=r.metric,
-                                                       value=r.value) for r in days], "day", "kind").items())),
+        "by_day": {day.isoformat(): by_day[day] for day in sorted(by_day)},
     }
     found["rates"] = {kind: derived(metrics) for kind, metrics in found["totals"].items()}
     months = [SimpleNamespace(kind=r.kind, metric=r.metric, day=date.fromisoformat(r.month + "-01"), value=r.value)

@@ -173,14 +173,15 @@ def grouped(connection: Connection, names: list[str], since: date | None, until:
 
 
 def daily(connection: Connection, since: date | None, until: date | None) -> list:
-    """The tallies summed by (metric, kind, day) over communities and categories, for [since, until]."""
+    """The tallies summed by day over communities and categories, for [since, until]: (day, kind, metric,
+    value) tuples."""
     d = tally_days.c
-    query = select(d.metric, d.kind, d.day, d.value)
+    query = select(d.day, d.kind, d.metric, d.value)
     if since:
         query = query.where(d.day >= since)
     if until:
         query = query.where(d.day <= until)
-    return connection.execute(query).all()
+    return connection.execute(query)
 
 
 def medians(connection: Connection, since: date | None, until: date | None, by_month: bool = True) -> dict:

@@ -44,6 +44,10 @@ def upgrade():
     from minqing.store import rollups
 
     rollups.refresh(bind)
+    if bind.dialect.name == "postgresql":
+        # Statistics now, not at autovacuum's leisure: the planner reads a period's months by them.
+        for table in KEYS:
+            op.execute(f"ANALYZE {table}")
 
 
 def downgrade():
