@@ -172,36 +172,41 @@ def last_change(connection: Connection) -> datetime | None:
 def summary(connection: Connection, *, since: date | None = None, until: date | None = None) -> dict:
     """The public tallies for a period (`summarise` + rates + `summarise_months`), as the API answers.
 
-    Each breakdown is its own sum over the rollups (whole months, and the days of a partial month at either
-    end), so what is read is the size of the answer (the directory's communities and categories, the
-    period's days and months), never the number of cases."""
+    Summed over the rollups (whole months, and the days of a partial month at either end) in two reads: by
+    (metric, kind, community, category), from which totals and both breakdowns are added up here, and by
+    (kind, month, metric); so what is read is the size of the answer (the directory's communities and
+    categories, the period's days and months), never the number of cases."""
 
-    def numbers(rows, *path):
+    def numbers(sums: dict) -> dict:
         found: dict = {}
-        for row in rows:
+        for (*path, metric), value in sums.items():
             bucket = found
             for name in path:
-                bucket = bucket.setdefault(getattr(row, name), {})
-            bucket[row.metric] = _number(row.value)
+                bucket = bucket.setdefault(name, {})
+            bucket[metric] = _number(value)
         return found
 
-    def grouped(*names):
-        return rollups.grouped(connection, list(names), since, until)
-
-    communities = [r for r in grouped("community", "kind", "metric") if r.community]
+    totals: dict = defaultdict(float)
+    communities: dict = defaultdict(float)
+    categories: dict = defaultdict(float)
+    for r in rollups.grouped(connection, ["metric", "kind", "community", "category"], since, until):
+        totals[(r.kind, r.metric)] += r.value
+        if r.community:
+            communities[(r.community, r.kind, r.metric)] += r.value
+        categories[(r.kind, r.category, r.metric)] += r.value
     by_day: dict = {}
     # The largest part of the answer (a number per day, kind and metric): built from plain tuples.
     for day, kind, metric, value in rollups.daily(connection, since, until):
         by_day.setdefault(day, {}).setdefault(kind, {})[metric] = _number(value)
     found = {
-        "totals": numbers(grouped("kind", "metric"), "kind"),
-        "by_community": numbers(communities, "community", "kind"),
-        "by_category": numbers(grouped("kind", "category", "metric"), "kind", "category"),
-        "by_day": {day.isoformat(): by_day[day] for day in sorted(by_day)},
+        "totals": numbers(totals),
+        "by_community": numbers(communities),
+        "by_category": numbers(categories),
+        "by_day": {day: by_day[day] for day in sorted(by_day)},
     }
     found["rates"] = {kind: derived(metrics) for kind, metrics in found["totals"].items()}
     months = [SimpleNamespace(kind=r.kind, metric=r.metric, day=date.fromisoformat(r.month + "-01"), value=r.value)
-              for r in grouped("kind", "month", "metric")]
+              for r in rollups.grouped(connection, ["kind", "month", "metric"], since, until)]
     found["by_month"] = summarise_months(months, medians=median_seconds(connection, since=since, until=until))
     return found
 

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import and_, delete, func, insert, or_, select, true
+from sqlalchemy import String, and_, delete, func, insert, or_, select, true, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -158,7 +158,7 @@ def grouped(connection: Connection, names: list[str], since: date | None, until:
     query = select(*[m[n] for n in names], func.sum(m.value)).where(_in_months(m.month, months))
     if where is not None:
         query = query.where(where(m))
-    for *key, value in connection.execute(query.group_by(*[m[n] for n in names])):
+    for *key, value in connection.execute(query.group_by(*[m[n] for n in names])).all():
         sums[tuple(key)] += value
     t = tallies.c
     month = _month_of(t.day, connection.dialect.name)
@@ -173,15 +173,18 @@ def grouped(connection: Connection, names: list[str], since: date | None, until:
 
 
 def daily(connection: Connection, since: date | None, until: date | None) -> list:
-    """The tallies summed by day over communities and categories, for [since, until]: (day, kind, metric,
-    value) tuples."""
+    """The tallies summed by day over communities and categories, for [since, until]: (day "YYYY-MM-DD",
+    kind, metric, value) tuples."""
     d = tally_days.c
-    query = select(d.day, d.kind, d.metric, d.value)
+    # The day as ISO text from the database: the largest part of the answer is keyed by it, so no date objects
+    # are made and formatted back, row by row.
+    day = func.to_char(d.day, "YYYY-MM-DD") if connection.dialect.name == "postgresql" else type_coerce(d.day, String)
+    query = select(day, d.kind, d.metric, d.value)
     if since:
         query = query.where(d.day >= since)
     if until:
         query = query.where(d.day <= until)
-    return connection.execute(query)
+    return connection.execute(query).all()
 
 
 def medians(connection: Connection, since: date | None, until: date | None, by_month: bool = True) -> dict:
