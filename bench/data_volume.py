@@ -245,7 +245,7 @@ def main() -> None:
                 env["MINQING_DATABASE_URL"], cleanup = scratch_database()
                 if args.keep:
                     print(f"kept: --database-url {env['MINQING_DATABASE_URL']}", flush=True)
-                    cleanup = lambda: None  # noqa: E731
+                    cleanup = lambda: None
             url = env.get("MINQING_DATABASE_URL") or f"sqlite:///{data_dir}/minqing.db"
             engine = make_engine(url)
             upgrade(engine)

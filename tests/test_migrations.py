@@ -81,11 +81,11 @@ def test_0013_fills_the_rollups_from_the_tallies_and_durations_stored_before(dat
             for day, value in (("2026-03-01", 2), ("2026-03-31", 1.5), ("2026-04-02", 1)):
                 c.execute(sa.text("INSERT INTO tallies (metric, kind, community, category, day, value) VALUES "
                                   "('hours', 'consultation', 'jiangling', 'legal_advice', :day, :value)"),
-                          dict(day=day, value=value))
+                          {"day": day, "value": value})
             for n, seconds in enumerate((3600.0, 7217.0, 10000.0, 90000.0)):
                 c.execute(sa.text("INSERT INTO case_durations (submission_id, event, kind, community, category, day, "
                                   "seconds) VALUES (:id, 'resolved', 'hazard', '', 'fire_safety', '2026-03-10', :s)"),
-                          dict(id=f"c{n}", s=seconds))
+                          {"id": f"c{n}", "s": seconds})
         upgrade(engine, "0013")
         assert current_revision(engine) == "0013"
         with engine.connect() as c:

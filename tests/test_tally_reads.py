@@ -12,11 +12,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
 
-from minqing.domain.tallies import BUCKET_SECONDS, Increment, bucket_of, derived, summarise, summarise_months
+from minqing.domain.tallies import (
+    BUCKET_SECONDS,
+    Increment,
+    bucket_of,
+    derived,
+    summarise,
+    summarise_months,
+)
 from minqing.outcomes import WANTED, months_of_year, outcomes
 from minqing.store import counts, rollups
 from minqing.store.engine import make_engine, upgrade
-from minqing.store.tables import case_durations, duration_buckets, duration_hours, tallies, tally_days, tally_events, tally_months
+from minqing.store.tables import (
+    case_durations,
+    duration_buckets,
+    duration_hours,
+    tallies,
+    tally_days,
+    tally_events,
+    tally_months,
+)
 
 KINDS = ("hazard", "consultation", "enterprise")
 METRICS = ("received", "resolved", "acknowledged", "closed", "closed_on_time", "overdue", "rated", "rating_sum",

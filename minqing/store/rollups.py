@@ -11,7 +11,17 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import String, and_, delete, func, insert, or_, select, true, type_coerce
+from sqlalchemy import (
+    String,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -24,7 +34,14 @@ from minqing.domain.tallies import (
     middle_ranks,
     month_of,
 )
-from minqing.store.tables import case_durations, duration_buckets, duration_hours, tallies, tally_days, tally_months
+from minqing.store.tables import (
+    case_durations,
+    duration_buckets,
+    duration_hours,
+    tallies,
+    tally_days,
+    tally_months,
+)
 
 _SUMMED = {tally_months: "value", tally_days: "value", duration_hours: "count", duration_buckets: "count"}
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from minqing.store import counts
-from minqing.store.tables import duration_buckets, duration_hours, tally_days, tally_months
+from minqing.store.tables import (
+    duration_buckets,
+    duration_hours,
+    tally_days,
+    tally_months,
+)
 
 ROLLUPS = (tally_months, tally_days, duration_hours, duration_buckets)
 
