@@ -247,8 +247,14 @@ def _middle_hours(connection: Connection, names: list[str], months) -> dict:
     """group → [(hour, rank within the hour)] for its middle ranks, found in the database (running sums over
     the counts by hour), so that only the hours holding a median leave it."""
     h = duration_hours.c
-    per_hour = select(*[h[n] for n in names], h.hour, func.sum(h.count).label("n")).where(
-        _in_months(h.month, months)).group_by(*[h[n] for n in names], h.hour).subquery()
+    if "month" in names:
+        # One row per (month, kind, event, hour) already: read in the key's order, nothing to sum or sort.
+        per_hour = select(h.month, h.kind, h.event, h.hour, h.count.label("n")).where(
+            _in_months(h.month, months)).subquery()
+        names = ["month", "kind", "event"]
+    else:
+        per_hour = select(*[h[n] for n in names], h.hour, func.sum(h.count).label("n")).where(
+            _in_months(h.month, months)).group_by(*[h[n] for n in names], h.hour).subquery()
     group = [per_hour.c[n] for n in names]
     running = select(*group, per_hour.c.hour, per_hour.c.n,
                      func.sum(per_hour.c.n).over(partition_by=group, order_by=per_hour.c.hour).label("upto"),
@@ -260,6 +266,8 @@ def _middle_hours(connection: Connection, names: list[str], months) -> dict:
     wanted: dict = defaultdict(list)
     found = {}
     for *key, hour, n, upto, total in connection.execute(query):
+        if names == ["month", "kind", "event"]:
+            key = [key[1], key[0], key[2]]  # back to (kind, month, event)
         found.setdefault(tuple(key), []).append((hour, int(upto) - int(n), int(upto), int(total)))
     for key, hours in found.items():
         for rank in middle_ranks(hours[0][3]):
