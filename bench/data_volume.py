@@ -6,6 +6,8 @@ rows/s, and EXPLAIN of a query over its budget.
 
     python bench/data_volume.py --sizes 10000,100000                 # PostgreSQL and the embedded default
     python bench/data_volume.py --backends postgresql --sizes 1000000
+    python bench/data_volume.py --backends postgresql --sizes 100000 --only tallies --keep   # prints its URL
+    python bench/data_volume.py --database-url postgresql://…/mq_bench_x --sizes 100000 --only tallies
 Prints figures, asserts nothing. PostgreSQL runs in a scratch database, dropped at the end.
 """
 
@@ -123,7 +125,7 @@ def timed(call, times: int) -> tuple[float, float]:
     return statistics.median(found), found[min(len(found) - 1, int(len(found) * 0.95))]
 
 
-def measure(env: dict, engine, size: int, times: int) -> list[tuple[str, str]]:
+def measure(env: dict, engine, size: int, times: int, only: str = "") -> list[tuple[str, str]]:
     from dramatiq.brokers.stub import StubBroker
 
     from functions.app import create_app
@@ -159,6 +161,18 @@ def measure(env: dict, engine, size: int, times: int) -> list[tuple[str, str]]:
         return call
 
     picks = iter(range(10**9))
+    if only == "tallies":
+        rows = [
+            ("GET /api/v1/tallies (cold: computed)", timed(cold("/api/v1/tallies"), times)),
+            ("GET /api/v1/tallies (kept answer)", timed(lambda: get("/api/v1/tallies"), times)),
+            ("GET /api/v1/tallies?from=3 years ago (cold)",
+             timed(cold(f"/api/v1/tallies?from={(NOW - timedelta(days=3 * 366)).date()}"), max(3, times // 5))),
+            ("GET /api/v1/tallies?from=<mid-month>&to=<mid-month> (cold)",
+             timed(cold(f"/api/v1/tallies?from={(NOW - timedelta(days=300)).date()}&to={(NOW - timedelta(days=40)).date()}"),
+                   times)),
+            ("GET /dashboard (cold)", timed(cold("/dashboard"), times)),
+        ]
+        return [(name, f"p50 {p50:8.1f} ms  p95 {p95:8.1f} ms") for name, (p50, p95) in rows]
     rows = [
         ("GET /api/v1/tallies (cold: computed)", timed(cold("/api/v1/tallies"), times)),
         ("GET /api/v1/tallies (kept answer)", timed(lambda: get("/api/v1/tallies"), times)),
@@ -210,7 +224,14 @@ def main() -> None:
     parser.add_argument("--backends", default="postgresql,embedded")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--times", type=int, default=30)
+    parser.add_argument("--only", choices=["tallies"], default="",
+                        help="only the tallies and dashboard reads (no export, search or rebuild)")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded PostgreSQL database; print its URL")
+    parser.add_argument("--database-url", default="",
+                        help="a database seeded by an earlier --keep run: seeds only what is missing")
     args = parser.parse_args()
+    if args.database_url:
+        args.backends = "postgresql" if args.database_url.startswith("postgres") else "embedded"
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as data_dir:
             env = {"MINQING_DATA_DIR": data_dir, "MINQING_SECRET_KEY": "bench-" + "k" * 32,
@@ -218,21 +239,28 @@ def main() -> None:
                    "MINQING_RATE_LIMIT_PER_ADDRESS": "off", "MINQING_RATE_LIMIT_PER_SPOT": "off",
                    "PYTHONPATH": str(ROOT)}
             cleanup = lambda: None  # noqa: E731
-            if backend == "postgresql":
+            if args.database_url:
+                env["MINQING_DATABASE_URL"] = args.database_url
+            elif backend == "postgresql":
                 env["MINQING_DATABASE_URL"], cleanup = scratch_database()
+                if args.keep:
+                    print(f"kept: --database-url {env['MINQING_DATABASE_URL']}", flush=True)
+                    cleanup = lambda: None
             url = env.get("MINQING_DATABASE_URL") or f"sqlite:///{data_dir}/minqing.db"
             engine = make_engine(url)
             upgrade(engine)
             try:
-                seeded = 0
+                with engine.connect() as c:
+                    seeded = c.execute(select(func.count()).select_from(cases.submissions)).scalar()
                 for size in sorted(int(s) for s in args.sizes.split(",")):
-                    took = seed(engine, seeded, size)
-                    print(f"\n== {backend}, {size:,} cases (seeded {size - seeded:,} in {took:.0f} s, "
-                          f"{(size - seeded) / took:,.0f}/s)", flush=True)
-                    seeded = size
-                    for name, figure in measure(env, engine, size, args.times):
+                    took = seed(engine, seeded, size) if size > seeded else 0.0
+                    print(f"\n== {backend}, {size:,} cases (seeded {max(0, size - seeded):,} in {took:.0f} s, "
+                          f"{max(0, size - seeded) / max(took, 1e-9):,.0f}/s)", flush=True)
+                    seeded = max(seeded, size)
+                    for name, figure in measure(env, engine, size, args.times, args.only):
                         print(f"  {name:<44} {figure}", flush=True)
-                    print(f"  {'minqing tallies --rebuild':<44} {rebuild(env)}", flush=True)
+                    if not args.only:
+                        print(f"  {'minqing tallies --rebuild':<44} {rebuild(env)}", flush=True)
             finally:
                 engine.dispose()
                 cleanup()

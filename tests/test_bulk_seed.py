@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 
 from minqing.store import base, bulk, counts
 from minqing.store.tables import assignments, status_history, submissions, tally_events
+from minqing.testing.tallies import rollup_rows
 from tests.casework import CONSULTATION, HAZARD, seed
 
 LEFT_OUT = {"id", "receipt", "stored_at"}
@@ -26,21 +27,27 @@ def stored(engine, submission_id):
     return {k: v for k, v in row.items() if k not in LEFT_OUT}, steps, staff, events, grams
 
 
+def counted(engine) -> dict:
+    """The tallies and their rollups, each row's sum by its key."""
+    with engine.connect() as c:
+        found = {tuple(r[:5]): r.value for r in counts.tally_rows(c)}
+        for name, rows in rollup_rows(c).items():
+            found.update({(name, *r[:-1]): r[-1] for r in rows})
+    return found
+
+
 def test_a_bulk_seeded_case_is_the_case_the_worker_stores(runtime, stub_worker, settings, engine):
     at = datetime.now(timezone.utc) - timedelta(hours=3)
     for kind, data in (("hazard", HAZARD[0]), ("consultation", CONSULTATION[0])):
-        with engine.connect() as c:
-            before = {tuple(r[:5]): r.value for r in counts.tally_rows(c)}
+        before = counted(engine)
         [by_worker] = seed(runtime, settings, (kind, data), submitted_at=at)
-        with engine.connect() as c:
-            after_worker = {tuple(r[:5]): r.value for r in counts.tally_rows(c)}
+        after_worker = counted(engine)
         row, *_, staff, _events, _grams = stored(engine, by_worker["id"])
         twin = dict(by_worker, id=str(uuid.uuid4()), receipt="BULK" + uuid.uuid4().hex[:8].upper())
         with engine.begin() as c:
             bulk.store_cases(c, [{"envelope": twin, "due_at": row["due_at"], "assignees": staff}], now=base.now())
         assert stored(engine, twin["id"]) == stored(engine, by_worker["id"])
-        with engine.connect() as c:
-            after_bulk = {tuple(r[:5]): r.value for r in counts.tally_rows(c)}
+        after_bulk = counted(engine)
         added_by_worker = {k: v - before.get(k, 0) for k, v in after_worker.items() if v != before.get(k, 0)}
         added_by_bulk = {k: v - after_worker.get(k, 0) for k, v in after_bulk.items() if v != after_worker.get(k, 0)}
         assert added_by_bulk == added_by_worker

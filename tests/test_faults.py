@@ -74,12 +74,13 @@ def test_killing_a_worker_every_few_seconds_loses_nothing(base_env, redis_url, p
 
 
 def rebuilt_as_counted(engine) -> bool:
-    """A recount from the records (month by month, as `minqing tallies --rebuild`) gives the live tallies."""
+    """A recount from the records (month by month, as `minqing tallies --rebuild`) gives the live tallies,
+    durations and rollups."""
     from minqing.store import counts, recount
+    from minqing.testing.tallies import counted
 
     def snapshot():
-        with engine.connect() as c:
-            return (sorted(tuple(r) for r in counts.tally_rows(c)), sorted(tuple(r) for r in counts.duration_rows(c)))
+        return counted(engine)
 
     live = snapshot()
     with engine.connect() as c:

@@ -67,3 +67,13 @@ def test_limits_kept_in_redis_apply_across_web_processes(base_env, redis_url, tm
     finally:
         server.stop()
     assert codes[:4] == [202] * 4 and codes[4:] == [429, 429]
+
+
+def test_the_public_tallies_and_dashboard_are_limited_per_address_like_the_forms(settings, stub_broker, engine):
+    client = app_with(settings, stub_broker, rate_limit_per_address="3/minute", rate_limit_per_spot="off")
+    for path in ("/api/v1/tallies", "/dashboard"):
+        address = {"REMOTE_ADDR": "10.0.9.1" if path == "/dashboard" else "10.0.9.2"}
+        assert [client.get(path, environ_base=address).status_code for _ in range(3)] == [200] * 3
+        refused = client.get(path, environ_base=address)
+        assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+        assert int(refused.headers["Retry-After"]) > 0

@@ -66,3 +66,36 @@ def test_0008_adds_the_consoles_sessions_and_links(database_url):
             assert sessions.redeem_link(c, made.token) is None
     finally:
         engine.dispose()
+
+
+def test_0013_fills_the_rollups_from_the_tallies_and_durations_stored_before(database_url):
+    from datetime import date
+
+    from minqing.store import counts
+    from minqing.testing.tallies import rollup_rows
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0012")
+        with engine.begin() as c:
+            for day, value in (("2026-03-01", 2), ("2026-03-31", 1.5), ("2026-04-02", 1)):
+                c.execute(sa.text("INSERT INTO tallies (metric, kind, community, category, day, value) VALUES "
+                                  "('hours', 'consultation', 'jiangling', 'legal_advice', :day, :value)"),
+                          {"day": day, "value": value})
+            for n, seconds in enumerate((3600.0, 7217.0, 10000.0, 90000.0)):
+                c.execute(sa.text("INSERT INTO case_durations (submission_id, event, kind, community, category, day, "
+                                  "seconds) VALUES (:id, 'resolved', 'hazard', '', 'fire_safety', '2026-03-10', :s)"),
+                          {"id": f"c{n}", "s": seconds})
+        upgrade(engine, "0013")
+        assert current_revision(engine) == "0013"
+        with engine.connect() as c:
+            found = rollup_rows(c)
+            summary = counts.summary(c, since=date(2026, 1, 1))
+        assert found["tally_months"] == [("2026-03", "hours", "consultation", "jiangling", "legal_advice", 3.5),
+                                         ("2026-04", "hours", "consultation", "jiangling", "legal_advice", 1.0)]
+        assert [row[0].isoformat() for row in found["tally_days"]] == ["2026-03-01", "2026-03-31", "2026-04-02"]
+        # Buckets of 36 s: 100, 200 (7217 s is 200.47), 278, 2500; the median is the mean of the middle two.
+        assert [row[2] for row in found["duration_buckets"]] == [100, 200, 278, 2500]
+        assert summary["by_month"]["hazard"]["2026-03"]["median_hours_to_resolve"] == round(239 * 36 / 3600, 2)
+    finally:
+        engine.dispose()

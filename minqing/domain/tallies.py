@@ -181,6 +181,39 @@ def median(values: list[float]) -> float | None:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
+# Durations are counted by the hundredth of an hour, the precision the answer shows (median hours to two
+# decimals): a median is then the middle bucket (or the mean of the middle two), read from counts by bucket,
+# and equals `median` of the durations each rounded to its bucket first.
+BUCKET_SECONDS = 36
+BUCKETS_PER_HOUR = 100
+
+
+def bucket_of(seconds: float) -> int:
+    """The hundredth of an hour nearest `seconds`; a negative duration (a skewed clock) counts as 0. The
+    same arithmetic as the SQL that fills the rollups (floor(x / 36 + 0.5)), so both give the same bucket."""
+    return int(max(seconds, 0.0) / BUCKET_SECONDS + 0.5)
+
+
+def middle_ranks(total: int) -> tuple[int, int]:
+    """The 1-based ranks whose mean is the median of `total` values (the same rank twice when odd)."""
+    return (total + 1) // 2, (total + 2) // 2
+
+
+def at_rank(counts: dict, rank: int) -> tuple:
+    """The key holding the `rank`-th value (1-based) of counts by sorted key, and the rank within that key."""
+    passed = 0
+    for key in sorted(counts):
+        if passed + counts[key] >= rank:
+            return key, rank - passed
+        passed += counts[key]
+    raise ValueError(f"rank {rank} beyond {passed} values")
+
+
+def bucket_median(first: int, second: int) -> float:
+    """The median in seconds of the middle buckets, as `median` gives it for durations rounded to buckets."""
+    return (first * BUCKET_SECONDS + second * BUCKET_SECONDS) / 2
+
+
 def month_of(day: date) -> str:
     return day.strftime("%Y-%m")
 

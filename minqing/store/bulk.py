@@ -1,6 +1,6 @@
 """Storing many cases at once, as the store path stores them one by one: the same submission rows
-(`changes.submission_values`), the same first history row, the same search index rows, and the tallies,
-tally events and case durations the live path counts (replayed by `minqing.domain.replay`, the function
+(`changes.submission_values`), the same first history row, the same search index rows, and the tallies (and
+their rollups), tally events and case durations the live path counts (replayed by `minqing.domain.replay`, the function
 the recount uses). For seeding a big database (bench/data_volume.py) and loading history; executemany in
 big batches, in the caller's transaction."""
 
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from sqlalchemy.engine import Connection
 
 from minqing.domain.replay import replay
-from minqing.store import recount, search_index
+from minqing.store import recount, rollups, search_index
 from minqing.store.changes import submission_values
 from minqing.store.tables import assignments, case_durations, feedback, status_history, submissions, tally_events
 
@@ -58,4 +58,5 @@ def store_cases(connection: Connection, cases: list[dict], *, now: datetime) -> 
         connection.execute(recount._adding(connection.dialect.name), [
             {"metric": m, "kind": k, "community": c, "category": g, "day": d, "value": v}
             for (m, k, c, g, d), v in sums.items()])
+    rollups.add(connection, sums, durations)
     return len(rows)

@@ -8,6 +8,7 @@ rebuild gives the numbers the live path gave.
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -29,7 +30,7 @@ from minqing.domain.tallies import (
     summarise_months,
     transition_increments,
 )
-from minqing.store import base, cases, patrol_counts
+from minqing.store import base, cases, patrol_counts, rollups
 from minqing.store.base import insert_ignoring_known, now
 from minqing.store.tables import (
     case_durations,
@@ -54,9 +55,10 @@ def count_transition(connection: Connection, case, event: str, at: datetime, det
     if counted:
         patrol_counts.count_resolution(connection, case, event, at, details)
     if counted and event in TIMED_EVENTS:
-        base.insert_ignoring_known(connection, case_durations, dict(
-            submission_id=case.id, event=event, kind=case.kind, community=case.community or "",
-            category=case.category, day=office_day(at), seconds=(at - case.submitted_at).total_seconds()))
+        duration = dict(submission_id=case.id, event=event, kind=case.kind, community=case.community or "",
+                        category=case.category, day=office_day(at), seconds=(at - case.submitted_at).total_seconds())
+        if base.insert_ignoring_known(connection, case_durations, duration):
+            rollups.add(connection, {}, [duration])
     if event == "resolved" and due is not None and at > due:
         count_overdue(connection, case)
 
@@ -131,12 +133,14 @@ def apply_increments(connection: Connection, submission_id: str, event: str, inc
     """Count an event of a submission once; True if this call counted it."""
     if not insert_ignoring_known(connection, tally_events, dict(submission_id=submission_id, event=event, at=now())):
         return False
-    statement = _adding_to_tallies(connection.dialect.name)
+    sums: dict = defaultdict(float)
     for i in increments:
-        connection.execute(
-            statement,
-            dict(metric=i.metric, kind=i.kind, community=i.community, category=i.category, day=i.day, value=i.value),
-        )
+        sums[(i.metric, i.kind, i.community, i.category, i.day)] += i.value
+    if sums:
+        # One statement per table, rows in key order (see rollups.add): the tallies, then their rollups.
+        connection.execute(_adding_to_tallies(connection.dialect.name), [
+            dict(metric=m, kind=k, community=c, category=g, day=d, value=v) for (m, k, c, g, d), v in sorted(sums.items())])
+        rollups.add(connection, sums, [])
     return True
 
 
@@ -149,58 +153,15 @@ def tally_rows(connection: Connection, *, since: date | None = None, until: date
     return connection.execute(query.order_by(tallies.c.day)).all()
 
 
-# --- Reading the tallies for a period, summed in the database --------------------------------------------
-# What leaves the database is one row per month and key, and one per day and metric: bounded by the period
-# asked for, never by the number of cases stored.
-
-
-def _month_of(column, dialect: str):
-    # SQLite keeps a date as its ISO text: the first seven characters are the month, no parsing needed.
-    return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.substr(column, 1, 7)
-
-
-def _within(query, day_column, since, until):
-    if since:
-        query = query.where(day_column >= since)
-    if until:
-        query = query.where(day_column <= until)
-    return query
-
-
-def monthly_rows(connection: Connection, *, since: date | None = None, until: date | None = None) -> list:
-    """Tally rows summed by month: (metric, kind, community, category, day = the month's first day, value)."""
-    month = _month_of(tallies.c.day, connection.dialect.name).label("month")
-    query = _within(select(tallies.c.metric, tallies.c.kind, tallies.c.community, tallies.c.category, month,
-                           func.sum(tallies.c.value).label("value")), tallies.c.day, since, until)
-    query = query.group_by(tallies.c.metric, tallies.c.kind, tallies.c.community, tallies.c.category, month)
-    return [SimpleNamespace(metric=r.metric, kind=r.kind, community=r.community, category=r.category,
-                            day=date.fromisoformat(r.month + "-01"), value=r.value)
-            for r in connection.execute(query)]
-
-
-def daily_rows(connection: Connection, *, since: date | None = None, until: date | None = None) -> list:
-    """Tally rows summed by day over communities and categories: (metric, kind, day, value)."""
-    query = _within(select(tallies.c.metric, tallies.c.kind, tallies.c.day, func.sum(tallies.c.value).label("value")),
-                    tallies.c.day, since, until)
-    return connection.execute(query.group_by(tallies.c.metric, tallies.c.kind, tallies.c.day)).all()
+# --- Reading the tallies for a period, from their rollups (minqing/store/rollups.py) ----------------------
+# What is read is bounded by the period asked for and the directory, never by the number of cases stored.
 
 
 def median_seconds(connection: Connection, *, since: date | None = None, until: date | None = None,
                    by_month: bool = True) -> dict:
-    """The median of case_durations' seconds per (kind, month, event), or per event alone; computed in the
-    database with window functions, the middle one (or the mean of the middle two) as `median` gives."""
-    month = _month_of(case_durations.c.day, connection.dialect.name)
-    keys = [case_durations.c.kind.label("kind"), month.label("month"), case_durations.c.event.label("event")] \
-        if by_month else [case_durations.c.event.label("event")]
-    ranked = _within(select(*keys, case_durations.c.seconds,
-                            func.row_number().over(partition_by=[k.element for k in keys],
-                                                   order_by=case_durations.c.seconds).label("n"),
-                            func.count().over(partition_by=[k.element for k in keys]).label("total")),
-                     case_durations.c.day, since, until).subquery()
-    names = [ranked.c[k.name] for k in keys]
-    middle = (ranked.c.n == (ranked.c.total + 1) // 2) | (ranked.c.n == (ranked.c.total + 2) // 2)
-    query = select(*names, func.avg(ranked.c.seconds).label("seconds")).where(middle).group_by(*names)
-    return {tuple(r[:-1]) if by_month else r.event: r.seconds for r in connection.execute(query)}
+    """The median seconds per (kind, month, event), or per event alone, of the durations in [since, until],
+    each rounded to the hundredth of an hour the answer shows (rollups.medians)."""
+    return rollups.medians(connection, since, until, by_month)
 
 
 def last_change(connection: Connection) -> datetime | None:
@@ -208,40 +169,44 @@ def last_change(connection: Connection) -> datetime | None:
     return connection.execute(select(func.max(tally_events.c.at))).scalar()
 
 
-def _grouped(connection: Connection, keys: list, since, until) -> list:
-    query = _within(select(*keys, func.sum(tallies.c.value).label("value")), tallies.c.day, since, until)
-    return connection.execute(query.group_by(*keys)).all()
-
-
 def summary(connection: Connection, *, since: date | None = None, until: date | None = None) -> dict:
     """The public tallies for a period (`summarise` + rates + `summarise_months`), as the API answers.
 
-    Each breakdown is its own GROUP BY, so what leaves the database is the size of the answer (the
-    directory's communities and categories, the period's days and months), never the number of cases."""
-    t = tallies.c
-    month = _month_of(t.day, connection.dialect.name).label("month")
+    Summed over the rollups (whole months, and the days of a partial month at either end) in two reads: by
+    (metric, kind, community, category), from which totals and both breakdowns are added up here, and by
+    (kind, month, metric); so what is read is the size of the answer (the directory's communities and
+    categories, the period's days and months), never the number of cases."""
 
-    def numbers(rows, *path):
+    def numbers(sums: dict) -> dict:
         found: dict = {}
-        for row in rows:
+        for (*path, metric), value in sums.items():
             bucket = found
             for name in path:
-                bucket = bucket.setdefault(getattr(row, name), {})
-            bucket[row.metric] = _number(row.value)
+                bucket = bucket.setdefault(name, {})
+            bucket[metric] = _number(value)
         return found
 
-    communities = [r for r in _grouped(connection, [t.community, t.kind, t.metric], since, until) if r.community]
-    days = _grouped(connection, [t.day, t.kind, t.metric], since, until)
+    totals: dict = defaultdict(float)
+    communities: dict = defaultdict(float)
+    categories: dict = defaultdict(float)
+    for r in rollups.grouped(connection, ["metric", "kind", "community", "category"], since, until):
+        totals[(r.kind, r.metric)] += r.value
+        if r.community:
+            communities[(r.community, r.kind, r.metric)] += r.value
+        categories[(r.kind, r.category, r.metric)] += r.value
+    by_day: dict = {}
+    # The largest part of the answer (a number per day, kind and metric): built from plain tuples.
+    for day, kind, metric, value in rollups.daily(connection, since, until):
+        by_day.setdefault(day, {}).setdefault(kind, {})[metric] = _number(value)
     found = {
-        "totals": numbers(_grouped(connection, [t.kind, t.metric], since, until), "kind"),
-        "by_community": numbers(communities, "community", "kind"),
-        "by_category": numbers(_grouped(connection, [t.kind, t.category, t.metric], since, until), "kind", "category"),
-        "by_day": dict(sorted(numbers([SimpleNamespace(day=r.day.isoformat(), kind=r.kind, metric=r.metric,
-                                                       value=r.value) for r in days], "day", "kind").items())),
+        "totals": numbers(totals),
+        "by_community": numbers(communities),
+        "by_category": numbers(categories),
+        "by_day": {day: by_day[day] for day in sorted(by_day)},
     }
     found["rates"] = {kind: derived(metrics) for kind, metrics in found["totals"].items()}
     months = [SimpleNamespace(kind=r.kind, metric=r.metric, day=date.fromisoformat(r.month + "-01"), value=r.value)
-              for r in _grouped(connection, [t.kind, month, t.metric], since, until)]
+              for r in rollups.grouped(connection, ["kind", "month", "metric"], since, until)]
     found["by_month"] = summarise_months(months, medians=median_seconds(connection, since=since, until=until))
     return found
 
@@ -249,20 +214,19 @@ def summary(connection: Connection, *, since: date | None = None, until: date | 
 def outcome_rows(connection: Connection, wanted, *, since: date | None = None, until: date | None = None) -> list:
     """Tally rows for `outcomes`: the `wanted` (kind, metric) pairs by community, category and month, every
     other metric summed by kind alone (it only feeds the rates): bounded by the directory, not the cases."""
-    t = tallies.c
-    month = _month_of(t.day, connection.dialect.name).label("month")
-    pair = func.coalesce(t.kind, "") + ":" + t.metric
     names = [f"{kind}:{metric}" for kind, metric in wanted]
-    detailed = _within(select(t.metric, t.kind, t.community, t.category, month, func.sum(t.value).label("value"))
-                       .where(pair.in_(names)), t.day, since, until).group_by(
-        t.metric, t.kind, t.community, t.category, month)
-    rest = _within(select(t.metric, t.kind, func.sum(t.value).label("value")).where(pair.not_in(names)),
-                   t.day, since, until).group_by(t.metric, t.kind)
+
+    def pair(columns):
+        return func.coalesce(columns.kind, "") + ":" + columns.metric
+
+    detailed = rollups.grouped(connection, ["metric", "kind", "community", "category", "month"], since, until,
+                               where=lambda c: pair(c).in_(names))
+    rest = rollups.grouped(connection, ["metric", "kind"], since, until, where=lambda c: pair(c).not_in(names))
     found = [SimpleNamespace(metric=r.metric, kind=r.kind, community=r.community, category=r.category,
-                             day=date.fromisoformat(r.month + "-01"), value=r.value) for r in connection.execute(detailed)]
+                             day=date.fromisoformat(r.month + "-01"), value=r.value) for r in detailed]
     first = since or date(2000, 1, 1)
     found += [SimpleNamespace(metric=r.metric, kind=r.kind, community="", category="", day=first, value=r.value)
-              for r in connection.execute(rest)]
+              for r in rest]
     return found
 
 
@@ -273,4 +237,7 @@ def rebuild_tallies(connection: Connection, since: date | None = None, until: da
     replayed. `minqing tallies --rebuild` calls it once a month, each month its own transaction."""
     from minqing.store import recount
 
-    return recount.rebuild_period(connection, since, until, progress)
+    replayed = recount.rebuild_period(connection, since, until, progress)
+    # The rebuilt days' rollups, from the rebuilt tallies and durations, in the same transaction.
+    rollups.refresh(connection, since, until)
+    return replayed

@@ -138,6 +138,49 @@ tallies = Table(
     Column("value", Float, nullable=False, default=0),
 )
 
+# Rollups of the tallies and durations (migration 0013), kept in the same transaction as `tallies` and
+# `case_durations` (minqing/store/rollups.py), so a period is read as ~12 rows a key, not 365, and a median
+# from counts by duration rather than from every case's duration.
+# Keyed by the period first: a period's rows are one range of the key.
+tally_months = Table(
+    "tally_months",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("metric", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("community", String(32), primary_key=True),
+    Column("category", String(32), primary_key=True),
+    Column("value", Float, nullable=False, default=0),
+)
+tally_days = Table(
+    "tally_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("metric", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("value", Float, nullable=False, default=0),
+)
+# Durations counted by the hundredth of an hour (36 s, what the answer shows: `bucket`) and by the hour
+# (`hour` = bucket // 100): a median finds its hour in the coarse counts, then its bucket within that hour.
+duration_hours = Table(
+    "duration_hours",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("event", String(32), primary_key=True),
+    Column("hour", Integer, primary_key=True),
+    Column("count", Integer, nullable=False, default=0),
+)
+duration_buckets = Table(
+    "duration_buckets",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("event", String(32), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("count", Integer, nullable=False, default=0),
+)
+
 # Patrol counts (平安合伙人) by team × community × month (the office's, UTC+8): the tallies have no team.
 patrol_tallies = Table(
     "patrol_tallies",

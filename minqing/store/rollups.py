@@ -1,0 +1,294 @@
+"""The tallies' rollups: sums by month (and by day over communities and categories) and durations counted
+by the hundredth of an hour, kept in the transaction that adds to `tallies` and `case_durations`, refreshed
+from them by the rebuild, and read for a period: whole months from the rollups, the days of a partial month
+at either end from `tallies` and `case_durations` themselves. What a read costs is bounded by the period's
+months and the directory, not by the cases stored."""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from types import SimpleNamespace
+
+from sqlalchemy import (
+    String,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from minqing.domain.tallies import (
+    BUCKET_SECONDS,
+    BUCKETS_PER_HOUR,
+    at_rank,
+    bucket_median,
+    bucket_of,
+    middle_ranks,
+    month_of,
+)
+from minqing.store.tables import (
+    case_durations,
+    duration_buckets,
+    duration_hours,
+    tallies,
+    tally_days,
+    tally_months,
+)
+
+_SUMMED = {tally_months: "value", tally_days: "value", duration_hours: "count", duration_buckets: "count"}
+
+
+@functools.cache
+def _adding(dialect: str, table):
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    column = _SUMMED[table]
+    return statement.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
+                                           set_={column: table.c[column] + statement.excluded[column]})
+
+
+def add(connection: Connection, sums: dict, durations: list[dict]) -> None:
+    """Add tally increments, summed by (metric, kind, community, category, day), and new case_durations rows
+    to the rollups, in the caller's transaction."""
+    months: dict = defaultdict(float)
+    days: dict = defaultdict(float)
+    for (metric, kind, community, category, day), value in sums.items():
+        months[(metric, kind, community, category, month_of(day))] += value
+        days[(metric, kind, day)] += value
+    hours: Counter = Counter()
+    buckets: Counter = Counter()
+    for row in durations:
+        bucket, month = bucket_of(row["seconds"]), month_of(row["day"])
+        hours[(row["kind"], row["event"], month, bucket // BUCKETS_PER_HOUR)] += 1
+        buckets[(row["kind"], row["event"], bucket, month)] += 1
+    dialect = connection.dialect.name
+    named = ((tally_months, ("metric", "kind", "community", "category", "month"), months),
+             (tally_days, ("metric", "kind", "day"), days), (duration_hours, ("kind", "event", "month", "hour"), hours),
+             (duration_buckets, ("kind", "event", "bucket", "month"), buckets))
+    for table, names, found in named:
+        if found:
+            # In key order, so that concurrent workers lock the shared rows in one order and cannot deadlock.
+            connection.execute(_adding(dialect, table), [dict(zip(names, key), **{_SUMMED[table]: value})
+                                                         for key, value in sorted(found.items())])
+
+
+def _month_of(column, dialect: str):
+    # SQLite keeps a date as its ISO text: the first seven characters are the month.
+    return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.substr(column, 1, 7)
+
+
+def _bucket_sql(column, dialect: str):
+    # bucket_of in SQL: floor(s / 36 + 0.5) with the same double arithmetic. Below a second is bucket 0 either
+    # way, so max(s, 1) (not 0), which also spares PostgreSQL an underflow error on a subnormal s / 36. CAST
+    # truncates on SQLite, which is floor for what is never negative; PostgreSQL's would round, hence floor().
+    if dialect == "postgresql":
+        return func.floor(func.greatest(column, 1.0) / float(BUCKET_SECONDS) + 0.5).cast(postgresql.INTEGER)
+    return func.cast(func.max(column, 1.0) / float(BUCKET_SECONDS) + 0.5, sqlite.INTEGER)
+
+
+def _whole_months(since: date | None, until: date | None) -> tuple[date | None, date | None]:
+    """The first day of the first month and the last day of the last month within the months of [since, until]."""
+    first = since.replace(day=1) if since else None
+    last = (until.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1) if until else None
+    return first, last
+
+
+def refresh(connection: Connection, since: date | None = None, until: date | None = None) -> None:
+    """Recompute the rollups of the months of [since, until] (all when both are None) from `tallies` and
+    `case_durations`, set-based, in the caller's transaction: what the rebuild calls after a period."""
+    dialect = connection.dialect.name
+    first, last = _whole_months(since, until)
+    t, d = tallies.c, case_durations.c
+
+    def within(column, low, high):
+        return and_(true(), *([column >= low] if low else []), *([column <= high] if high else []))
+
+    low, high = first and month_of(first), last and month_of(last)
+    for table in (tally_months, duration_hours, duration_buckets):
+        connection.execute(delete(table).where(within(table.c.month, low, high)))
+    connection.execute(delete(tally_days).where(within(tally_days.c.day, first, last)))
+    month = _month_of(t.day, dialect)
+    connection.execute(insert(tally_months).from_select(
+        ["metric", "kind", "community", "category", "month", "value"],
+        select(t.metric, t.kind, t.community, t.category, month, func.sum(t.value)).where(
+            within(t.day, first, last)).group_by(t.metric, t.kind, t.community, t.category, month)))
+    connection.execute(insert(tally_days).from_select(
+        ["metric", "kind", "day", "value"],
+        select(t.metric, t.kind, t.day, func.sum(t.value)).where(within(t.day, first, last))
+        .group_by(t.metric, t.kind, t.day)))
+    month, bucket = _month_of(d.day, dialect), _bucket_sql(d.seconds, dialect)
+    counted = select(d.kind, d.event, month.label("month"), bucket.label("bucket")).where(
+        within(d.day, first, last)).subquery()
+    connection.execute(insert(duration_buckets).from_select(
+        ["kind", "event", "bucket", "month", "count"],
+        select(counted.c.kind, counted.c.event, counted.c.bucket, counted.c.month, func.count())
+        .group_by(counted.c.kind, counted.c.event, counted.c.bucket, counted.c.month)))
+    hour = duration_buckets.c.bucket // BUCKETS_PER_HOUR
+    connection.execute(insert(duration_hours).from_select(
+        ["kind", "event", "month", "hour", "count"],
+        select(duration_buckets.c.kind, duration_buckets.c.event, duration_buckets.c.month, hour,
+               func.sum(duration_buckets.c.count)).where(within(duration_buckets.c.month, low, high))
+        .group_by(duration_buckets.c.kind, duration_buckets.c.event, duration_buckets.c.month, hour)))
+
+
+# --- Reading a period ------------------------------------------------------------------------------------
+
+
+def split(since: date | None, until: date | None):
+    """The period as (first, last) month ("YYYY-MM", None for open; first > last when there is none) read
+    from the rollups, and the edge days [(a, b)] of a partial month at either end, read day by day."""
+    edges = []
+    first = last = None
+    if since is not None:
+        start = since if since.day == 1 else (since.replace(day=28) + timedelta(days=4)).replace(day=1)
+        if start != since:
+            edges.append((since, min(start - timedelta(days=1), until) if until else start - timedelta(days=1)))
+        first = month_of(start)
+    if until is not None:
+        end = until if (until + timedelta(days=1)).day == 1 else until.replace(day=1) - timedelta(days=1)
+        opening = end + timedelta(days=1)
+        if end != until and (since is None or opening > since):
+            edges.append((opening, until))
+        last = month_of(end)
+    return (first, last), edges
+
+
+def _in_months(column, months):
+    first, last = months
+    return and_(true(), *([column >= first] if first else []), *([column <= last] if last else []))
+
+
+def grouped(connection: Connection, names: list[str], since: date | None, until: date | None,
+            where=None) -> list:
+    """Tallies summed by `names` (of metric, kind, community, category, month) for [since, until]:
+    rows with those attributes and `value`. `where(columns)` filters the rows summed."""
+    months, edges = split(since, until)
+    sums: dict = defaultdict(float)
+    m = tally_months.c
+    query = select(*[m[n] for n in names], func.sum(m.value)).where(_in_months(m.month, months))
+    if where is not None:
+        query = query.where(where(m))
+    for *key, value in connection.execute(query.group_by(*[m[n] for n in names])).all():
+        sums[tuple(key)] += value
+    t = tallies.c
+    month = _month_of(t.day, connection.dialect.name)
+    columns = [month if n == "month" else t[n] for n in names]
+    for low, high in edges:
+        query = select(*columns, func.sum(t.value)).where(t.day >= low, t.day <= high)
+        if where is not None:
+            query = query.where(where(t))
+        for *key, value in connection.execute(query.group_by(*columns)):
+            sums[tuple(key)] += value
+    return [SimpleNamespace(**dict(zip(names, key)), value=value) for key, value in sums.items()]
+
+
+def daily(connection: Connection, since: date | None, until: date | None) -> list:
+    """The tallies summed by day over communities and categories, for [since, until]: (day "YYYY-MM-DD",
+    kind, metric, value) tuples."""
+    d = tally_days.c
+    # The day as ISO text from the database: the largest part of the answer is keyed by it, so no date objects
+    # are made and formatted back, row by row.
+    day = func.to_char(d.day, "YYYY-MM-DD") if connection.dialect.name == "postgresql" else type_coerce(d.day, String)
+    query = select(day, d.kind, d.metric, d.value)
+    if since:
+        query = query.where(d.day >= since)
+    if until:
+        query = query.where(d.day <= until)
+    return connection.execute(query).all()
+
+
+def medians(connection: Connection, since: date | None, until: date | None, by_month: bool = True) -> dict:
+    """The median seconds per (kind, month, event), or per event alone, of the durations in [since, until],
+    each rounded to its hundredth of an hour (bucket_of): the hour from the counts by hour, then the bucket
+    from the counts within that hour. Reads the period's hour counts and a hundred buckets a median."""
+    months, edges = split(since, until)
+    names = ["kind", "month", "event"] if by_month else ["event"]
+    fine_edges: dict = defaultdict(Counter)  # the edge days' durations, by group and bucket
+    if edges:
+        wanted = _middle_hours_with(connection, names, months, edges, by_month, fine_edges)
+    else:
+        wanted = _middle_hours(connection, names, months)
+    fine: dict = defaultdict(Counter)
+    for group, hours in {(g, hour) for g, ranks in wanted.items() for hour, _ in ranks}:
+        for bucket, count in fine_edges[group].items():
+            if bucket // BUCKETS_PER_HOUR == hours:
+                fine[(group, hours)][bucket] += count
+    looked_up = sorted({(g, hour) for g, ranks in wanted.items() for hour, _ in ranks})
+    b = duration_buckets.c
+    for start in range(0, len(looked_up), 200):
+        chunk = looked_up[start:start + 200]
+        conditions = []
+        for group, hour in chunk:
+            named = dict(zip(names, group))
+            clause = [b.kind == named["kind"]] if by_month else []
+            clause += [b.event == named["event"], b.bucket >= hour * BUCKETS_PER_HOUR,
+                       b.bucket < (hour + 1) * BUCKETS_PER_HOUR]
+            clause.append(b.month == named["month"] if by_month else _in_months(b.month, months))
+            conditions.append(and_(*clause))
+        query = select(*[b[n] for n in names], b.bucket, func.sum(b.count)).where(or_(*conditions)) \
+            .group_by(*[b[n] for n in names], b.bucket)
+        for *group, bucket, count in connection.execute(query):
+            fine[(tuple(group), bucket // BUCKETS_PER_HOUR)][bucket] += count
+    found = {}
+    for group, ranks in wanted.items():
+        first, second = (at_rank(fine[(group, hour)], rank)[0] for hour, rank in ranks)
+        found[group if by_month else group[0]] = bucket_median(first, second)
+    return found
+
+
+def _middle_hours(connection: Connection, names: list[str], months) -> dict:
+    """group → [(hour, rank within the hour)] for its middle ranks, found in the database (running sums over
+    the counts by hour), so that only the hours holding a median leave it."""
+    h = duration_hours.c
+    if "month" in names:
+        # One row per (month, kind, event, hour) already: read in the key's order, nothing to sum or sort.
+        per_hour = select(h.month, h.kind, h.event, h.hour, h.count.label("n")).where(
+            _in_months(h.month, months)).subquery()
+        names = ["month", "kind", "event"]
+    else:
+        per_hour = select(*[h[n] for n in names], h.hour, func.sum(h.count).label("n")).where(
+            _in_months(h.month, months)).group_by(*[h[n] for n in names], h.hour).subquery()
+    group = [per_hour.c[n] for n in names]
+    running = select(*group, per_hour.c.hour, per_hour.c.n,
+                     func.sum(per_hour.c.n).over(partition_by=group, order_by=per_hour.c.hour).label("upto"),
+                     func.sum(per_hour.c.n).over(partition_by=group).label("total")).subquery()
+    r = running.c
+    # The hours holding rank ceil(total / 2) or floor(total / 2) + 1 (before < rank <= upto), in integers.
+    query = select(*[r[n] for n in names], r.hour, r.n, r.upto, r.total).where(
+        r.upto * 2 >= r.total, (r.upto - r.n) * 2 <= r.total)
+    wanted: dict = defaultdict(list)
+    found = {}
+    for *key, hour, n, upto, total in connection.execute(query):
+        if names == ["month", "kind", "event"]:
+            key = [key[1], key[0], key[2]]  # back to (kind, month, event)
+        found.setdefault(tuple(key), []).append((hour, int(upto) - int(n), int(upto), int(total)))
+    for key, hours in found.items():
+        for rank in middle_ranks(hours[0][3]):
+            wanted[key] += [(hour, rank - before) for hour, before, upto, _ in hours if before < rank <= upto]
+    return wanted
+
+
+def _middle_hours_with(connection: Connection, names: list[str], months, edges, by_month: bool, fine_edges) -> dict:
+    """As _middle_hours, with the durations of the edge days read one by one (and kept in `fine_edges`)."""
+    h = duration_hours.c
+    coarse: dict = defaultdict(Counter)
+    query = select(*[h[n] for n in names], h.hour, func.sum(h.count)).where(_in_months(h.month, months)) \
+        .group_by(*[h[n] for n in names], h.hour)
+    for *group, hour, count in connection.execute(query):
+        coarse[tuple(group)][hour] += count
+    d = case_durations.c
+    for low, high in edges:
+        for row in connection.execute(select(d.kind, d.event, d.day, d.seconds).where(d.day >= low, d.day <= high)):
+            group = (row.kind, month_of(row.day), row.event) if by_month else (row.event,)
+            bucket = bucket_of(row.seconds)
+            coarse[group][bucket // BUCKETS_PER_HOUR] += 1
+            fine_edges[group][bucket] += 1
+    return {group: [at_rank(hours, rank) for rank in middle_ranks(sum(hours.values()))]
+            for group, hours in coarse.items()}
