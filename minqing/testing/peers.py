@@ -102,7 +102,36 @@ class SMTPPeer:
         self.controller.stop()
 
 
-class RobotPeer:
+class _QuietHandler(BaseHTTPRequestHandler):
+    """A peer's request handler: no access log on the test's output, and JSON answers."""
+
+    def log_message(self, *args):
+        pass
+
+    def _json(self, body, status: int = 200):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Served:
+    """A peer answering HTTP on a free local port, in a thread of its own."""
+
+    def _serve(self, handler) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RobotPeer(_Served):
     """WeCom and DingTalk robots and a generic webhook receiver on one local HTTP server.
 
     Paths: /wecom/<robot>, /dingtalk/<robot> (checks the timestamp + HMAC-SHA256 signature) and
@@ -190,10 +219,6 @@ class RobotPeer:
 
     def at(self, path: str) -> list[dict]:
         return [r for r in self.received if r["path"] == path]
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class AWSPeer:
@@ -367,35 +392,6 @@ def peer_env(robots: RobotPeer, smtp: SMTPPeer) -> dict:
         "TEST_HOOK_SECRET": WEBHOOK_SECRET,
         **smtp.env(),
     }
-
-
-class _QuietHandler(BaseHTTPRequestHandler):
-    """A peer's request handler: no access log on the test's output, and JSON answers."""
-
-    def log_message(self, *args):
-        pass
-
-    def _json(self, body, status: int = 200):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class _Served:
-    """A peer answering HTTP on a free local port, in a thread of its own."""
-
-    def _serve(self, handler) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class WeComOAuthPeer(_Served):
