@@ -6,6 +6,8 @@ rows/s, and EXPLAIN of a query over its budget.
 
     python bench/data_volume.py --sizes 10000,100000                 # PostgreSQL and the embedded default
     python bench/data_volume.py --backends postgresql --sizes 1000000
+    python bench/data_volume.py --backends postgresql --sizes 100000 --keep    # prints the kept database's URL
+    python bench/data_volume.py --database URL --sizes 100000 --only cases   # those reads again, no seeding
 Prints figures, asserts nothing. PostgreSQL runs in a scratch database, dropped at the end.
 """
 
@@ -123,7 +125,7 @@ def timed(call, times: int) -> tuple[float, float]:
     return statistics.median(found), found[min(len(found) - 1, int(len(found) * 0.95))]
 
 
-def measure(env: dict, engine, size: int, times: int) -> list[tuple[str, str]]:
+def measure(env: dict, engine, size: int, times: int, only: str = "") -> list[tuple[str, str]]:
     from dramatiq.brokers.stub import StubBroker
 
     from functions.app import create_app
@@ -159,24 +161,27 @@ def measure(env: dict, engine, size: int, times: int) -> list[tuple[str, str]]:
         return call
 
     picks = iter(range(10**9))
-    rows = [
-        ("GET /api/v1/tallies (cold: computed)", timed(cold("/api/v1/tallies"), times)),
-        ("GET /api/v1/tallies (kept answer)", timed(lambda: get("/api/v1/tallies"), times)),
+    calls = [
+        ("GET /api/v1/tallies (cold: computed)", lambda: timed(cold("/api/v1/tallies"), times)),
+        ("GET /api/v1/tallies (kept answer)", lambda: timed(lambda: get("/api/v1/tallies"), times)),
         ("GET /api/v1/tallies?from=3 years ago (cold)",
-         timed(cold(f"/api/v1/tallies?from={(NOW - timedelta(days=3 * 366)).date()}"), max(3, times // 5))),
-        ("GET /dashboard (cold)", timed(cold("/dashboard"), times)),
-        ("GET /api/v1/cases/<id>", timed(lambda: get(f"/api/v1/cases/{hazards[next(picks) % len(hazards)]}",
+         lambda: timed(cold(f"/api/v1/tallies?from={(NOW - timedelta(days=3 * 366)).date()}"), max(3, times // 5))),
+        ("GET /dashboard (cold)", lambda: timed(cold("/dashboard"), times)),
+        ("GET /api/v1/cases/<id>", lambda: timed(lambda: get(f"/api/v1/cases/{hazards[next(picks) % len(hazards)]}",
                                                     headers=auth), times)),
-        ("GET /api/v1/cases/<oldest hazard>", timed(lambda: get(f"/api/v1/cases/{oldest}", headers=auth), times)),
-        ("GET /api/v1/cases?q=<receipt>", timed(lambda: get(f"/api/v1/cases?q={receipts[next(picks) % len(receipts)]}",
+        ("GET /api/v1/cases/<oldest hazard>", lambda: timed(lambda: get(f"/api/v1/cases/{oldest}", headers=auth), times)),
+        ("GET /api/v1/cases?q=<receipt>", lambda: timed(lambda: get(f"/api/v1/cases?q={receipts[next(picks) % len(receipts)]}",
                                                            headers=auth), times)),
-        ("GET /api/v1/cases?q=围墙 (two characters)", timed(lambda: get("/api/v1/cases?q=围墙", headers=auth), times)),
-        ("GET /api/v1/cases?q=省一保小区17栋 (rare)", timed(lambda: get("/api/v1/cases?q=省一保小区17栋", headers=auth), times)),
-        ("GET /api/v1/cases (default list)", timed(lambda: get("/api/v1/cases", headers=auth), times)),
+        ("GET /api/v1/cases?q=围墙 (two characters)", lambda: timed(lambda: get("/api/v1/cases?q=围墙", headers=auth), times)),
+        ("GET /api/v1/cases?q=省一保小区17栋 (rare)", lambda: timed(lambda: get("/api/v1/cases?q=省一保小区17栋", headers=auth), times)),
+        ("GET /api/v1/cases (default list)", lambda: timed(lambda: get("/api/v1/cases", headers=auth), times)),
     ]
     for depth, cursor in deep.items():
-        rows.append((f"cursor {depth:,} deep", timed(lambda: get(f"/api/v1/cases?cursor={cursor}", headers=auth), times)))
-    shown = [(name, f"p50 {p50:8.1f} ms  p95 {p95:8.1f} ms") for name, (p50, p95) in rows]
+        calls.append((f"cursor {depth:,} deep", lambda cursor=cursor: timed(
+            lambda: get(f"/api/v1/cases?cursor={cursor}", headers=auth), times)))
+    shown = [(name, "p50 {:8.1f} ms  p95 {:8.1f} ms".format(*call())) for name, call in calls if only in name]
+    if only:
+        return shown
     began = time.perf_counter()
     lines = sum(chunk.count(b"\n") for chunk in client.get("/api/v1/exports/cases.csv", headers=auth).response)
     seconds = time.perf_counter() - began
@@ -210,7 +215,12 @@ def main() -> None:
     parser.add_argument("--backends", default="postgresql,embedded")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--times", type=int, default=30)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch database (URL printed)")
+    parser.add_argument("--database", help="a database seeded by --keep to the largest --sizes: no seeding")
+    parser.add_argument("--only", default="", help="time only the reads whose name holds this; no export, rebuild")
     args = parser.parse_args()
+    if args.database:
+        args.backends = "postgresql"
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as data_dir:
             env = {"MINQING_DATA_DIR": data_dir, "MINQING_SECRET_KEY": "bench-" + "k" * 32,
@@ -218,21 +228,27 @@ def main() -> None:
                    "MINQING_RATE_LIMIT_PER_ADDRESS": "off", "MINQING_RATE_LIMIT_PER_SPOT": "off",
                    "PYTHONPATH": str(ROOT)}
             cleanup = lambda: None  # noqa: E731
-            if backend == "postgresql":
+            if args.database:
+                env["MINQING_DATABASE_URL"] = args.database
+            elif backend == "postgresql":
                 env["MINQING_DATABASE_URL"], cleanup = scratch_database()
+                if args.keep:
+                    print(f"database kept: {env['MINQING_DATABASE_URL']}", flush=True)
+                    cleanup = lambda: None  # noqa: E731
             url = env.get("MINQING_DATABASE_URL") or f"sqlite:///{data_dir}/minqing.db"
             engine = make_engine(url)
             upgrade(engine)
             try:
                 seeded = 0
                 for size in sorted(int(s) for s in args.sizes.split(",")):
-                    took = seed(engine, seeded, size)
+                    took = 0.001 if args.database else seed(engine, seeded, size)
                     print(f"\n== {backend}, {size:,} cases (seeded {size - seeded:,} in {took:.0f} s, "
                           f"{(size - seeded) / took:,.0f}/s)", flush=True)
                     seeded = size
-                    for name, figure in measure(env, engine, size, args.times):
+                    for name, figure in measure(env, engine, size, args.times, args.only):
                         print(f"  {name:<44} {figure}", flush=True)
-                    print(f"  {'minqing tallies --rebuild':<44} {rebuild(env)}", flush=True)
+                    if not args.only:
+                        print(f"  {'minqing tallies --rebuild':<44} {rebuild(env)}", flush=True)
             finally:
                 engine.dispose()
                 cleanup()
