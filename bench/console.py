@@ -126,7 +126,7 @@ def main() -> None:
                 ids = list(connection.execute(select(submissions.c.id).order_by(submissions.c.receipt)).scalars())
         else:
             ids = seed(engine, args.cases)
-        print(f"seeded {len(ids):,} cases in {time.perf_counter() - started:.1f} s")
+            print(f"seeded {len(ids):,} cases in {time.perf_counter() - started:.1f} s")
         app = create_app(settings, broker=StubBroker())
         one = next(i for i in ids[:200])
         for staff_id in ("street-leader", "qjj-grid"):

@@ -101,3 +101,26 @@ def test_cases_stored_before_the_index_are_found_after_the_migration(request, tm
                 assert ids(c, cases.text_search(q, c.dialect.name)) == ids(c, old_search(q)), q
     finally:
         engine.dispose()
+
+
+def test_the_lists_counts_with_a_text_filter_stop_past_the_cap(store, monkeypatch):
+    with store.begin() as c:
+        for envelope in corpus():
+            changes.store_submission(c, envelope)
+    monkeypatch.setattr(cases, "COUNT_CAP", 10)
+    at = datetime.now(timezone.utc)
+    with store.connect() as c:
+        def exact(q):
+            return len(ids(c, cases.text_search(q, c.dialect.name)))
+
+        assert exact("火锅") > 10 and 0 < exact("围墙") <= 10
+        assert cases.status_counts(c, {"q": "火锅"}, sa.true(), at) == {"received": 11}  # more than 10
+        assert cases.status_counts(c, {"q": "围墙"}, sa.true(), at) == {"received": exact("围墙")}
+        assert cases.status_counts(c, {"q": "不存在的词"}, sa.true(), at) == {}
+
+
+def test_a_count_past_the_cap_reads_as_more_than_it():
+    from functions.console.pages import shown_count
+
+    assert [shown_count(3), shown_count(1000), shown_count(1001), shown_count(12, more=True)] == [
+        "3", "1,000", "1,000+", "12+"]

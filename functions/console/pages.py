@@ -102,11 +102,21 @@ def case_list():
         kept["lang"] = "en"
     query = urlencode(kept)
     return page("cases.html", rows=[view_row(r, assigned[r.id], at, language) for r in rows], asked=asked,
-                errors=errors, counts=counts, total=sum(counts.values()), options=filter_options(language),
+                errors=errors, counts={s: shown_count(n) for s, n in counts.items()},
+                total=shown_count(sum(min(n, cases.COUNT_CAP) for n in counts.values()),
+                                  more=any(n > cases.COUNT_CAP for n in counts.values())),
+                options=filter_options(language),
                 next_url=next_cursor and f"?{urlencode({**kept, 'cursor': next_cursor})}",
                 first_url=asked.get("cursor") and f"?{query}", query=query,
                 status_url=lambda s: "?" + urlencode({**{k: v for k, v in kept.items() if k != "status"},
                                                        **({"status": s} if s else {})}))
+
+
+def shown_count(n: int, more: bool = False) -> str:
+    """A count of the list's header: past cases.COUNT_CAP (a text search stops counting there) "1,000+"."""
+    if n > cases.COUNT_CAP:
+        n, more = cases.COUNT_CAP, True
+    return f"{n:,}+" if more else f"{n:,}"
 
 
 def filter_options(language: str) -> dict:

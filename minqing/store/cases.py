@@ -9,7 +9,7 @@ import math
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, bindparam, exists, func, literal, not_, or_, select, tuple_
+from sqlalchemy import and_, bindparam, case, exists, false, func, literal, not_, or_, select, tuple_, union_all
 from sqlalchemy.engine import Connection
 
 from minqing.domain import search, workflow
@@ -34,7 +34,8 @@ class BadCursor(ValueError):
 def overdue_clause(at: datetime):
     """Open cases past their deadline (`due_at`). A case without one is never overdue; the explicit null
     test also puts it among the not-overdue, which SQL's NULL would otherwise leave out of both."""
-    return and_(submissions.c.status.in_(workflow.OPEN_STATUSES), submissions.c.due_at.is_not(None),
+    # Sorted, as the partial index ix_submissions_open_due is written (SQLite matches the two by their text).
+    return and_(submissions.c.status.in_(sorted(workflow.OPEN_STATUSES)), submissions.c.due_at.is_not(None),
                 submissions.c.due_at < at)
 
 
@@ -55,6 +56,12 @@ def text_search(text: str, dialect: str):
     )
     tokens = search.query_grams(text)
     if tokens:
+        if dialect == "postgresql":
+            # PostgreSQL estimates the bigram condition from the index's statistics, and a CASE at one half;
+            # three bare ILIKEs it would estimate as rare and multiply in as if unrelated to the bigram (they
+            # imply it), so a common word (围墙) would look rare: every match fetched and sorted for the first
+            # page instead of the list's index read in order until the page is full.
+            holds = case((submissions.c.search_grams.is_not(None), holds), else_=false())
         holds = and_(search_index.holding(dialect, tokens), holds)
     return or_(submissions.c.receipt == text.upper(), holds)
 
@@ -320,10 +327,24 @@ def assignees(connection: Connection, submission_id: str) -> list[str]:
     return list(connection.execute(_ASSIGNEES, {"id": submission_id}).scalars())
 
 
+COUNT_CAP = 1000
+
+
 def status_counts(connection: Connection, filters: dict, scope, at: datetime) -> dict[str, int]:
-    """How many cases match `filters` in each status (the status filter itself set aside): the list's header."""
+    """How many cases match `filters` in each status (the status filter itself set aside): the list's header.
+    With a text filter a status's count stops past COUNT_CAP: a count above it means "more than COUNT_CAP"."""
+    dialect = connection.dialect.name
+    if filters.get("q"):
+        # A common word is in tens of thousands of cases, each matched against its text: counted exactly,
+        # the header would cost more than the page. Each status stops at the cap instead (a rare word's
+        # counts stay exact, read through the bigram index).
+        each = [select(literal(status).label("status"), select(func.count()).select_from(
+            filtered({**filters, "status": status}, scope, at, dialect).order_by(None)
+            .with_only_columns(literal(1)).limit(COUNT_CAP + 1).subquery()).scalar_subquery().label("n"))
+            for status in workflow.STATUSES]
+        return {status: n for status, n in connection.execute(union_all(*each)).all() if n}
     # Without the list's ORDER BY and columns: the database counts over the status alone, sorting nothing.
-    query = filtered({**filters, "status": None}, scope, at, connection.dialect.name).order_by(
+    query = filtered({**filters, "status": None}, scope, at, dialect).order_by(
         None).with_only_columns(
         submissions.c.status).subquery()
     rows = connection.execute(select(query.c.status, func.count()).group_by(query.c.status)).all()
@@ -334,10 +355,15 @@ def open_assigned_to(connection: Connection, staff_id: str, scope, limit: int = 
     """任务清单: the open cases `staff_id` answers for, overdue first, then by deadline (none last)."""
     mine = exists(select(assignments.c.staff_id).where(assignments.c.submission_id == submissions.c.id,
                                                        assignments.c.staff_id == staff_id))
-    return connection.execute(select(submissions).where(
-        scope, mine, submissions.c.status.in_(workflow.OPEN_STATUSES))
-        .order_by(submissions.c.due_at.is_(None), submissions.c.due_at, submissions.c.submitted_at)
-        .limit(limit)).all()
+    open_mine = select(submissions).where(scope, mine, submissions.c.status.in_(sorted(workflow.OPEN_STATUSES)))
+    # In two reads, each in an index's order (ix_submissions_open_due for the deadlines): one ORDER BY
+    # "due_at IS NULL" first would fetch and sort every open case of the member's for the first hundred.
+    found = connection.execute(open_mine.where(submissions.c.due_at.is_not(None))
+                               .order_by(submissions.c.due_at, submissions.c.submitted_at).limit(limit)).all()
+    if len(found) < limit:
+        found += connection.execute(open_mine.where(submissions.c.due_at.is_(None))
+                                    .order_by(submissions.c.submitted_at).limit(limit - len(found))).all()
+    return found
 
 
 def escalated_to(connection: Connection, staff_id: str, scope, limit: int = 50):
