@@ -86,7 +86,7 @@ def case_list():
             errors = {"community": [TEXTS[language]["not_found"]]}
     except ValidationError as error:
         errors = errors_by_path(error.messages, language)
-    rows, next_cursor, counts, assigned = [], None, {}, {}
+    rows, next_cursor, counts, complete, assigned = [], None, {}, True, {}
     if not errors:
         scope = scopes.scope_clause(g.staff)
         with services().engine.connect() as connection:
@@ -95,28 +95,20 @@ def case_list():
             except cases.BadCursor:
                 filters.pop("cursor", None)
                 rows, next_cursor = cases.list_cases(connection, filters, scope, at)
-            counts = cases.status_counts(connection, filters, scope, at)
+            counts, complete = cases.status_counts(connection, filters, scope, at)
             assigned = cases.assignees_of(connection, [r.id for r in rows])
     kept = {k: v for k, v in asked.items() if k != "cursor"}
     if language == "en":
         kept["lang"] = "en"
     query = urlencode(kept)
     return page("cases.html", rows=[view_row(r, assigned[r.id], at, language) for r in rows], asked=asked,
-                errors=errors, counts={s: shown_count(n) for s, n in counts.items()},
-                total=shown_count(sum(min(n, cases.COUNT_CAP) for n in counts.values()),
-                                  more=any(n > cases.COUNT_CAP for n in counts.values())),
+                errors=errors, counts=counts if complete else None,
+                total=f"{sum(counts.values()):,}" if complete else f"{cases.COUNT_CAP:,}+",
                 options=filter_options(language),
                 next_url=next_cursor and f"?{urlencode({**kept, 'cursor': next_cursor})}",
                 first_url=asked.get("cursor") and f"?{query}", query=query,
                 status_url=lambda s: "?" + urlencode({**{k: v for k, v in kept.items() if k != "status"},
                                                        **({"status": s} if s else {})}))
-
-
-def shown_count(n: int, more: bool = False) -> str:
-    """A count of the list's header: past cases.COUNT_CAP (a text search stops counting there) "1,000+"."""
-    if n > cases.COUNT_CAP:
-        n, more = cases.COUNT_CAP, True
-    return f"{n:,}+" if more else f"{n:,}"
 
 
 def filter_options(language: str) -> dict:

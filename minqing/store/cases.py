@@ -9,7 +9,7 @@ import math
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, bindparam, case, exists, false, func, literal, not_, or_, select, tuple_, union_all
+from sqlalchemy import and_, bindparam, case, exists, false, func, literal, not_, or_, select, tuple_
 from sqlalchemy.engine import Connection
 
 from minqing.domain import search, workflow
@@ -49,11 +49,7 @@ def text_search(text: str, dialect: str):
     """The cases whose description, address or enterprise name holds `text` (case-insensitive), or whose
     receipt it is. The bigram index finds the candidates (any text of two characters or more) and the
     substring test keeps the matches; the receipt is its own indexed arm of the OR."""
-    holds = or_(
-        submissions.c.payload["description"].as_string().icontains(text, autoescape=True),
-        submissions.c.payload[("location", "address")].as_string().icontains(text, autoescape=True),
-        submissions.c.payload[("enterprise", "name")].as_string().icontains(text, autoescape=True),
-    )
+    holds = _holds(text, submissions.c)
     tokens = search.query_grams(text)
     if tokens:
         if dialect == "postgresql":
@@ -64,6 +60,12 @@ def text_search(text: str, dialect: str):
             holds = case((submissions.c.search_grams.is_not(None), holds), else_=false())
         holds = and_(search_index.holding(dialect, tokens), holds)
     return or_(submissions.c.receipt == text.upper(), holds)
+
+
+def _holds(text: str, columns):
+    """The substring test (case-insensitive) of `columns` (the table's or a subquery's), no receipt."""
+    return or_(*(columns.payload[path].as_string().icontains(text, autoescape=True)
+                 for path in ("description", ("location", "address"), ("enterprise", "name"))))
 
 
 def filtered(filters: dict, scope, at: datetime, dialect: str):
@@ -88,21 +90,49 @@ def filtered(filters: dict, scope, at: datetime, dialect: str):
     return select(submissions).where(*clauses).order_by(*order)
 
 
+# How many of the newest cases (after the other filters and the cursor) a text search reads first.
+TEXT_WINDOW = 2000
+
+
 def list_cases(connection: Connection, filters: dict, scope, at: datetime) -> tuple[list, str | None]:
     """One page of cases and the cursor of the next page (None on the last one)."""
     column, descending = SORTS[filters.get("sort") or "-submitted_at"]
-    query = filtered(filters, scope, at, connection.dialect.name)
-    if filters.get("cursor"):
-        value, last_id = _decode(filters["cursor"])
-        # A row comparison: an index bound on (column, id) on both databases, flat at any depth.
-        here, there = tuple_(column, submissions.c.id), tuple_(literal(value, column.type), literal(last_id))
-        query = query.where(here < there if descending else here > there)
     limit = filters.get("limit") or 50
-    rows = connection.execute(query.limit(limit + 1)).all()
+    rows = None
+    if filters.get("q"):
+        rows = _page_in_newest(connection, filters, scope, at, limit + 1)
+    if rows is None:
+        rows = connection.execute(_after_cursor(filtered(filters, scope, at, connection.dialect.name), filters)
+                                  .limit(limit + 1)).all()
     page, more = rows[:limit], len(rows) > limit
     last = page[-1] if page else None
     next_cursor = _encode(getattr(last, column.name), last.id) if more and last else None
     return page, next_cursor
+
+
+def _after_cursor(query, filters: dict):
+    if not filters.get("cursor"):
+        return query
+    column, descending = SORTS[filters.get("sort") or "-submitted_at"]
+    value, last_id = _decode(filters["cursor"])
+    # A row comparison: an index bound on (column, id) on both databases, flat at any depth.
+    here, there = tuple_(column, submissions.c.id), tuple_(literal(value, column.type), literal(last_id))
+    return query.where(here < there if descending else here > there)
+
+
+def _page_in_newest(connection: Connection, filters: dict, scope, at: datetime, wanted: int):
+    """A text search's page from the next TEXT_WINDOW cases in the list's order, read through its index: if
+    they hold `wanted` matches, those are the page (every later match comes after them); None if not.
+    A common word fills its page there, whatever the planner estimates (three ILIKEs it cannot); a rare
+    one then goes through the bigram index, which fetches its few matches."""
+    column, descending = SORTS[filters.get("sort") or "-submitted_at"]
+    newest = _after_cursor(filtered({**filters, "q": None}, scope, at, connection.dialect.name), filters).limit(
+        TEXT_WINDOW).subquery()
+    text = filters["q"]
+    order = (newest.c[column.name], newest.c.id)
+    rows = connection.execute(select(newest).where(or_(newest.c.receipt == text.upper(), _holds(text, newest.c)))
+                              .order_by(*(c.desc() if descending else c.asc() for c in order)).limit(wanted)).all()
+    return rows if len(rows) == wanted else None
 
 
 ASSIGNEE_SEPARATOR = "\x1f"
@@ -330,25 +360,20 @@ def assignees(connection: Connection, submission_id: str) -> list[str]:
 COUNT_CAP = 1000
 
 
-def status_counts(connection: Connection, filters: dict, scope, at: datetime) -> dict[str, int]:
-    """How many cases match `filters` in each status (the status filter itself set aside): the list's header.
-    With a text filter a status's count stops past COUNT_CAP: a count above it means "more than COUNT_CAP"."""
+def status_counts(connection: Connection, filters: dict, scope, at: datetime) -> tuple[dict[str, int], bool]:
+    """How many cases match `filters` in each status (the status filter itself set aside): the list's header;
+    and whether that is all of them. With a text filter the count stops past COUNT_CAP matches: a common
+    word is in tens of thousands of cases, each matched against its text, and an exact count would cost far
+    more than the page. Under the cap (a rare word, read through the bigram index) the counts are exact."""
     dialect = connection.dialect.name
-    if filters.get("q"):
-        # A common word is in tens of thousands of cases, each matched against its text: counted exactly,
-        # the header would cost more than the page. Each status stops at the cap instead (a rare word's
-        # counts stay exact, read through the bigram index).
-        each = [select(literal(status).label("status"), select(func.count()).select_from(
-            filtered({**filters, "status": status}, scope, at, dialect).order_by(None)
-            .with_only_columns(literal(1)).limit(COUNT_CAP + 1).subquery()).scalar_subquery().label("n"))
-            for status in workflow.STATUSES]
-        return {status: n for status, n in connection.execute(union_all(*each)).all() if n}
     # Without the list's ORDER BY and columns: the database counts over the status alone, sorting nothing.
-    query = filtered({**filters, "status": None}, scope, at, dialect).order_by(
-        None).with_only_columns(
-        submissions.c.status).subquery()
-    rows = connection.execute(select(query.c.status, func.count()).group_by(query.c.status)).all()
-    return {status: count for status, count in rows}
+    query = filtered({**filters, "status": None}, scope, at, dialect).order_by(None).with_only_columns(
+        submissions.c.status)
+    if filters.get("q"):
+        query = query.limit(COUNT_CAP + 1)
+    found = query.subquery()
+    counts = dict(connection.execute(select(found.c.status, func.count()).group_by(found.c.status)).all())
+    return counts, not filters.get("q") or sum(counts.values()) <= COUNT_CAP
 
 
 def open_assigned_to(connection: Connection, staff_id: str, scope, limit: int = 100):
