@@ -158,7 +158,7 @@ def case_view(connection, case, language: str) -> dict:
     location = (case.payload.get("location") or {}) if isinstance(case.payload, dict) else {}
     return {**shown, "view": view_row(case, shown["assignees"], base.now(), language),
             "lines": flat_payload(shown["payload"], language), "history": history,
-            "photos": case_photos(connection, case), "location": location,
+            "photos": case_photos(connection, case, shown["history"]), "location": location,
             "forms": action_forms(case, shown, language)}
 
 
@@ -174,14 +174,17 @@ def office_time(moment: str) -> str:
         return moment
 
 
-def case_photos(connection, case) -> list[dict]:
-    """The cleaned staff copies of the resident's photos, then the photos staff added to steps."""
+def case_photos(connection, case, history=None) -> list[dict]:
+    """The cleaned staff copies of the resident's photos, then the photos staff added to steps (from
+    `history`, the API detail's, when the caller has read it already)."""
     # A step's photo is checked too (resolve): each photo once, as its clean copy once the check has made it.
     checked = {p.key: p.staff_key for p in photos.photos_of(connection, case.id) if p.status == "ok" and p.staff_key}
     named = [k for k in (case.payload.get("photos") or []) + (case.payload.get("after_photos") or []) if k in checked]
     found = [{"key": checked[key], "by": "resident"} for key in named]
-    for step in cases.history_of(connection, case.id):
-        found.extend({"key": checked.get(key, key), "by": step.actor} for key in step.photos or ()
+    steps = history if history is not None else [{"actor": h.actor, "photos": h.photos}
+                                                  for h in cases.history_of(connection, case.id)]
+    for step in steps:
+        found.extend({"key": checked.get(key, key), "by": step["actor"]} for key in step["photos"] or ()
                      if isinstance(key, str))
     return found
 

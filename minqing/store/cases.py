@@ -121,18 +121,23 @@ def _after_cursor(query, filters: dict):
 
 
 def _page_in_newest(connection: Connection, filters: dict, scope, at: datetime, wanted: int):
-    """A text search's page from the next TEXT_WINDOW cases in the list's order, read through its index: if
-    they hold `wanted` matches, those are the page (every later match comes after them); None if not.
-    A common word fills its page there, whatever the planner estimates (three ILIKEs it cannot); a rare
-    one then goes through the bigram index, which fetches its few matches."""
+    """A text search's page from the next TEXT_WINDOW cases in the list's order, read through its index
+    (newest first, stopping once the page is full): if they hold `wanted` matches, those are the page (every
+    later match comes after them); None if not. A common word or phrase fills its page there, whatever the
+    planner estimates of three ILIKEs; a rare one then goes through the bigram index, which fetches its few
+    matches. Neither database reads a common word's thousands of index entries this way."""
     column, descending = SORTS[filters.get("sort") or "-submitted_at"]
-    newest = _after_cursor(filtered({**filters, "q": None}, scope, at, connection.dialect.name), filters).limit(
-        TEXT_WINDOW).subquery()
-    text = filters["q"]
-    order = (newest.c[column.name], newest.c.id)
-    rows = connection.execute(select(newest).where(or_(newest.c.receipt == text.upper(), _holds(text, newest.c)))
-                              .order_by(*(c.desc() if descending else c.asc() for c in order)).limit(wanted)).all()
-    return rows if len(rows) == wanted else None
+    dialect, text = connection.dialect.name, filters["q"]
+    others = _after_cursor(filtered({**filters, "q": None}, scope, at, dialect), filters)
+    edge = connection.execute(others.with_only_columns(column, submissions.c.id).offset(TEXT_WINDOW - 1)
+                              .limit(1)).first()
+    query = others.where(or_(submissions.c.receipt == text.upper(), _holds(text, submissions.c)))
+    if edge is not None:
+        here, there = tuple_(column, submissions.c.id), tuple_(literal(edge[0], column.type), literal(edge[1]))
+        query = query.where(here >= there if descending else here <= there)
+    rows = connection.execute(query.limit(wanted)).all()
+    # Fewer cases than the window: it held them all, and so the page.
+    return rows if len(rows) == wanted or edge is None else None
 
 
 ASSIGNEE_SEPARATOR = "\x1f"
