@@ -218,10 +218,11 @@ def main() -> None:
     parser.add_argument("--times", type=int, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch database (URL printed)")
     parser.add_argument("--database", help="a database seeded by --keep to the largest --sizes: no seeding")
-    parser.add_argument("--only", default="", help="time only the reads whose name holds one of these (comma-separated); no export, rebuild")
+    parser.add_argument("--only", default="",
+                        help="time only the reads whose name holds one of these (comma-separated); no export, rebuild")
     args = parser.parse_args()
     if args.database:
-        args.backends = "postgresql"
+        args.backends = "embedded" if args.database.startswith("sqlite") else "postgresql"
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as data_dir:
             env = {"MINQING_DATA_DIR": data_dir, "MINQING_SECRET_KEY": "bench-" + "k" * 32,
