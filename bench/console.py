@@ -101,7 +101,7 @@ def main() -> None:
         url, drop = scratch_database()
         if args.keep:
             print(f"database kept: {url}")
-            drop = lambda: None  # noqa: E731
+            drop = lambda: None
     data_dir = tempfile.mkdtemp(prefix="minqing-console-")
     os.environ.update(MINQING_DATABASE_URL=url, MINQING_DATA_DIR=data_dir, MINQING_SECRET_KEY="bench-" + "k" * 32,
                       MINQING_LOG_LEVEL="WARNING", MINQING_RATE_LIMIT_PER_ADDRESS="off")

@@ -96,7 +96,7 @@ TEXT_WINDOW = 2000
 
 def list_cases(connection: Connection, filters: dict, scope, at: datetime) -> tuple[list, str | None]:
     """One page of cases and the cursor of the next page (None on the last one)."""
-    column, descending = SORTS[filters.get("sort") or "-submitted_at"]
+    column, _ = SORTS[filters.get("sort") or "-submitted_at"]
     limit = filters.get("limit") or 50
     rows = None
     if filters.get("q") and _worth_a_window(connection, filters["q"]):
