@@ -92,6 +92,8 @@ def filtered(filters: dict, scope, at: datetime, dialect: str):
 
 # How many of the newest cases (after the other filters and the cursor) a text search reads first.
 TEXT_WINDOW = 2000
+# Below this many cases holding a text's bigrams, the bigram index's query is the cheap one.
+FEW_CANDIDATES = 500
 
 
 def list_cases(connection: Connection, filters: dict, scope, at: datetime) -> tuple[list, str | None]:
@@ -122,12 +124,17 @@ def _after_cursor(query, filters: dict):
 
 def _worth_a_window(connection: Connection, text: str) -> bool:
     """Whether a text search should try _page_in_newest first. Not for a receipt (its index finds it), nor
+    for a rare text (few candidates in the bigram index), nor
     on PostgreSQL for one bigram, whose frequency the planner knows from the index's statistics (it reads
     the list's index itself when the word is common); yes for a longer text, whose bigrams it counts as
     unrelated (a common phrase looks rare), and on SQLite, whose full-text index is slow for a common word."""
     if connection.execute(_BY_RECEIPT, {"receipt": text.upper()}).first() is not None:
         return False
-    return connection.dialect.name != "postgresql" or len(search.query_grams(text)) != 1
+    tokens = search.query_grams(text)
+    if connection.dialect.name == "postgresql" and len(tokens) == 1:
+        return False
+    # Nor for a text so rare that the index holds few candidates: fetching them is cheaper than the window.
+    return not tokens or search_index.candidates_up_to(connection, tokens, FEW_CANDIDATES) == FEW_CANDIDATES
 
 
 def _page_in_newest(connection: Connection, filters: dict, scope, at: datetime, wanted: int):
