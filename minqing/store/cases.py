@@ -92,8 +92,8 @@ def filtered(filters: dict, scope, at: datetime, dialect: str):
 
 # How many of the newest cases (after the other filters and the cursor) a text search reads first.
 TEXT_WINDOW = 2000
-# Below this many cases holding a text's bigrams, the bigram index's query is the cheap one.
-FEW_CANDIDATES = 500
+# Below this many cases holding a text's bigrams the bigram index's query reads fewer rows than the window.
+FEW_CANDIDATES = TEXT_WINDOW
 
 
 def list_cases(connection: Connection, filters: dict, scope, at: datetime) -> tuple[list, str | None]:
