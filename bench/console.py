@@ -1,9 +1,11 @@
 """Server time of the staff console's pages on PostgreSQL with many stored cases: p50/p95 per page.
 
     python bench/console.py [--cases 100000] [--requests 200]
+    python bench/console.py --keep                          # leaves the seeded database, prints its URL
+    python bench/console.py --database URL --only "list (" # times those pages on it, seeds nothing
 
 Seeds `--cases` cases (hazards, consultations, enterprise requests over the demo street's communities, with
-their assignment and history rows) by a bulk insert of the rows the store's path writes, then signs a street
+their assignment and history rows) by a bulk insert of the rows the store's path writes (search tokens and coordinates included), then signs a street
 leader (who sees every case) and a grid worker in, and times the 问题清单 (/staff/cases, first page and a
 filtered one), a case page and the map through the app in process: what the server spends, without the
 network. Prints figures, asserts nothing. Targets: list p95 < 100 ms, case page p95 < 50 ms.
@@ -36,6 +38,7 @@ STATUSES = ("received", "acknowledged", "in_progress", "resolved", "closed", "re
 
 
 def seed(engine, count: int) -> list[str]:
+    from minqing.domain import search
     from minqing.store.tables import assignments, status_history, submissions
 
     now = datetime.now(timezone.utc)
@@ -58,7 +61,8 @@ def seed(engine, count: int) -> list[str]:
                 rows.append(dict(id=sid, receipt=f"B{i:011d}", kind="hazard", community=community, category=category,
                                  priority="high", status=status, payload=payload, body_hash="bench",
                                  idempotency_key=None, lang="zh-CN", submitted_at=at, stored_at=at, updated_at=at,
-                                 due_at=at + timedelta(days=1)))
+                                 due_at=at + timedelta(days=1), search_grams=search.grams_of(payload),
+                                 lat=location["lat"], lon=location["lon"]))
                 assigned.append(dict(submission_id=sid, staff_id=GRID[community], position=0, assigned_at=at))
                 history.append(dict(submission_id=sid, status="received", at=at, actor="system", note=""))
                 ids.append(sid)
@@ -87,8 +91,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database (its URL is printed)")
+    parser.add_argument("--database", help="a database seeded by --keep: time it again without seeding")
+    parser.add_argument("--only", default="", help="time only the pages whose name holds this")
     args = parser.parse_args()
-    url, drop = scratch_database()
+    if args.database:
+        url, drop = args.database, lambda: None
+    else:
+        url, drop = scratch_database()
+        if args.keep:
+            print(f"database kept: {url}")
+            drop = lambda: None
     data_dir = tempfile.mkdtemp(prefix="minqing-console-")
     os.environ.update(MINQING_DATABASE_URL=url, MINQING_DATA_DIR=data_dir, MINQING_SECRET_KEY="bench-" + "k" * 32,
                       MINQING_LOG_LEVEL="WARNING", MINQING_RATE_LIMIT_PER_ADDRESS="off")
@@ -104,8 +117,16 @@ def main() -> None:
         engine = make_engine(url)
         upgrade(engine)
         started = time.perf_counter()
-        ids = seed(engine, args.cases)
-        print(f"seeded {len(ids):,} cases in {time.perf_counter() - started:.1f} s")
+        if args.database:
+            from sqlalchemy import select
+
+            from minqing.store.tables import submissions
+
+            with engine.connect() as connection:  # the seeded ids, in the order seed() made them
+                ids = list(connection.execute(select(submissions.c.id).order_by(submissions.c.receipt)).scalars())
+        else:
+            ids = seed(engine, args.cases)
+            print(f"seeded {len(ids):,} cases in {time.perf_counter() - started:.1f} s")
         app = create_app(settings, broker=StubBroker())
         one = next(i for i in ids[:200])
         for staff_id in ("street-leader", "qjj-grid"):
@@ -114,9 +135,11 @@ def main() -> None:
                 cookie, _ = sessions.start(connection, staff_id, via="bench", hours=1)
             client.set_cookie("mq_staff", cookie)
             pages = {"list (first page)": "/staff/cases", "list (filtered, text)": "/staff/cases?status=received&q=压测",
-                     "list (overdue)": "/staff/cases?overdue=true", "case page": f"/staff/cases/{one}",
+                     "list (overdue)": "/staff/cases?overdue=true", "list (receipt)": "/staff/cases?q=B00000000016", "case page": f"/staff/cases/{one}",
                      "my tasks": "/staff/", "map": "/staff/map"}
             for name, path in pages.items():
+                if args.only not in name:
+                    continue
                 if staff_id == "qjj-grid" and path.startswith("/staff/cases/"):
                     path = f"/staff/cases/{ids[2]}"  # ids[2] is in 千家街 (communities go round)
                 p50, p95 = timed(client, path, args.requests)

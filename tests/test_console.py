@@ -227,3 +227,15 @@ def test_an_asked_for_link_goes_by_e_mail_never_to_the_group_robot(notify_runtim
     assert robot_server.received == []  # the grid worker's first channel is a group robot: not used
     page = client.get(link[link.index("/staff"):])
     assert page.status_code == 200 and "王网格员" in page.text
+
+
+def test_a_text_searchs_counts_past_the_cap_read_as_more_with_every_status_a_link(client, engine, cases_stored,
+                                                                                  monkeypatch):
+    from minqing.store import cases
+
+    sign_in(client, engine, "street-leader")
+    assert "合计 1<" in client.get("/staff/cases?q=围墙").text
+    monkeypatch.setattr(cases, "COUNT_CAP", 0)
+    page = client.get("/staff/cases?q=围墙")
+    assert cases_stored["hazard"]["receipt"] in page.text and "合计 0+" in page.text
+    assert page.text.count("status=") >= 7  # each status still filters, without a number

@@ -99,3 +99,21 @@ def test_0013_fills_the_rollups_from_the_tallies_and_durations_stored_before(dat
         assert summary["by_month"]["hazard"]["2026-03"]["median_hours_to_resolve"] == round(239 * 36 / 3600, 2)
     finally:
         engine.dispose()
+
+
+def test_0015_indexes_the_open_cases_by_deadline(database_url):
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0013")
+        upgrade(engine, "0015")
+        assert current_revision(engine) == "0015"
+        found = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("submissions")}
+        assert found["ix_submissions_open_due"] == ["due_at", "submitted_at", "community", "status"]
+        with engine.connect() as c:
+            if engine.dialect.name == "postgresql":
+                made = c.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_submissions_open_due'"))
+            else:
+                made = c.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = 'ix_submissions_open_due'"))
+            assert "'reopened'" in made.scalar()  # partial: the open statuses only
+    finally:
+        engine.dispose()

@@ -101,3 +101,42 @@ def test_cases_stored_before_the_index_are_found_after_the_migration(request, tm
                 assert ids(c, cases.text_search(q, c.dialect.name)) == ids(c, old_search(q)), q
     finally:
         engine.dispose()
+
+
+def test_the_lists_counts_with_a_text_filter_stop_past_the_cap(store, monkeypatch):
+    with store.begin() as c:
+        for envelope in corpus():
+            changes.store_submission(c, envelope)
+    monkeypatch.setattr(cases, "COUNT_CAP", 10)
+    at = datetime.now(timezone.utc)
+    with store.connect() as c:
+        def exact(q):
+            return len(ids(c, cases.text_search(q, c.dialect.name)))
+
+        assert exact("火锅") > 10 and 0 < exact("围墙") <= 10
+        counts, complete = cases.status_counts(c, {"q": "火锅"}, sa.true(), at)
+        assert sum(counts.values()) == 11 and not complete  # more than 10: stopped there
+        assert cases.status_counts(c, {"q": "围墙"}, sa.true(), at) == ({"received": exact("围墙")}, True)
+        assert cases.status_counts(c, {"q": "不存在的词"}, sa.true(), at) == ({}, True)
+        assert cases.status_counts(c, {}, sa.true(), at) == ({"received": 120}, True)  # no text: exact
+
+
+@pytest.mark.parametrize("window", [10, 2000])
+def test_a_text_searchs_pages_are_the_old_searchs_matches_in_order(store, monkeypatch, window):
+    # A small window: common words fill their page from the newest cases, rarer ones go through the index.
+    monkeypatch.setattr(cases, "TEXT_WINDOW", window)
+    with store.begin() as c:
+        for envelope in corpus():
+            changes.store_submission(c, envelope)
+    at = datetime.now(timezone.utc)
+    with store.connect() as c:
+        for q in ("围墙", "楼道", "water", "MQ000042X", "ΣΊΣΥΦΟΣ", "不存在的词", "首义路", "路灯不亮"):
+            expected = list(c.execute(select(submissions.c.id).where(old_search(q))
+                                      .order_by(submissions.c.submitted_at.desc(), submissions.c.id.desc())).scalars())
+            walked, cursor = [], None
+            while True:
+                page, cursor = cases.list_cases(c, {"q": q, "limit": 4, "cursor": cursor}, sa.true(), at)
+                walked += [row.id for row in page]
+                if cursor is None:
+                    break
+            assert walked == expected, q

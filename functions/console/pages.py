@@ -87,7 +87,7 @@ def case_list():
             errors = {"community": [TEXTS[language]["not_found"]]}
     except ValidationError as error:
         errors = errors_by_path(error.messages, language)
-    rows, next_cursor, counts, assigned = [], None, {}, {}
+    rows, next_cursor, counts, complete, assigned = [], None, {}, True, {}
     if not errors:
         scope = scopes.scope_clause(g.staff)
         with services().engine.connect() as connection:
@@ -96,14 +96,16 @@ def case_list():
             except cases.BadCursor:
                 filters.pop("cursor", None)
                 rows, next_cursor = cases.list_cases(connection, filters, scope, at)
-            counts = cases.status_counts(connection, filters, scope, at)
+            counts, complete = cases.status_counts(connection, filters, scope, at)
             assigned = cases.assignees_of(connection, [r.id for r in rows])
     kept = {k: v for k, v in asked.items() if k != "cursor"}
     if language == "en":
         kept["lang"] = "en"
     query = urlencode(kept)
     return page("cases.html", rows=[view_row(r, assigned[r.id], at, language) for r in rows], asked=asked,
-                errors=errors, counts=counts, total=sum(counts.values()), options=filter_options(language),
+                errors=errors, counts=counts if complete else None,
+                total=f"{sum(counts.values()):,}" if complete else f"{cases.COUNT_CAP:,}+",
+                options=filter_options(language),
                 next_url=next_cursor and f"?{urlencode({**kept, 'cursor': next_cursor})}",
                 first_url=asked.get("cursor") and f"?{query}", query=query,
                 status_url=lambda s: "?" + urlencode({**{k: v for k, v in kept.items() if k != "status"},
@@ -157,7 +159,7 @@ def case_view(connection, case, language: str) -> dict:
     location = (case.payload.get("location") or {}) if isinstance(case.payload, dict) else {}
     return {**shown, "view": view_row(case, shown["assignees"], base.now(), language),
             "lines": flat_payload(shown["payload"], language), "history": history,
-            "photos": case_photos(connection, case), "location": location,
+            "photos": case_photos(connection, case, shown["history"]), "location": location,
             "small_map": case_map(connection, case, language),
             "forms": action_forms(case, shown, language)}
 
@@ -174,14 +176,17 @@ def office_time(moment: str) -> str:
         return moment
 
 
-def case_photos(connection, case) -> list[dict]:
-    """The cleaned staff copies of the resident's photos, then the photos staff added to steps."""
+def case_photos(connection, case, history=None) -> list[dict]:
+    """The cleaned staff copies of the resident's photos, then the photos staff added to steps (from
+    `history`, the API detail's, when the caller has read it already)."""
     # A step's photo is checked too (resolve): each photo once, as its clean copy once the check has made it.
     checked = {p.key: p.staff_key for p in photos.photos_of(connection, case.id) if p.status == "ok" and p.staff_key}
     named = [k for k in (case.payload.get("photos") or []) + (case.payload.get("after_photos") or []) if k in checked]
     found = [{"key": checked[key], "by": "resident"} for key in named]
-    for step in cases.history_of(connection, case.id):
-        found.extend({"key": checked.get(key, key), "by": step.actor} for key in step.photos or ()
+    steps = history if history is not None else [{"actor": h.actor, "photos": h.photos}
+                                                  for h in cases.history_of(connection, case.id)]
+    for step in steps:
+        found.extend({"key": checked.get(key, key), "by": step["actor"]} for key in step["photos"] or ()
                      if isinstance(key, str))
     return found
 

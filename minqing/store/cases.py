@@ -9,7 +9,7 @@ import math
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, bindparam, exists, func, literal, not_, or_, select, tuple_
+from sqlalchemy import and_, bindparam, case, exists, false, func, literal, not_, or_, select, tuple_
 from sqlalchemy.engine import Connection
 
 from minqing.domain import search, workflow
@@ -34,7 +34,8 @@ class BadCursor(ValueError):
 def overdue_clause(at: datetime):
     """Open cases past their deadline (`due_at`). A case without one is never overdue; the explicit null
     test also puts it among the not-overdue, which SQL's NULL would otherwise leave out of both."""
-    return and_(submissions.c.status.in_(workflow.OPEN_STATUSES), submissions.c.due_at.is_not(None),
+    # Sorted, as the partial index ix_submissions_open_due is written (SQLite matches the two by their text).
+    return and_(submissions.c.status.in_(sorted(workflow.OPEN_STATUSES)), submissions.c.due_at.is_not(None),
                 submissions.c.due_at < at)
 
 
@@ -48,15 +49,23 @@ def text_search(text: str, dialect: str):
     """The cases whose description, address or enterprise name holds `text` (case-insensitive), or whose
     receipt it is. The bigram index finds the candidates (any text of two characters or more) and the
     substring test keeps the matches; the receipt is its own indexed arm of the OR."""
-    holds = or_(
-        submissions.c.payload["description"].as_string().icontains(text, autoescape=True),
-        submissions.c.payload[("location", "address")].as_string().icontains(text, autoescape=True),
-        submissions.c.payload[("enterprise", "name")].as_string().icontains(text, autoescape=True),
-    )
+    holds = _holds(text, submissions.c)
     tokens = search.query_grams(text)
     if tokens:
+        if dialect == "postgresql":
+            # PostgreSQL estimates the bigram condition from the index's statistics, and a CASE at one half;
+            # three bare ILIKEs it would estimate as rare and multiply in as if unrelated to the bigram (they
+            # imply it), so a common word (围墙) would look rare: every match fetched and sorted for the first
+            # page instead of the list's index read in order until the page is full.
+            holds = case((submissions.c.search_grams.is_not(None), holds), else_=false())
         holds = and_(search_index.holding(dialect, tokens), holds)
     return or_(submissions.c.receipt == text.upper(), holds)
+
+
+def _holds(text: str, columns):
+    """The substring test (case-insensitive) of `columns` (the table's or a subquery's), no receipt."""
+    return or_(*(columns.payload[path].as_string().icontains(text, autoescape=True)
+                 for path in ("description", ("location", "address"), ("enterprise", "name"))))
 
 
 def filtered(filters: dict, scope, at: datetime, dialect: str):
@@ -81,21 +90,71 @@ def filtered(filters: dict, scope, at: datetime, dialect: str):
     return select(submissions).where(*clauses).order_by(*order)
 
 
+# How many of the newest cases (after the other filters and the cursor) a text search reads first.
+TEXT_WINDOW = 2000
+# Below this many cases holding a text's bigrams the bigram index's query reads fewer rows than the window.
+FEW_CANDIDATES = TEXT_WINDOW
+
+
 def list_cases(connection: Connection, filters: dict, scope, at: datetime) -> tuple[list, str | None]:
     """One page of cases and the cursor of the next page (None on the last one)."""
-    column, descending = SORTS[filters.get("sort") or "-submitted_at"]
-    query = filtered(filters, scope, at, connection.dialect.name)
-    if filters.get("cursor"):
-        value, last_id = _decode(filters["cursor"])
-        # A row comparison: an index bound on (column, id) on both databases, flat at any depth.
-        here, there = tuple_(column, submissions.c.id), tuple_(literal(value, column.type), literal(last_id))
-        query = query.where(here < there if descending else here > there)
+    column, _ = SORTS[filters.get("sort") or "-submitted_at"]
     limit = filters.get("limit") or 50
-    rows = connection.execute(query.limit(limit + 1)).all()
+    rows = None
+    if filters.get("q") and _worth_a_window(connection, filters["q"]):
+        rows = _page_in_newest(connection, filters, scope, at, limit + 1)
+    if rows is None:
+        rows = connection.execute(_after_cursor(filtered(filters, scope, at, connection.dialect.name), filters)
+                                  .limit(limit + 1)).all()
     page, more = rows[:limit], len(rows) > limit
     last = page[-1] if page else None
     next_cursor = _encode(getattr(last, column.name), last.id) if more and last else None
     return page, next_cursor
+
+
+def _after_cursor(query, filters: dict):
+    if not filters.get("cursor"):
+        return query
+    column, descending = SORTS[filters.get("sort") or "-submitted_at"]
+    value, last_id = _decode(filters["cursor"])
+    # A row comparison: an index bound on (column, id) on both databases, flat at any depth.
+    here, there = tuple_(column, submissions.c.id), tuple_(literal(value, column.type), literal(last_id))
+    return query.where(here < there if descending else here > there)
+
+
+def _worth_a_window(connection: Connection, text: str) -> bool:
+    """Whether a text search should try _page_in_newest first. Not for a receipt (its index finds it), nor
+    for a rare text (few candidates in the bigram index), nor
+    on PostgreSQL for one bigram, whose frequency the planner knows from the index's statistics (it reads
+    the list's index itself when the word is common); yes for a longer text, whose bigrams it counts as
+    unrelated (a common phrase looks rare), and on SQLite, whose full-text index is slow for a common word."""
+    if connection.execute(_BY_RECEIPT, {"receipt": text.upper()}).first() is not None:
+        return False
+    tokens = search.query_grams(text)
+    if connection.dialect.name == "postgresql" and len(tokens) == 1:
+        return False
+    # Nor for a text so rare that the index holds few candidates: fetching them is cheaper than the window.
+    return not tokens or search_index.candidates_up_to(connection, tokens, FEW_CANDIDATES) == FEW_CANDIDATES
+
+
+def _page_in_newest(connection: Connection, filters: dict, scope, at: datetime, wanted: int):
+    """A text search's page from the next TEXT_WINDOW cases in the list's order, read through its index
+    (newest first, stopping once the page is full): if they hold `wanted` matches, those are the page (every
+    later match comes after them); None if not. A common word or phrase fills its page there, whatever the
+    planner estimates of three ILIKEs; a rare one then goes through the bigram index, which fetches its few
+    matches. Neither database reads a common word's thousands of index entries this way."""
+    column, descending = SORTS[filters.get("sort") or "-submitted_at"]
+    dialect, text = connection.dialect.name, filters["q"]
+    others = _after_cursor(filtered({**filters, "q": None}, scope, at, dialect), filters)
+    edge = connection.execute(others.with_only_columns(column, submissions.c.id).offset(TEXT_WINDOW - 1)
+                              .limit(1)).first()
+    query = others.where(or_(submissions.c.receipt == text.upper(), _holds(text, submissions.c)))
+    if edge is not None:
+        here, there = tuple_(column, submissions.c.id), tuple_(literal(edge[0], column.type), literal(edge[1]))
+        query = query.where(here >= there if descending else here <= there)
+    rows = connection.execute(query.limit(wanted)).all()
+    # Fewer cases than the window: it held them all, and so the page.
+    return rows if len(rows) == wanted or edge is None else None
 
 
 ASSIGNEE_SEPARATOR = "\x1f"
@@ -278,6 +337,9 @@ _BODY_HASH = select(submissions.c.body_hash).where(submissions.c.id == bindparam
 _SUBMISSION = select(submissions).where(submissions.c.id == bindparam("id"))
 
 
+_BY_RECEIPT = select(submissions.c.id).where(submissions.c.receipt == bindparam("receipt"))
+
+
 _ASSIGNEES = (
     select(assignments.c.staff_id).where(assignments.c.submission_id == bindparam("id")).order_by(assignments.c.position)
 )
@@ -320,24 +382,38 @@ def assignees(connection: Connection, submission_id: str) -> list[str]:
     return list(connection.execute(_ASSIGNEES, {"id": submission_id}).scalars())
 
 
-def status_counts(connection: Connection, filters: dict, scope, at: datetime) -> dict[str, int]:
-    """How many cases match `filters` in each status (the status filter itself set aside): the list's header."""
+COUNT_CAP = 1000
+
+
+def status_counts(connection: Connection, filters: dict, scope, at: datetime) -> tuple[dict[str, int], bool]:
+    """How many cases match `filters` in each status (the status filter itself set aside): the list's header;
+    and whether that is all of them. With a text filter the count stops past COUNT_CAP matches: a common
+    word is in tens of thousands of cases, each matched against its text, and an exact count would cost far
+    more than the page. Under the cap (a rare word, read through the bigram index) the counts are exact."""
+    dialect = connection.dialect.name
     # Without the list's ORDER BY and columns: the database counts over the status alone, sorting nothing.
-    query = filtered({**filters, "status": None}, scope, at, connection.dialect.name).order_by(
-        None).with_only_columns(
-        submissions.c.status).subquery()
-    rows = connection.execute(select(query.c.status, func.count()).group_by(query.c.status)).all()
-    return {status: count for status, count in rows}
+    query = filtered({**filters, "status": None}, scope, at, dialect).order_by(None).with_only_columns(
+        submissions.c.status)
+    if filters.get("q"):
+        query = query.limit(COUNT_CAP + 1)
+    found = query.subquery()
+    counts = dict(connection.execute(select(found.c.status, func.count()).group_by(found.c.status)).all())
+    return counts, not filters.get("q") or sum(counts.values()) <= COUNT_CAP
 
 
 def open_assigned_to(connection: Connection, staff_id: str, scope, limit: int = 100):
     """任务清单: the open cases `staff_id` answers for, overdue first, then by deadline (none last)."""
     mine = exists(select(assignments.c.staff_id).where(assignments.c.submission_id == submissions.c.id,
                                                        assignments.c.staff_id == staff_id))
-    return connection.execute(select(submissions).where(
-        scope, mine, submissions.c.status.in_(workflow.OPEN_STATUSES))
-        .order_by(submissions.c.due_at.is_(None), submissions.c.due_at, submissions.c.submitted_at)
-        .limit(limit)).all()
+    open_mine = select(submissions).where(scope, mine, submissions.c.status.in_(sorted(workflow.OPEN_STATUSES)))
+    # In two reads, each in an index's order (ix_submissions_open_due for the deadlines): one ORDER BY
+    # "due_at IS NULL" first would fetch and sort every open case of the member's for the first hundred.
+    found = connection.execute(open_mine.where(submissions.c.due_at.is_not(None))
+                               .order_by(submissions.c.due_at, submissions.c.submitted_at).limit(limit)).all()
+    if len(found) < limit:
+        found += connection.execute(open_mine.where(submissions.c.due_at.is_(None))
+                                    .order_by(submissions.c.submitted_at).limit(limit - len(found))).all()
+    return found
 
 
 def escalated_to(connection: Connection, staff_id: str, scope, limit: int = 50):

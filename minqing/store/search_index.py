@@ -4,7 +4,7 @@ with the case, in its transaction (not by a trigger, which a table rebuild in a 
 
 from __future__ import annotations
 
-from sqlalchemy import Text, bindparam, literal_column, select, text
+from sqlalchemy import Text, bindparam, func, literal, literal_column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
@@ -29,3 +29,14 @@ def holding(dialect: str, tokens: list[str]):
     # matches the two.
     return text("string_to_array(submissions.search_grams, ' ') @> CAST(:tokens AS text[])").bindparams(
         bindparam("tokens", tokens, type_=ARRAY(Text)))
+
+
+def candidates_up_to(connection: Connection, tokens: list[str], most: int) -> int:
+    """How many cases (of all, up to `most`) hold every token: what the indexed search would fetch; the
+    count stops at `most`, so a common token costs no more than a rare one."""
+    if connection.dialect.name == "sqlite":
+        some = text("SELECT 1 FROM case_grams WHERE case_grams MATCH :match LIMIT :most").bindparams(
+            match=" ".join(f'"{token}"' for token in tokens), most=most).columns()
+    else:
+        some = select(literal(1)).select_from(submissions).where(holding("postgresql", tokens)).limit(most)
+    return connection.execute(select(func.count()).select_from(some.subquery())).scalar_one()

@@ -314,6 +314,11 @@ Index("ix_status_history_at", status_history.c.at)
 Index("ix_feedback_at", feedback.c.at)
 Index("ix_submissions_community_status", submissions.c.community, submissions.c.status)  # migration 0008
 Index("ix_assignments_staff", assignments.c.staff_id)  # migration 0008
+# migration 0015: open cases by deadline (我的任务's order), the overdue list's counts from the index alone
+Index("ix_submissions_open_due", submissions.c.due_at, submissions.c.submitted_at, submissions.c.community,
+      submissions.c.status,
+      postgresql_where=submissions.c.status.in_(("acknowledged", "in_progress", "received", "reopened")),
+      sqlite_where=submissions.c.status.in_(("acknowledged", "in_progress", "received", "reopened")))
 
 # --- The staff console -----------------------------------------------------------------------------------
 
