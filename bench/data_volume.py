@@ -123,7 +123,18 @@ def timed(call, times: int) -> tuple[float, float]:
     return statistics.median(found), found[min(len(found) - 1, int(len(found) * 0.95))]
 
 
-def measure(env: dict, engine, size: int, times: int) -> list[tuple[str, str]]:
+def peak_rss_reset() -> None:
+    """Start counting this process's peak memory (VmHWM) afresh (Linux: 5 into clear_refs)."""
+    with open("/proc/self/clear_refs", "w") as file:
+        file.write("5")
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as file:
+        return next(int(line.split()[1]) for line in file if line.startswith("VmHWM")) / 1024
+
+
+def measure(env: dict, engine, size: int, times: int, parts=("reads", "export")) -> list[tuple[str, str]]:
     from dramatiq.brokers.stub import StubBroker
 
     from functions.app import create_app
@@ -159,7 +170,7 @@ def measure(env: dict, engine, size: int, times: int) -> list[tuple[str, str]]:
         return call
 
     picks = iter(range(10**9))
-    rows = [
+    rows = [] if "reads" not in parts else [
         ("GET /api/v1/tallies (cold: computed)", timed(cold("/api/v1/tallies"), times)),
         ("GET /api/v1/tallies (kept answer)", timed(lambda: get("/api/v1/tallies"), times)),
         ("GET /api/v1/tallies?from=3 years ago (cold)",
@@ -174,14 +185,22 @@ def measure(env: dict, engine, size: int, times: int) -> list[tuple[str, str]]:
         ("GET /api/v1/cases?q=省一保小区17栋 (rare)", timed(lambda: get("/api/v1/cases?q=省一保小区17栋", headers=auth), times)),
         ("GET /api/v1/cases (default list)", timed(lambda: get("/api/v1/cases", headers=auth), times)),
     ]
-    for depth, cursor in deep.items():
+    for depth, cursor in deep.items() if "reads" in parts else ():
         rows.append((f"cursor {depth:,} deep", timed(lambda: get(f"/api/v1/cases?cursor={cursor}", headers=auth), times)))
     shown = [(name, f"p50 {p50:8.1f} ms  p95 {p95:8.1f} ms") for name, (p50, p95) in rows]
-    began = time.perf_counter()
-    lines = sum(chunk.count(b"\n") for chunk in client.get("/api/v1/exports/cases.csv", headers=auth).response)
-    seconds = time.perf_counter() - began
-    shown.append(("CSV export of everything", f"{lines / seconds:,.0f} rows/s ({lines:,} rows, {seconds:.1f} s)"))
-    if engine.dialect.name == "postgresql":
+    if "export" in parts:
+        for name, path in (("CSV", "cases.csv"), ("XLSX", "cases.xlsx")):
+            peak_rss_reset()
+            before = peak_rss_mb()
+            began = time.perf_counter()
+            sent = 0
+            for chunk in client.get(f"/api/v1/exports/{path}", headers=auth).response:
+                sent += len(chunk)
+            seconds = time.perf_counter() - began
+            shown.append((f"{name} export of everything",
+                          f"{size / seconds:,.0f} rows/s ({size:,} rows, {sent / 1e6:.1f} MB, {seconds:.1f} s, "
+                          f"peak memory +{peak_rss_mb() - before:.0f} MB over {before:.0f} MB)"))
+    if "reads" in parts and engine.dialect.name == "postgresql":
         with engine.connect() as c:
             plan = c.execute(text("EXPLAIN ANALYZE SELECT id FROM submissions WHERE receipt = 'X' OR "
                                   "(string_to_array(search_grams, ' ') @> CAST(:t AS text[]) AND "
@@ -210,29 +229,48 @@ def main() -> None:
     parser.add_argument("--backends", default="postgresql,embedded")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--times", type=int, default=30)
+    parser.add_argument("--parts", default="reads,export,rebuild",
+                        help="what to measure: reads, export (CSV and XLSX), rebuild, comma-separated")
+    parser.add_argument("--keep", metavar="FOLDER",
+                        help="keep each backend's seeded data under FOLDER (a PostgreSQL database named in "
+                             "FOLDER/postgresql.url, the embedded one in FOLDER/embedded) and reuse it next time")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     for backend in args.backends.split(","):
-        with tempfile.TemporaryDirectory() as data_dir:
+        with tempfile.TemporaryDirectory() as scratch:
+            data_dir = scratch
+            if args.keep:
+                data_dir = os.path.join(args.keep, backend)
+                os.makedirs(data_dir, exist_ok=True)
             env = {"MINQING_DATA_DIR": data_dir, "MINQING_SECRET_KEY": "bench-" + "k" * 32,
                    "MINQING_QUEUE": "bench_" + uuid.uuid4().hex[:8], "MINQING_LOG_LEVEL": "WARNING",
                    "MINQING_RATE_LIMIT_PER_ADDRESS": "off", "MINQING_RATE_LIMIT_PER_SPOT": "off",
                    "PYTHONPATH": str(ROOT)}
             cleanup = lambda: None  # noqa: E731
             if backend == "postgresql":
-                env["MINQING_DATABASE_URL"], cleanup = scratch_database()
+                kept = Path(data_dir) / "postgresql.url"
+                if args.keep and kept.exists():
+                    env["MINQING_DATABASE_URL"] = kept.read_text().strip()
+                else:
+                    env["MINQING_DATABASE_URL"], cleanup = scratch_database()
+                    if args.keep:
+                        kept.write_text(env["MINQING_DATABASE_URL"])
+                        cleanup = lambda: None  # noqa: E731
             url = env.get("MINQING_DATABASE_URL") or f"sqlite:///{data_dir}/minqing.db"
             engine = make_engine(url)
             upgrade(engine)
             try:
-                seeded = 0
+                with engine.connect() as c:
+                    seeded = c.execute(select(func.count()).select_from(cases.submissions)).scalar()
                 for size in sorted(int(s) for s in args.sizes.split(",")):
-                    took = seed(engine, seeded, size)
-                    print(f"\n== {backend}, {size:,} cases (seeded {size - seeded:,} in {took:.0f} s, "
-                          f"{(size - seeded) / took:,.0f}/s)", flush=True)
-                    seeded = size
-                    for name, figure in measure(env, engine, size, args.times):
+                    took = seed(engine, seeded, size) if size > seeded else 0.0
+                    print(f"\n== {backend}, {size:,} cases (seeded {max(0, size - seeded):,} in {took:.0f} s, "
+                          f"{max(0, size - seeded) / max(took, 1e-9):,.0f}/s)", flush=True)
+                    seeded = max(seeded, size)
+                    for name, figure in measure(env, engine, size, args.times, parts):
                         print(f"  {name:<44} {figure}", flush=True)
-                    print(f"  {'minqing tallies --rebuild':<44} {rebuild(env)}", flush=True)
+                    if "rebuild" in parts:
+                        print(f"  {'minqing tallies --rebuild':<44} {rebuild(env)}", flush=True)
             finally:
                 engine.dispose()
                 cleanup()
