@@ -117,13 +117,14 @@ _GIVEN_COLUMNS = [feedback.c[name] for name in ("submission_id", "rating", "fixe
 
 def _recount(connection: Connection, ids: list[str], since, until, at: datetime, sums: dict, guards: list,
              durations: dict) -> int:
-    found = connection.execute(select(*_CASE_COLUMNS).where(submissions.c.id.in_(ids))).all()
+    found = connection.execute(select(*_CASE_COLUMNS).where(settle.among(connection, submissions.c.id, ids))).all()
     history = defaultdict(list)
-    for step in connection.execute(select(*_STEP_COLUMNS).where(status_history.c.submission_id.in_(ids))
+    for step in connection.execute(select(*_STEP_COLUMNS).where(
+            settle.among(connection, status_history.c.submission_id, ids))
                                    .order_by(status_history.c.at, status_history.c.id)):
         history[step.submission_id].append(step)
     given = {row.submission_id: row for row in connection.execute(select(*_GIVEN_COLUMNS).where(
-        feedback.c.submission_id.in_(ids)))}
+        settle.among(connection, feedback.c.submission_id, ids)))}
     for case in found:
         for counted in replay(case, history[case.id], given.get(case.id), at):
             kept = [i for i in counted.increments if within(i.day, since, until)]
