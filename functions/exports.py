@@ -1,5 +1,5 @@
 """Case exports for staff: CSV (UTF-8 with a BOM, so Excel reads Chinese) and XLSX, filtered like the
-list, streamed batch by batch so a large export never sits in memory whole.
+list, streamed batch by batch so a large export never sits in memory whole (the XLSX by minqing.sheets).
 
 Every cell is text a resident or staff member may have typed: the XLSX stores it as text, never as a
 formula, and a CSV cell a spreadsheet would take for one starts with a quote (OWASP, CSV injection)."""
@@ -16,6 +16,7 @@ from flask import Blueprint, Response, g, stream_with_context
 
 from functions.auth import staff_required
 from functions.cases import load_filters
+from minqing import sheets
 from minqing.domain import access, workflow
 from minqing.privacy import mask_name, mask_phone
 from schemas.choices import CASE_STATUSES
@@ -50,15 +51,6 @@ def rows(filters: dict):
 def csv_cell(value: str) -> str:
     """The value as a CSV cell no spreadsheet will evaluate: a leading quote when it could start a formula."""
     return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def xlsx_cell(sheet, value: str):
-    """A text cell: openpyxl would store a value starting with "=" as a formula."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value)
-    cell.data_type = "s"
-    return cell
 
 
 def _shaped(case, assigned: list[str], at) -> list[str]:
@@ -108,17 +100,15 @@ def cases_csv():
 @blueprint.get("/api/v1/exports/cases.xlsx")
 @staff_required
 def cases_xlsx():
-    from openpyxl import Workbook
-
     filters = load_filters(g.staff)
-    # openpyxl's write-only mode streams rows to a temporary file; the answer is then sent from that file.
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("cases")
-    for row in rows(filters):
-        sheet.append([xlsx_cell(sheet, value) for value in row])
+    # The sheet is streamed into a temporary file, batch by batch; the answer is then sent from that file.
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
-    book.save(path)
+    try:
+        sheets.write(path, "cases", batches(filters))
+    except BaseException:
+        os.unlink(path)
+        raise
 
     def chunks():
         try:
