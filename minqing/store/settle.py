@@ -10,8 +10,8 @@ import functools
 from datetime import date, datetime, timezone
 
 from sqlalchemy import String, any_, bindparam, delete, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from minqing.store.tables import case_durations, tallies, tally_events
