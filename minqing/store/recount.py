@@ -80,14 +80,15 @@ def rebuild_period(connection: Connection, since: date | None = None, until: dat
     # the whole history's are streamed. Options on the statement alone: Connection.execution_options would
     # stream every later statement too.
     ids = connection.execute(candidates(since, until),
-                             execution_options={"stream_results": True, "yield_per": BATCH} if whole else {})
+                             execution_options={"stream_results": True, "yield_per": 2000} if whole else {})
     count = 0
     # A period's sums and durations are kept until its end and then compared with the stored rows, so only
     # what differs is written: they grow with the period's days and the tallies' keys, not with its cases.
     # The whole history's are added to the emptied tables whenever they hold FLUSH rows.
     sums: dict = defaultdict(float)
     durations: dict = {}
-    for partition in ids.partitions(BATCH):
+    # SQLite's rows cost more memory each: 5,000 of them took the peak from 123 to 171 MB (100,000 cases).
+    for partition in ids.partitions(BATCH if dialect == "postgresql" else 2000):
         batch = [row[0] for row in partition]
         guards: list = []
         count += _recount(connection, batch, since, until, at, sums, guards, durations)
