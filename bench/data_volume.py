@@ -125,7 +125,18 @@ def timed(call, times: int) -> tuple[float, float]:
     return statistics.median(found), found[min(len(found) - 1, int(len(found) * 0.95))]
 
 
-def measure(env: dict, engine, size: int, times: int, only: str = "") -> list[tuple[str, str]]:
+def peak_rss_reset() -> None:
+    """Start counting this process's peak memory (VmHWM) afresh (Linux: 5 into clear_refs)."""
+    with open("/proc/self/clear_refs", "w") as file:
+        file.write("5")
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as file:
+        return next(int(line.split()[1]) for line in file if line.startswith("VmHWM")) / 1024
+
+
+def measure(env: dict, engine, size: int, times: int, parts=("reads", "export"), only: str = "") -> list[tuple[str, str]]:
     from dramatiq.brokers.stub import StubBroker
 
     from functions.app import create_app
@@ -161,7 +172,7 @@ def measure(env: dict, engine, size: int, times: int, only: str = "") -> list[tu
         return call
 
     picks = iter(range(10**9))
-    calls = [
+    calls = [] if "reads" not in parts else [
         ("GET /api/v1/tallies (cold: computed)", lambda: timed(cold("/api/v1/tallies"), times)),
         ("GET /api/v1/tallies (kept answer)", lambda: timed(lambda: get("/api/v1/tallies"), times)),
         ("GET /api/v1/tallies?from=<mid-month>&to=<mid-month> (cold)", lambda: timed(cold(
@@ -178,18 +189,24 @@ def measure(env: dict, engine, size: int, times: int, only: str = "") -> list[tu
         ("GET /api/v1/cases?q=省一保小区17栋 (rare)", lambda: timed(lambda: get("/api/v1/cases?q=省一保小区17栋", headers=auth), times)),
         ("GET /api/v1/cases (default list)", lambda: timed(lambda: get("/api/v1/cases", headers=auth), times)),
     ]
-    for depth, cursor in deep.items():
+    for depth, cursor in deep.items() if "reads" in parts else ():
         calls.append((f"cursor {depth:,} deep", lambda cursor=cursor: timed(
             lambda: get(f"/api/v1/cases?cursor={cursor}", headers=auth), times)))
     shown = [(name, "p50 {:8.1f} ms  p95 {:8.1f} ms".format(*call())) for name, call in calls
              if not only or any(part in name for part in only.split(","))]
-    if only:
-        return shown
-    began = time.perf_counter()
-    lines = sum(chunk.count(b"\n") for chunk in client.get("/api/v1/exports/cases.csv", headers=auth).response)
-    seconds = time.perf_counter() - began
-    shown.append(("CSV export of everything", f"{lines / seconds:,.0f} rows/s ({lines:,} rows, {seconds:.1f} s)"))
-    if engine.dialect.name == "postgresql":
+    if "export" in parts:
+        for name, path in (("CSV", "cases.csv"), ("XLSX", "cases.xlsx")):
+            peak_rss_reset()
+            before = peak_rss_mb()
+            began = time.perf_counter()
+            sent = 0
+            for chunk in client.get(f"/api/v1/exports/{path}", headers=auth).response:
+                sent += len(chunk)
+            seconds = time.perf_counter() - began
+            shown.append((f"{name} export of everything",
+                          f"{size / seconds:,.0f} rows/s ({size:,} rows, {sent / 1e6:.1f} MB, {seconds:.1f} s, "
+                          f"peak memory +{peak_rss_mb() - before:.0f} MB over {before:.0f} MB)"))
+    if "reads" in parts and not only and engine.dialect.name == "postgresql":
         with engine.connect() as c:
             plan = c.execute(text("EXPLAIN ANALYZE SELECT id FROM submissions WHERE receipt = 'X' OR "
                                   "(string_to_array(search_grams, ' ') @> CAST(:t AS text[]) AND "
@@ -218,14 +235,20 @@ def main() -> None:
     parser.add_argument("--backends", default="postgresql,embedded")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--times", type=int, default=30)
+    parser.add_argument("--parts", default="reads,export,rebuild",
+                        help="what to measure: reads, export (CSV and XLSX), rebuild, comma-separated")
     parser.add_argument("--only", default="",
-                        help="time only the reads whose name holds one of these (comma-separated); no export, rebuild")
+                        help="time only the reads whose name holds one of these (comma-separated); "
+                             "implies --parts reads unless --parts is given")
     parser.add_argument("--keep", action="store_true", help="keep the seeded PostgreSQL database; print its URL")
     parser.add_argument("--database-url", "--database", dest="database_url", default="",
                         help="a database seeded by an earlier --keep run: seeds only what is missing")
     args = parser.parse_args()
     if args.database_url:
         args.backends = "postgresql" if args.database_url.startswith("postgres") else "embedded"
+    if args.only and "--parts" not in sys.argv:
+        args.parts = "reads"
+    parts = set(args.parts.split(","))
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as data_dir:
             env = {"MINQING_DATA_DIR": data_dir, "MINQING_SECRET_KEY": "bench-" + "k" * 32,
@@ -251,9 +274,9 @@ def main() -> None:
                     print(f"\n== {backend}, {size:,} cases (seeded {max(0, size - seeded):,} in {took:.0f} s, "
                           f"{max(0, size - seeded) / max(took, 1e-9):,.0f}/s)", flush=True)
                     seeded = max(seeded, size)
-                    for name, figure in measure(env, engine, size, args.times, args.only):
+                    for name, figure in measure(env, engine, size, args.times, parts, args.only):
                         print(f"  {name:<44} {figure}", flush=True)
-                    if not args.only:
+                    if "rebuild" in parts:
                         print(f"  {'minqing tallies --rebuild':<44} {rebuild(env)}", flush=True)
             finally:
                 engine.dispose()

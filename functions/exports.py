@@ -7,6 +7,7 @@ formula, and a CSV cell a spreadsheet would take for one starts with a quote (OW
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import tempfile
@@ -16,6 +17,7 @@ from flask import Blueprint, Response, g, stream_with_context
 from functions.auth import staff_required
 from functions.cases import load_filters
 from minqing.domain import access, workflow
+from minqing.privacy import mask_name, mask_phone
 from schemas.choices import CASE_STATUSES
 from functions.services import services
 
@@ -51,25 +53,37 @@ def csv_cell(value: str) -> str:
 
 
 def xlsx_cell(sheet, value: str):
-    """A text cell: openpyxl would store a value starting with "=" as a formula."""
+    """A text cell. openpyxl stores a string starting with "=" as a formula and one of Excel's error codes
+    ("#N/A") as an error: only those need a cell object told it is text; the rest go as plain strings, which
+    openpyxl writes as text a good deal faster."""
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
 
+    if not value.startswith("=") and value not in ERROR_CODES:
+        return value
     cell = WriteOnlyCell(sheet, value)
     cell.data_type = "s"
     return cell
 
 
 def _shaped(case, assigned: list[str], at) -> list[str]:
-    payload = case.payload if access.sees_personal_data(g.staff, assigned) else access.masked_payload(case.payload)
+    # Only the cells' fields are masked (as access.masked_payload masks them), not the whole form copied.
+    payload = case.payload
     contact = payload.get("contact") or {}
+    description = payload.get("description", "")
+    address = (payload.get("location") or {}).get("address", "")
+    name, phone = contact.get("name", ""), contact.get("phone", "")
+    if not access.sees_personal_data(g.staff, assigned):
+        description, address = access.masked_text(description), access.masked_text(address)
+        name, phone = mask_name(name), mask_phone(phone)
     due = case.due_at.isoformat() if case.due_at else ""
     return [case.receipt, case.kind, case.community, case.category, case.priority, _status(case.status),
             case.submitted_at.isoformat(), case.updated_at.isoformat(), due,
             "yes" if workflow.is_overdue(case.status, case.due_at, at) else "no", " ".join(assigned),
-            payload.get("description", ""), (payload.get("location") or {}).get("address", ""),
-            contact.get("name", ""), contact.get("phone", ""), (payload.get("enterprise") or {}).get("name", "")]
+            description, address, name, phone, (payload.get("enterprise") or {}).get("name", "")]
 
 
+@functools.cache
 def _status(code: str) -> str:
     label = CASE_STATUSES.get(code)
     return f"{label.zh} {code}" if label else code
@@ -86,7 +100,8 @@ def cases_csv():
         yield "\ufeff"
         # One chunk per batch of rows, not one per row.
         for batch in batches(filters):
-            writer.writerows([csv_cell(value) for value in row] for row in batch)
+            writer.writerows([("'" + value) if value.startswith(FORMULA_STARTS) else value for value in row]
+                             for row in batch)
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

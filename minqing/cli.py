@@ -248,6 +248,7 @@ def _tallies(settings, args) -> int:
         counted = 0
         with tqdm(desc="recounting cases", unit=" cases", file=sys.stderr, disable=None) as bar:
             for since, until in periods:
+                bar.set_postfix_str(f"{since:%Y-%m}", refresh=False)  # the month being recounted
                 # One transaction a month: live counting waits only for the month being recounted.
                 with engine.begin() as connection:
                     counted += counts.rebuild_tallies(connection, since, until, progress=bar.update)

@@ -127,3 +127,53 @@ def test_one_period_is_recounted_and_the_others_are_left_alone(store, clock):
     assert [r for r in tallies if r[4].month != 8] == [r for r in live[0] if r[4].month != 8]
     assert [r for r in tallies if r[4].month == 8] != [r for r in live[0] if r[4].month == 8]
     assert durations == live[1]
+
+
+def patrol_history(engine, rng):
+    """Patrol findings over four months in rounds that cross month ends, resolved more than once, checked
+    twice in a round: what decides whether a month's recount counts a round, a resolution or a check."""
+    from minqing.store import bulk
+
+    found = []
+    for n in range(120):
+        at = START + timedelta(hours=n * 23 + rng.randint(0, 5))
+        data = {"community": "jiangling", "category": "fire_safety", "description": "消防通道被占用",
+                "location": {"address": "江陵路1号"},
+                "patrol": {"volunteer_id": "v1", "team": rng.choice(("东队", "西队")), "round": f"round-{n // 9}"}}
+        steps, t = [], at
+        for _ in range(rng.randint(0, 2)):
+            t += timedelta(days=rng.randint(1, 20))
+            steps.append({"status": "resolved", "action": "resolve", "at": t, "actor": "qjj-grid",
+                          "details": {"rectified_on_site": rng.random() < 0.3}})
+            for _ in range(rng.randint(0, 2)):
+                t += timedelta(days=rng.randint(0, 15))
+                steps.append({"status": "resolved", "action": workflow.CHECKED, "at": t, "actor": "volunteer:v2",
+                              "details": {"check": rng.choice(("fixed", "not_fixed")), "team": "东队",
+                                          "round": f"round-{rng.randint(0, 1)}"}})
+        found.append({"envelope": {"id": str(uuid.uuid4()), "receipt": f"P{n:07d}", "kind": "hazard", "data": data,
+                                   "submitted_at": at.isoformat()},
+                      "due_at": None, "steps": steps, "status": steps[-1]["status"] if steps else "received",
+                      "feedback": None, "assignees": ["qjj-grid"], "stored_at": at})
+    with engine.begin() as c:
+        bulk.store_cases(c, found, now=START + timedelta(days=200))
+
+
+def team_counts(engine):
+    from minqing.store import patrol_counts
+
+    with engine.connect() as c:
+        return sorted(tuple(r) for r in patrol_counts.patrol_rows(c))
+
+
+def test_team_counts_month_by_month_are_those_of_a_whole_recount(store):
+    patrol_history(store, random.Random(3))
+    with store.begin() as c:
+        counts.rebuild_tallies(c)
+    whole = team_counts(store)
+    assert {r[3] for r in whole} >= {"findings", "rounds", "rectified_later", "rectified_on_site", "checks_fixed"}
+    with store.connect() as c:
+        months = recount.periods(c, None, None)
+    for since, until in months:
+        with store.begin() as c:
+            counts.rebuild_tallies(c, since, until)
+    assert team_counts(store) == whole

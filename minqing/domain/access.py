@@ -37,6 +37,11 @@ def masked_payload(payload: dict) -> dict:
 FREE_TEXT = (("description",), ("location", "address"), ("enterprise", "address"), ("preferred_time",))
 
 
+def masked_text(value):
+    """A free-text field as masked_payload shows it: phone and ID numbers masked (a non-text value as is)."""
+    return mask_personal_numbers_in(value) if isinstance(value, str) else value
+
+
 def _masked_at(payload: dict, path: tuple[str, ...]) -> dict:
     head, *rest = path
     value = payload.get(head)

@@ -161,12 +161,17 @@ ASSIGNEE_SEPARATOR = "\x1f"
 
 
 def _assignee_ids():
-    """A case's assignees in order, as one text (ASSIGNEE_SEPARATOR between), read in the case's row."""
+    """Each case's assignees in order, as one text (ASSIGNEE_SEPARATOR between): one aggregate over all
+    assignments, joined, rather than one lookup per case (half the time for a whole export)."""
     from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-    return select(func.string_agg(assignments.c.staff_id, aggregate_order_by(literal(ASSIGNEE_SEPARATOR),
-                                                                             assignments.c.position))
-                  ).where(assignments.c.submission_id == submissions.c.id).scalar_subquery()
+    return select(assignments.c.submission_id, func.string_agg(
+        assignments.c.staff_id, aggregate_order_by(literal(ASSIGNEE_SEPARATOR), assignments.c.position)
+    ).label("assignee_ids")).group_by(assignments.c.submission_id).subquery()
+
+
+EXPORTED = [submissions.c[name] for name in ("id", "receipt", "kind", "community", "category", "priority", "status",
+                                             "submitted_at", "updated_at", "due_at", "payload")]
 
 
 def iter_cases(connection: Connection, filters: dict, scope, at: datetime, batch: int = 2000):
@@ -174,9 +179,12 @@ def iter_cases(connection: Connection, filters: dict, scope, at: datetime, batch
     all. PostgreSQL reads the assignees in the same query; SQLite, whose ordered aggregate would need a
     subquery it cannot correlate, looks them up once a batch (locally, cheap)."""
     dialect = connection.dialect.name
-    query = filtered(filters, scope, at, dialect)
+    # The columns an export shows, not the search text or the outcome.
+    query = filtered(filters, scope, at, dialect).with_only_columns(*EXPORTED)
     if dialect == "postgresql":
-        query = query.add_columns(_assignee_ids().label("assignee_ids"))
+        assigned = _assignee_ids()
+        query = query.add_columns(assigned.c.assignee_ids).outerjoin_from(
+            submissions, assigned, assigned.c.submission_id == submissions.c.id)
     result = connection.execute(query, execution_options={"stream_results": True, "yield_per": batch})
     for partition in result.partitions():
         if dialect == "postgresql":

@@ -38,6 +38,17 @@ def add(connection: Connection, increments: list[PatrolIncrement]) -> None:
                                            value=i.value))
 
 
+def add_all(connection: Connection, increments: list[PatrolIncrement]) -> None:
+    """The increments summed by key, one row each (a recount's many increments in few statements)."""
+    sums: dict = {}
+    for i in increments:
+        key = (i.team, i.community, i.month, i.metric)
+        sums[key] = sums.get(key, 0) + i.value
+    if sums:
+        connection.execute(_adding(connection.dialect.name), [
+            dict(team=t, community=c, month=m, metric=k, value=v) for (t, c, m, k), v in sums.items()])
+
+
 def count_finding(connection: Connection, row) -> None:
     add(connection, patrol.finding_increments(row.payload, row.submitted_at))
 
@@ -71,7 +82,10 @@ def clear(connection: Connection) -> None:
 def recount(connection: Connection, since: date | None = None, until: date | None = None) -> None:
     """Recount the whole months that the days [since, until] touch (every month when both are None), in
     the caller's transaction, as the live path counted them: a finding in the month it was filed, a round in
-    the month of its first finding, a finding's first resolution, and each check once per case and round."""
+    the month of its first finding, a finding's first resolution, and each check once per case and round.
+
+    Only the period's records are read, and the few earlier ones that decide whether a round, a resolution or
+    a check of the period came first: a recount month by month reads each record about once."""
     first_month = patrol.month_of(_office_midnight(since)) if since else None
     last_month = patrol.month_of(_office_midnight(until)) if until else None
     clauses = []
@@ -80,43 +94,104 @@ def recount(connection: Connection, since: date | None = None, until: date | Non
     if last_month:
         clauses.append(patrol_tallies.c.month <= last_month)
     connection.execute(delete(patrol_tallies).where(*clauses))
-    in_months = lambda at: (first_month is None or patrol.month_of(at) >= first_month) and (  # noqa: E731
-        last_month is None or patrol.month_of(at) <= last_month)
-    findings = connection.execute(select(submissions.c.id, submissions.c.payload, submissions.c.submitted_at,
-                                         submissions.c.community).where(submissions.c.kind == "hazard")
-                                  .order_by(submissions.c.submitted_at, submissions.c.id),
-                                  execution_options={"stream_results": True, "yield_per": 2000})
-    patrol_cases, rounds = {}, set()
-    for row in findings:
+    start = _office_midnight(date.fromisoformat(first_month + "-01")) if first_month else None
+    end = _office_midnight(_month_after(last_month)) if last_month else None
+    increments: list[PatrolIncrement] = []
+    _findings(connection, start, end, increments)
+    _resolutions(connection, start, end, increments)
+    _checks(connection, start, end, increments)
+    add_all(connection, increments)
+
+
+def _month_after(month: str) -> date:
+    year, number = int(month[:4]), int(month[5:7])
+    return date(year + number // 12, number % 12 + 1, 1)
+
+
+def _during(column, start, end) -> list:
+    return [clause for clause in ((column >= start) if start else None, (column < end) if end else None)
+            if clause is not None]
+
+
+def _findings(connection: Connection, start, end, increments: list) -> None:
+    """The period's findings, and each round whose first finding is one of them."""
+    found = connection.execute(select(submissions.c.payload, submissions.c.submitted_at)
+                               .where(submissions.c.kind == "hazard", *_during(submissions.c.submitted_at, start, end))
+                               .order_by(submissions.c.submitted_at, submissions.c.id),
+                               execution_options={"stream_results": True, "yield_per": 2000})
+    first: dict = {}
+    for row in found:
         if not (row.payload or {}).get("patrol"):
             continue
-        patrol_cases[row.id] = row
+        increments += patrol.finding_increments(row.payload, row.submitted_at)
         patrol_round = row.payload["patrol"].get("round")
-        first_of_round = patrol_round and patrol_round not in rounds
-        if patrol_round:
-            rounds.add(patrol_round)
-        if in_months(row.submitted_at):
-            add(connection, patrol.finding_increments(row.payload, row.submitted_at))
-            if first_of_round:
-                add(connection, patrol.round_increments(row.payload, row.submitted_at))
-    resolved, checked = set(), set()
-    for step in connection.execute(select(status_history).order_by(status_history.c.at, status_history.c.id),
-                                   execution_options={"stream_results": True, "yield_per": 2000}):
-        details = step.details or {}
-        if details.get("check"):
+        if patrol_round and patrol_round not in first:
+            first[patrol_round] = row
+    if start and first:
+        held = submissions.c.payload[("patrol", "round")].as_string()
+        rounds = list(first)
+        for part in range(0, len(rounds), 500):
+            for earlier in connection.execute(select(held).where(
+                    submissions.c.kind == "hazard", submissions.c.submitted_at < start,
+                    held.in_(rounds[part:part + 500]))).scalars():
+                first.pop(earlier, None)
+    for row in first.values():
+        increments += patrol.round_increments(row.payload, row.submitted_at)
+
+
+def _resolutions(connection: Connection, start, end, increments: list) -> None:
+    """Each patrol finding whose first counted resolution falls in the period."""
+    ids = connection.execute(select(status_history.c.submission_id).distinct()
+                             .join(submissions, submissions.c.id == status_history.c.submission_id)
+                             .where(submissions.c.kind == "hazard", _patrol.isnot(None),
+                                    status_history.c.status == "resolved",
+                                    *_during(status_history.c.at, start, end))).scalars().all()
+    for part in _parts(ids):
+        payloads = dict(connection.execute(select(submissions.c.id, submissions.c.payload)
+                                           .where(submissions.c.id.in_(part))).all())
+        seen = set()
+        for step in connection.execute(
+                select(status_history.c.submission_id, status_history.c.at, status_history.c.action,
+                       status_history.c.details)
+                .where(status_history.c.status == "resolved", status_history.c.submission_id.in_(part))
+                .order_by(status_history.c.at, status_history.c.id)):
+            payload = payloads[step.submission_id] or {}
+            if step.submission_id in seen or step.action in workflow.NOT_COUNTED or not payload.get("patrol"):
+                continue
+            seen.add(step.submission_id)
+            if (start is None or step.at >= start) and (end is None or step.at < end):
+                increments += patrol.resolution_increments(payload, "resolved", step.at, step.details or {})
+
+
+def _checks(connection: Connection, start, end, increments: list) -> None:
+    """Each volunteer's check of a case (once per case and round) first made in the period."""
+    check = status_history.c.details["check"].as_string()
+    ids = connection.execute(select(status_history.c.submission_id).distinct().where(
+        check.isnot(None), *_during(status_history.c.at, start, end))).scalars().all()
+    for part in _parts(ids):
+        seen = set()
+        for step in connection.execute(
+                select(status_history.c.submission_id, status_history.c.at, status_history.c.details,
+                       submissions.c.community)
+                .join(submissions, submissions.c.id == status_history.c.submission_id)
+                .where(check.isnot(None), status_history.c.submission_id.in_(part))
+                .order_by(status_history.c.at, status_history.c.id)):
+            details = step.details or {}
             key = (step.submission_id, details.get("round") or "")
-            if key not in checked:
-                checked.add(key)
-                if in_months(step.at):
-                    community = connection.execute(select(submissions.c.community).where(
-                        submissions.c.id == step.submission_id)).scalar() or ""
-                    add(connection, patrol.check_increments(community, step.at, details))
-        case = patrol_cases.get(step.submission_id)
-        if case is not None and step.status == "resolved" and step.action not in workflow.NOT_COUNTED \
-                and case.id not in resolved:
-            resolved.add(case.id)
-            if in_months(step.at):
-                add(connection, patrol.resolution_increments(case.payload, "resolved", step.at, details))
+            if not details.get("check") or key in seen:
+                continue
+            seen.add(key)
+            if (start is None or step.at >= start) and (end is None or step.at < end):
+                increments += patrol.check_increments(step.community or "", step.at, details)
+
+
+# A finding's form has a `patrol` part (its JSON text, or null): a filter the database applies before any
+# payload is decoded here.
+_patrol = submissions.c.payload["patrol"].as_string()
+
+
+def _parts(ids: list, size: int = 1000):
+    return (ids[i:i + size] for i in range(0, len(ids), size))
 
 
 def patrol_rows(connection: Connection, *, since: str | None = None, until: str | None = None):
