@@ -314,7 +314,7 @@ def _document_console(spec) -> None:
         "one step on the case (the case API's actions), from the case page's form", {
             **missing, "409": _html("not possible from the case's status"), "422": _html("a field is wrong"),
             "503": _html("the queue is unavailable; nothing was changed"), "302": signed_in["302"]}, [case]))
-    spec.path(path="/staff/sign-in", operations=get("sign in: WeCom, or a one-time code", params=[
+    spec.path(path="/staff/sign-in", operations=get("sign in: WeCom, DingTalk, or a one-time code", params=[
         {"in": "query", "name": "next", "schema": {"type": "string"}}]))
     spec.path(path="/staff/sign-in/code", operations=post("sign in with the staff id and a 6-digit code", {
         "401": _html("wrong or expired code")}))
@@ -325,13 +325,17 @@ def _document_console(spec) -> None:
         **get("a one-time sign-in link: shows whom it signs in, with a button (a preview spends nothing)",
               {"410": _html("not valid, expired or used")}, [token]),
         **post("use the link: signs in, once", {"410": _html("not valid, expired or used")}, [token])})
-    spec.path(path="/staff/sign-in/wecom", operations=get("to WeCom's authorisation page (企业微信网页授权)",
-                                                           {"404": _html("WeCom sign-in is not set up")}))
-    spec.path(path="/staff/sign-in/wecom/return", operations=get(
-        "WeCom's return with a code: signs in the member whose userid it is", {
-            "403": _html("not a member, or a state that is not this browser's"),
-            "404": _html("WeCom sign-in is not set up"), "502": _html("WeCom unreachable")},
-        [{"in": "query", "name": "code", "schema": {"type": "string"}},
+    app = _path_parameter("app", "the chat app: wecom (企业微信网页授权) or dingtalk (钉钉网页登录); any other is a 404",
+                          enum=["wecom", "dingtalk"])
+    spec.path(path="/staff/sign-in/{app}", operations=get(
+        "to the chat app's authorisation page", {"404": _html("that app's sign-in is not set up")}, [app]))
+    spec.path(path="/staff/sign-in/{app}/return", operations=get(
+        "the chat app's return with a code (WeCom `code`, DingTalk `authCode`): signs in the member whose "
+        "userid it is", {
+            "403": _html("not a member (or of another organisation), or a state that is not this browser's"),
+            "404": _html("that app's sign-in is not set up"), "502": _html("the app unreachable")},
+        [app, {"in": "query", "name": "code", "schema": {"type": "string"}},
+         {"in": "query", "name": "authCode", "schema": {"type": "string"}},
          {"in": "query", "name": "state", "schema": {"type": "string"}}]))
     spec.path(path="/staff/sign-out", operations=post("sign out: ends this session", {"302": signed_in["302"]}))
 

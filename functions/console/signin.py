@@ -158,11 +158,11 @@ def _chat_apps() -> dict:
     return {name: app.configured(settings) for name, app in CHAT_APPS.items()}
 
 
-@blueprint.get("/staff/sign-in/<any(wecom, dingtalk):app>")
+@blueprint.get("/staff/sign-in/<app>")
 def chat_start(app: str):
-    settings, chat = services().settings, CHAT_APPS[app]
-    if not chat.configured(settings):
-        return page("message.html", 404, message=TEXTS[lang()][f"{app}_off"])
+    settings, chat = services().settings, CHAT_APPS.get(app)
+    if chat is None or not chat.configured(settings):
+        return page("message.html", 404, message=TEXTS[lang()][f"{app}_off" if chat else "not_found_page"])
     state = secrets.token_urlsafe(16)
     back = settings.base_url + url_for("console.chat_return", app=app)
     response = redirect(chat.authorize_url(settings, back, state), 302)
@@ -172,9 +172,11 @@ def chat_start(app: str):
     return response
 
 
-@blueprint.get("/staff/sign-in/<any(wecom, dingtalk):app>/return")
+@blueprint.get("/staff/sign-in/<app>/return")
 def chat_return(app: str):
-    svc, texts, chat = services(), TEXTS[lang()], CHAT_APPS[app]
+    svc, texts, chat = services(), TEXTS[lang()], CHAT_APPS.get(app)
+    if chat is None:
+        return page("message.html", 404, message=texts["not_found_page"])
     state, _, next_path = request.cookies.get(_state_cookie(app), "").partition(" ")
     given = request.args.get("state", "")
     code = next((request.args[name] for name in chat.code_params if request.args.get(name)), "")
