@@ -39,6 +39,15 @@ def insert_all_ignoring_known(connection: Connection, table, rows: list[dict]) -
         connection.execute(_all_ignoring_known(connection.dialect.name, table), rows)
 
 
+@functools.cache
+def adding_to(dialect: str, table, column: str = "value"):
+    """INSERT that adds `column` to the row with the same primary key when there is one: how every count
+    (tallies, their rollups, the patrol teams') grows."""
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return statement.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
+                                           set_={column: table.c[column] + statement.excluded[column]})
+
+
 def locked_submission(connection: Connection, submission_id: str):
     """The case, locked for this transaction on PostgreSQL so concurrent staff actions queue; LookupError if unknown."""
     query = select(submissions).where(submissions.c.id == submission_id)

@@ -13,9 +13,17 @@ from types import SimpleNamespace
 from sqlalchemy.engine import Connection
 
 from minqing.domain.replay import replay
-from minqing.store import recount, rollups, search_index
+from minqing.store import base, rollups, search_index
 from minqing.store.changes import submission_values
-from minqing.store.tables import assignments, case_durations, feedback, status_history, submissions, tally_events
+from minqing.store.tables import (
+    assignments,
+    case_durations,
+    feedback,
+    status_history,
+    submissions,
+    tallies,
+    tally_events,
+)
 
 
 def store_cases(connection: Connection, cases: list[dict], *, now: datetime) -> int:
@@ -55,7 +63,7 @@ def store_cases(connection: Connection, cases: list[dict], *, now: datetime) -> 
         if found:
             connection.execute(table.insert(), found)
     if sums:
-        connection.execute(recount._adding(connection.dialect.name), [
+        connection.execute(base.adding_to(connection.dialect.name, tallies), [
             {"metric": m, "kind": k, "community": c, "category": g, "day": d, "value": v}
             for (m, k, c, g, d), v in sums.items()])
     rollups.add(connection, sums, durations)

@@ -7,13 +7,11 @@ rebuild gives the numbers the live path gave.
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from datetime import date, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from minqing.domain.tallies import (
@@ -120,15 +118,6 @@ def duration_rows(connection: Connection, *, since=None, until=None):
 
 
 
-@functools.cache
-def _adding_to_tallies(dialect: str):
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(tallies)
-    return statement.on_conflict_do_update(
-        index_elements=["metric", "kind", "community", "category", "day"],
-        set_={"value": tallies.c.value + statement.excluded.value},
-    )
-
-
 def apply_increments(connection: Connection, submission_id: str, event: str, increments: list[Increment]) -> bool:
     """Count an event of a submission once; True if this call counted it."""
     if not insert_ignoring_known(connection, tally_events, dict(submission_id=submission_id, event=event, at=now())):
@@ -138,7 +127,7 @@ def apply_increments(connection: Connection, submission_id: str, event: str, inc
         sums[(i.metric, i.kind, i.community, i.category, i.day)] += i.value
     if sums:
         # One statement per table, rows in key order (see rollups.add): the tallies, then their rollups.
-        connection.execute(_adding_to_tallies(connection.dialect.name), [
+        connection.execute(base.adding_to(connection.dialect.name, tallies), [
             dict(metric=m, kind=k, community=c, category=g, day=d, value=v) for (m, k, c, g, d), v in sorted(sums.items())])
         rollups.add(connection, sums, [])
     return True

@@ -6,33 +6,23 @@ Each is made once per (case, event): the finding, round and resolution piggyback
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from datetime import date, datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from minqing.domain import patrol
 from minqing.domain.patrol import PatrolIncrement
+from minqing.store import base
 from minqing.store.base import insert_ignoring_known, now
 from minqing.domain import workflow
 from minqing.store.cases import _office_midnight
 from minqing.store.tables import patrol_tallies, status_history, submissions, tally_events
 
 
-@functools.cache
-def _adding(dialect: str):
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(patrol_tallies)
-    return statement.on_conflict_do_update(
-        index_elements=["team", "community", "month", "metric"],
-        set_={"value": patrol_tallies.c.value + statement.excluded.value},
-    )
-
-
 def add(connection: Connection, increments: list[PatrolIncrement]) -> None:
-    statement = _adding(connection.dialect.name)
+    statement = base.adding_to(connection.dialect.name, patrol_tallies)
     for i in increments:
         connection.execute(statement, dict(team=i.team, community=i.community, month=i.month, metric=i.metric,
                                            value=i.value))
@@ -45,7 +35,7 @@ def add_all(connection: Connection, increments: list[PatrolIncrement]) -> None:
         key = (i.team, i.community, i.month, i.metric)
         sums[key] = sums.get(key, 0) + i.value
     if sums:
-        connection.execute(_adding(connection.dialect.name), [
+        connection.execute(base.adding_to(connection.dialect.name, patrol_tallies), [
             dict(team=t, community=c, month=m, metric=k, value=v) for (t, c, m, k), v in sums.items()])
 
 

@@ -49,13 +49,6 @@ def candidates(since: date | None, until: date | None):
 
 
 @functools.cache
-def _adding(dialect: str):
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(tallies)
-    return statement.on_conflict_do_update(index_elements=["metric", "kind", "community", "category", "day"],
-                                           set_={"value": tallies.c.value + statement.excluded.value})
-
-
-@functools.cache
 def _guarding(dialect: str):
     return (postgresql if dialect == "postgresql" else sqlite).insert(tally_events).on_conflict_do_nothing()
 

@@ -6,7 +6,6 @@ months and the directory, not by the cases stored."""
 
 from __future__ import annotations
 
-import functools
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from types import SimpleNamespace
@@ -34,6 +33,7 @@ from minqing.domain.tallies import (
     middle_ranks,
     month_of,
 )
+from minqing.store import base
 from minqing.store.tables import (
     case_durations,
     duration_buckets,
@@ -44,14 +44,6 @@ from minqing.store.tables import (
 )
 
 _SUMMED = {tally_months: "value", tally_days: "value", duration_hours: "count", duration_buckets: "count"}
-
-
-@functools.cache
-def _adding(dialect: str, table):
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    column = _SUMMED[table]
-    return statement.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
-                                           set_={column: table.c[column] + statement.excluded[column]})
 
 
 def add(connection: Connection, sums: dict, durations: list[dict]) -> None:
@@ -75,8 +67,9 @@ def add(connection: Connection, sums: dict, durations: list[dict]) -> None:
     for table, names, found in named:
         if found:
             # In key order, so that concurrent workers lock the shared rows in one order and cannot deadlock.
-            connection.execute(_adding(dialect, table), [dict(zip(names, key), **{_SUMMED[table]: value})
-                                                         for key, value in sorted(found.items())])
+            column = _SUMMED[table]
+            connection.execute(base.adding_to(dialect, table, column),
+                               [dict(zip(names, key), **{column: value}) for key, value in sorted(found.items())])
 
 
 def _month_of(column, dialect: str):
