@@ -22,21 +22,15 @@ from minqing.store.tables import patrol_tallies, status_history, submissions, ta
 
 
 def add(connection: Connection, increments: list[PatrolIncrement]) -> None:
-    statement = base.adding_to(connection.dialect.name, patrol_tallies)
-    for i in increments:
-        connection.execute(statement, dict(team=i.team, community=i.community, month=i.month, metric=i.metric,
-                                           value=i.value))
-
-
-def add_all(connection: Connection, increments: list[PatrolIncrement]) -> None:
-    """The increments summed by key, one row each (a recount's many increments in few statements)."""
+    """The increments summed by key, one row each in one statement (a recount's many in few), in key order
+    so that concurrent workers lock shared rows in one order."""
     sums: dict = {}
     for i in increments:
         key = (i.team, i.community, i.month, i.metric)
         sums[key] = sums.get(key, 0) + i.value
     if sums:
         connection.execute(base.adding_to(connection.dialect.name, patrol_tallies), [
-            dict(team=t, community=c, month=m, metric=k, value=v) for (t, c, m, k), v in sums.items()])
+            dict(team=t, community=c, month=m, metric=k, value=v) for (t, c, m, k), v in sorted(sums.items())])
 
 
 def count_finding(connection: Connection, row) -> None:
@@ -90,7 +84,7 @@ def recount(connection: Connection, since: date | None = None, until: date | Non
     _findings(connection, start, end, increments)
     _resolutions(connection, start, end, increments)
     _checks(connection, start, end, increments)
-    add_all(connection, increments)
+    add(connection, increments)
 
 
 def _month_after(month: str) -> date:

@@ -9,18 +9,16 @@ may have been held in it."""
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, select, union
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from minqing.domain.replay import replay, within
 from minqing.domain.tallies import office_day, round_increments
 from minqing.store import patrol_counts, settle
-from minqing.store.base import now
+from minqing.store.base import insert_ignoring_known, now
 from minqing.store.cases import _office_midnight
 from minqing.store.tables import case_durations, feedback, status_history, submissions, tallies, tally_events
 
@@ -46,11 +44,6 @@ def candidates(since: date | None, until: date | None):
         select(status_history.c.submission_id).where(status_history.c.at >= start, status_history.c.at < end),
         select(feedback.c.submission_id).where(feedback.c.at >= start, feedback.c.at < end),
     )
-
-
-@functools.cache
-def _guarding(dialect: str):
-    return (postgresql if dialect == "postgresql" else sqlite).insert(tally_events).on_conflict_do_nothing()
 
 
 def rebuild_period(connection: Connection, since: date | None = None, until: date | None = None,
@@ -150,9 +143,8 @@ def _count_rounds(connection: Connection, found, since, until, at: datetime, sum
         key = (tally_events.c.submission_id == patrol_round) & (tally_events.c.event == "patrol-round")
         if since is not None or until is not None:
             connection.execute(delete(tally_events).where(key))
-        added = connection.execute(_guarding(connection.dialect.name).returning(tally_events.c.submission_id),
-                                   dict(submission_id=patrol_round, event="patrol-round", at=at)).first()
-        if added is None:
+        if not insert_ignoring_known(connection, tally_events,
+                                     dict(submission_id=patrol_round, event="patrol-round", at=at)):
             continue  # counted already, from an earlier batch of this recount
         for i in increments:
             sums[(i.metric, i.kind, i.community, i.category, i.day)] += i.value
