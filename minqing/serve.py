@@ -17,7 +17,10 @@ SWEEP_EVERY_S = 3600
 
 
 def serve(settings: Settings, *, host: str, port: int, web_workers: int, with_worker: bool) -> int:
-    env = dict(os.environ, MINQING_DATA_DIR=str(settings.data_dir), MINQING_SECRET_KEY=settings.secret_key)
+    # The children's links (a 202's status_url, a message's one-tap link) name where this serve listens,
+    # unless MINQING_BASE_URL says otherwise.
+    env = dict(os.environ, MINQING_DATA_DIR=str(settings.data_dir), MINQING_SECRET_KEY=settings.secret_key,
+               MINQING_HOST=host, MINQING_PORT=str(port))
     web_command = [
         sys.executable, "-m", "gunicorn",
         "--bind", f"{host}:{port}",

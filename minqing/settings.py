@@ -169,6 +169,13 @@ def is_embedded_queue(broker_url: str) -> bool:
     return broker_url.startswith("sqlite:")
 
 
+def _served_at(host: str | None, port: str | None) -> str:
+    """Where `minqing serve` listens (its --host/--port, or MINQING_HOST/MINQING_PORT), as the default base
+    of the links it sends: a wildcard address is reached on this machine as 127.0.0.1."""
+    host = "127.0.0.1" if host in (None, "0.0.0.0", "::", "[::]") else host
+    return f"http://{'[' + host + ']' if ':' in host and not host.startswith('[') else host}:{port or '8000'}"
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `environ` (default: the process environment)."""
     env = os.environ if environ is None else environ
@@ -186,7 +193,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         broker_url=broker_url,
         directory_path=Path(directory).expanduser() if directory else None,
         secret_key=_whole_secret(get("SECRET_KEY"), data_dir),
-        base_url=(get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        base_url=(get("BASE_URL") or _served_at(get("HOST"), get("PORT"))).rstrip("/"),
         queue_name=get("QUEUE", "minqing"),
         max_body_bytes=int(get("MAX_BODY_BYTES", str(64 * 1024))),
         default_lang=get("LANG", "zh-CN"),

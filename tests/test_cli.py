@@ -125,3 +125,27 @@ def test_a_worker_on_an_up_to_date_database_does_not_import_alembic(base_env):
     result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **base_env}, capture_output=True,
                             text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_without_a_base_url_the_links_name_the_port_serve_was_given(base_env, tmp_path):
+    from minqing.testing.live import LiveServer
+    server = LiveServer(base_env, tmp_path, base_url=False)
+    try:
+        response = server.post("/api/v1/hazard-reports", data={
+            "community": "jiangling", "category": "lighting", "description": "路灯不亮",
+            "location.address": "江零社区东门", "location.spot": "jl-gate-e"})
+        assert response.status_code == 202, response.text
+        assert response.json()["status_url"].startswith(f"http://127.0.0.1:{server.port}/api/v1/receipts/")
+        assert response.headers["Location"] == response.json()["status_url"]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("host, port, expected", [
+    (None, None, "http://127.0.0.1:8000"), ("0.0.0.0", "8080", "http://127.0.0.1:8080"),
+    ("192.168.1.5", "80", "http://192.168.1.5:80"), ("::1", "9000", "http://[::1]:9000")])
+def test_the_default_base_url_follows_host_and_port(host, port, expected):
+    from minqing.settings import load_settings
+
+    env = {name: value for name, value in (("MINQING_HOST", host), ("MINQING_PORT", port)) if value}
+    assert load_settings(env).base_url == expected

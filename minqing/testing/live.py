@@ -22,10 +22,13 @@ def free_port() -> int:
 class LiveServer:
     """`minqing serve` in a subprocess, reached over real HTTP."""
 
-    def __init__(self, env: dict, tmp_path: Path, *, with_worker: bool = True):
+    def __init__(self, env: dict, tmp_path: Path, *, with_worker: bool = True, base_url: bool = True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "MINQING_BASE_URL": self.url}
+        # base_url=False: no MINQING_BASE_URL, as a first `minqing serve --port N` runs.
+        self.env = {k: v for k, v in {**os.environ, **env}.items() if base_url or k != "MINQING_BASE_URL"}
+        if base_url:
+            self.env["MINQING_BASE_URL"] = self.url
         self.log = open(tmp_path / f"serve-{self.port}.log", "w")
         flag = "--with-worker" if with_worker else "--no-with-worker"
         self.process = subprocess.Popen(
