@@ -140,3 +140,34 @@ def test_a_text_searchs_pages_are_the_old_searchs_matches_in_order(store, monkey
                 if cursor is None:
                     break
             assert walked == expected, q
+
+
+def test_with_the_indexs_statistics_only_the_rarest_tokens_are_looked_up_and_the_results_stay(
+        postgres_url, monkeypatch):
+    from minqing.domain import search
+    from minqing.store import search_index
+
+    monkeypatch.setattr(search_index, "_shares", {})
+    monkeypatch.setattr(search_index, "_shares_read_at", [float("-inf")])
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    with engine.begin() as c:
+        for envelope in corpus(count=400):
+            changes.store_submission(c, envelope)
+        c.exec_driver_sql("ANALYZE submissions")
+    at = datetime.now(timezone.utc)
+    with engine.connect() as c:
+        cases.list_cases(c, {"q": "围墙"}, sa.true(), at)  # learns the shares
+        assert search_index._shares, "ANALYZE's most common tokens were not read"
+        phrase = search.query_grams("楼道堆放杂物，消防通道堵塞")
+        looked_up = search_index.rarest("postgresql", phrase)
+        assert len(looked_up) == search_index.INDEXED_TOKENS
+        assert max(search_index._shares.get(t, 0) for t in looked_up) <= min(
+            search_index._shares.get(t, 0) for t in phrase if t not in looked_up)
+        for q in queries() + ["楼道堆放杂物，消防通道堵塞", "火车站旁边的路灯不亮", "武汉长江科技有限公司"]:
+            assert ids(c, cases.text_search(q, c.dialect.name)) == ids(c, old_search(q)), q
+            expected = list(c.execute(select(submissions.c.id).where(old_search(q))
+                                      .order_by(submissions.c.submitted_at.desc(), submissions.c.id.desc())).scalars())
+            page, _ = cases.list_cases(c, {"q": q, "limit": 500}, sa.true(), at)
+            assert [row.id for row in page] == expected, q
+    engine.dispose()

@@ -101,6 +101,8 @@ def list_cases(connection: Connection, filters: dict, scope, at: datetime) -> tu
     column, _ = SORTS[filters.get("sort") or "-submitted_at"]
     limit = filters.get("limit") or 50
     rows = None
+    if filters.get("q"):
+        search_index.learn_shares(connection)
     if filters.get("q") and _worth_a_window(connection, filters["q"]):
         rows = _page_in_newest(connection, filters, scope, at, limit + 1)
     if rows is None:
@@ -403,6 +405,7 @@ def status_counts(connection: Connection, filters: dict, scope, at: datetime) ->
     query = filtered({**filters, "status": None}, scope, at, dialect).order_by(None).with_only_columns(
         submissions.c.status)
     if filters.get("q"):
+        search_index.learn_shares(connection)
         query = query.limit(COUNT_CAP + 1)
     found = query.subquery()
     counts = dict(connection.execute(select(found.c.status, func.count()).group_by(found.c.status)).all())

@@ -6,6 +6,7 @@ months and the directory, not by the cases stored."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from types import SimpleNamespace
@@ -16,8 +17,8 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    or_,
     select,
+    text,
     true,
     type_coerce,
 )
@@ -34,6 +35,7 @@ from minqing.domain.tallies import (
     month_of,
 )
 from minqing.store import base
+from schemas.choices import KINDS
 from minqing.store.tables import (
     case_durations,
     duration_buckets,
@@ -214,26 +216,53 @@ def medians(connection: Connection, since: date | None, until: date | None, by_m
             if bucket // BUCKETS_PER_HOUR == hours:
                 fine[(group, hours)][bucket] += count
     looked_up = sorted({(g, hour) for g, ranks in wanted.items() for hour, _ in ranks})
-    b = duration_buckets.c
-    for start in range(0, len(looked_up), 200):
-        chunk = looked_up[start:start + 200]
-        conditions = []
-        for group, hour in chunk:
-            named = dict(zip(names, group))
-            clause = [b.kind == named["kind"]] if by_month else []
-            clause += [b.event == named["event"], b.bucket >= hour * BUCKETS_PER_HOUR,
-                       b.bucket < (hour + 1) * BUCKETS_PER_HOUR]
-            clause.append(b.month == named["month"] if by_month else _in_months(b.month, months))
-            conditions.append(and_(*clause))
-        query = select(*[b[n] for n in names], b.bucket, func.sum(b.count)).where(or_(*conditions)) \
-            .group_by(*[b[n] for n in names], b.bucket)
-        for *group, bucket, count in connection.execute(query):
-            fine[(tuple(group), bucket // BUCKETS_PER_HOUR)][bucket] += count
+    first, last = months
+    ranges = []  # (index into looked_up, kind, event, first month, last month, first bucket, bucket past the hour)
+    for n, (group, hour) in enumerate(looked_up):
+        named = dict(zip(names, group))
+        low, high = (named["month"], named["month"]) if by_month else (first or "0000-00", last or "9999-99")
+        for kind in [named["kind"]] if by_month else KINDS:
+            ranges.append((n, kind, named["event"], low, high, hour * BUCKETS_PER_HOUR, (hour + 1) * BUCKETS_PER_HOUR))
+    for n, bucket, count in _buckets_within(connection, ranges):
+        fine[looked_up[n]][bucket] += count
     found = {}
     for group, ranks in wanted.items():
         first, second = (at_rank(fine[(group, hour)], rank)[0] for hour, rank in ranks)
         found[group if by_month else group[0]] = bucket_median(first, second)
     return found
+
+
+# The buckets of the hours holding medians: one statement, the same whatever their number (a statement of
+# OR-ed conditions cost more to build and plan than to run), joined to the list of wanted ranges.
+_BUCKETS_WITHIN = {
+    "postgresql": text(
+        # LATERAL, summed within (so it is not flattened into a join, which was planned as a scan of the whole
+        # table): a range at a time down the key's index.
+        "SELECT w.n, b.bucket, sum(b.count) FROM unnest(CAST(:n AS int[]), CAST(:kind AS varchar[]), "
+        "CAST(:event AS varchar[]), CAST(:low AS varchar[]), CAST(:high AS varchar[]), CAST(:first AS int[]), "
+        "CAST(:past AS int[])) AS w(n, kind, event, low, high, first, past) CROSS JOIN LATERAL "
+        "(SELECT bucket, sum(count) AS count FROM duration_buckets WHERE kind = w.kind AND event = w.event "
+        "AND bucket >= w.first AND bucket < w.past AND month >= w.low AND month <= w.high GROUP BY bucket) AS b "
+        "GROUP BY w.n, b.bucket"),
+    "sqlite": text(
+        "SELECT json_extract(w.value, '$[0]') AS n, b.bucket, sum(b.count) FROM json_each(:ranges) AS w "
+        "JOIN duration_buckets b ON b.kind = json_extract(w.value, '$[1]') "
+        "AND b.event = json_extract(w.value, '$[2]') AND b.bucket >= json_extract(w.value, '$[5]') "
+        "AND b.bucket < json_extract(w.value, '$[6]') AND b.month >= json_extract(w.value, '$[3]') "
+        "AND b.month <= json_extract(w.value, '$[4]') GROUP BY n, b.bucket"),
+}
+
+
+def _buckets_within(connection: Connection, ranges: list[tuple]):
+    """(n, bucket, count) of the duration buckets in each range (n, kind, event, first month, last month,
+    first bucket, bucket past the last), summed over the range's months."""
+    if not ranges:
+        return []
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        names = ("n", "kind", "event", "low", "high", "first", "past")
+        return connection.execute(_BUCKETS_WITHIN[dialect], {name: [r[i] for r in ranges] for i, name in enumerate(names)})
+    return connection.execute(_BUCKETS_WITHIN[dialect], {"ranges": json.dumps(ranges)})
 
 
 def _middle_hours(connection: Connection, names: list[str], months) -> dict:
