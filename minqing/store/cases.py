@@ -172,6 +172,7 @@ def _assignee_ids():
     ).label("assignee_ids")).group_by(assignments.c.submission_id).subquery()
 
 
+# In this order: functions/exports.py reads the rows by position.
 EXPORTED = [submissions.c[name] for name in ("id", "receipt", "kind", "community", "category", "priority", "status",
                                              "submitted_at", "updated_at", "due_at", "payload")]
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
+
+import orjson
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
@@ -18,6 +21,15 @@ MIGRATIONS = "minqing.store:migrations"
 HEAD = "0015"
 
 
+def _json_loads(text):
+    """The stored forms and details decoded by orjson (a third of a recount's and a fifth of an export's
+    time went on json.loads); json's own for what orjson refuses and json takes (an integer past 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engine:
     """An engine for `url`; plain `postgresql://` URLs use psycopg 3.
 
@@ -30,7 +42,7 @@ def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engi
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             private_file(parsed.database)  # 0600, and so its -wal and -shm files, whatever the umask
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30}, json_deserializer=_json_loads)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
@@ -40,6 +52,7 @@ def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engi
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
         connect_args={"connect_timeout": 5},
+        json_deserializer=_json_loads,
     )
 
 
