@@ -117,3 +117,20 @@ def test_0015_indexes_the_open_cases_by_deadline(database_url):
             assert "'reopened'" in made.scalar()  # partial: the open statuses only
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_stored_json_reads_back_as_json_wrote_it_even_what_orjson_refuses(request, tmp_path, backend):
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path}/j.db" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    table = sa.Table("j", sa.MetaData(), sa.Column("v", sa.JSON))
+    table.create(engine)
+    values = [{"text": "围墙\u2028开裂 \"quoted\"", "n": 3, "x": 2.5, "none": None},
+              {"beyond": float("inf"), "deep": [[{"a": [1, {"b": "c"}]}]]}]  # json writes Infinity
+    with engine.begin() as c:
+        c.execute(table.insert(), [{"v": v} for v in values])
+    with engine.connect() as c:
+        assert c.execute(sa.select(table.c.v)).scalars().all() == values
+    engine.dispose()

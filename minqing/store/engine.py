@@ -23,7 +23,8 @@ HEAD = "0015"
 
 def _json_loads(text):
     """The stored forms and details decoded by orjson (a third of a recount's and a fifth of an export's
-    time went on json.loads); json's own for what orjson refuses and json takes (an integer past 64 bits)."""
+    time went on json.loads); json's own for what orjson refuses and json.dumps writes (Infinity, NaN). Every
+    integer a form or an action takes is bounded, far inside the 64 bits orjson reads exactly."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
