@@ -128,7 +128,9 @@ def test_stored_json_reads_back_as_json_wrote_it_even_what_orjson_refuses(reques
     table = sa.Table("j", sa.MetaData(), sa.Column("v", sa.JSON))
     table.create(engine)
     values = [{"text": "围墙\u2028开裂 \"quoted\"", "n": 3, "x": 2.5, "none": None},
-              {"beyond": float("inf"), "deep": [[{"a": [1, {"b": "c"}]}]]}]  # json writes Infinity
+              {"deep": [[{"a": [1, {"b": "c"}]}]]}]
+    if backend == "sqlite":
+        values.append({"beyond": float("inf")})  # json writes Infinity, which orjson refuses (PostgreSQL too)
     with engine.begin() as c:
         c.execute(table.insert(), [{"v": v} for v in values])
     with engine.connect() as c:
