@@ -14,6 +14,7 @@ Prints figures, asserts nothing. PostgreSQL runs in a scratch database, dropped 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import statistics
@@ -145,6 +146,7 @@ def measure(env: dict, engine, size: int, times: int, parts=("reads", "export"),
 
     settings = load_settings(env)
     app = create_app(settings, broker=StubBroker())
+    gc.freeze()  # as functions/wsgi.py does in each web process
     client = app.test_client()
     with engine.begin() as c:
         auth = {"Authorization": "Bearer " + tokens.create(c, "street-leader").token}

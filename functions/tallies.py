@@ -3,9 +3,9 @@
 By default the office's current year; `from`/`to` (YYYY-MM-DD) for another period. Summed in the
 database, kept a short while (functions/read_cache.py) and sent with an ETag and Cache-Control."""
 
-import json
 from datetime import date, datetime
 
+import orjson
 from flask import Blueprint, make_response, request
 
 from functions.problems import Problem
@@ -51,7 +51,8 @@ def tallies():
         street = svc.directory.street
         body = {"street": {"code": street.code, "name": {"zh": street.name.zh, "en": street.name.en}},
                 "from": since.isoformat(), "to": until and until.isoformat(), **found}
-        return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        # orjson: the answer is mostly a number per day, kind and metric, and json.dumps took a tenth of it.
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
     try:
         with svc.engine.connect() as connection:

@@ -136,3 +136,18 @@ def test_stored_json_reads_back_as_json_wrote_it_even_what_orjson_refuses(reques
     with engine.connect() as c:
         assert c.execute(sa.select(table.c.v)).scalars().all() == values
     engine.dispose()
+
+
+def test_0016_indexes_the_buckets_by_month_and_the_durations_by_day_with_what_is_summed(database_url):
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0015")
+        upgrade(engine, "0016")
+        assert current_revision(engine) == "0016"
+        buckets = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("duration_buckets")}
+        assert buckets["ix_duration_buckets_month"] == ["month", "kind", "event", "bucket"]
+        durations = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("case_durations")}
+        assert durations == {"ix_case_durations_day_buckets": ["day", "kind", "event", "seconds"]}
+        upgrade(engine, "head")
+    finally:
+        engine.dispose()

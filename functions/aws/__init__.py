@@ -15,6 +15,9 @@ def handler_for(area: str):
 
     from functions.app import create_app
 
+    import gc
+
     app = create_app(areas=(area, "health"))
+    gc.freeze()  # as functions/wsgi.py: the collector's full passes skip what the init phase made
     # Binary support: form posts may arrive base64-encoded; answers are JSON, so never encoded back.
     return make_lambda_handler(app, binary_support=True)
