@@ -151,3 +151,25 @@ def test_0016_indexes_the_buckets_by_month_and_the_durations_by_day_with_what_is
         upgrade(engine, "head")
     finally:
         engine.dispose()
+
+
+def test_0016_finds_a_months_logged_sessions_through_the_held_at_index(database_url):
+    from datetime import date
+
+    from minqing.store import recount
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "head")
+        query = recount.candidates(date(2026, 3, 1), date(2026, 3, 31), engine.dialect.name)
+        with engine.connect() as c:
+            if engine.dialect.name == "postgresql":
+                c.exec_driver_sql("SET enable_seqscan = off")  # an empty table: show that the index fits
+                plan = "\n".join(c.execute(sa.text("EXPLAIN " + str(query.compile(c, compile_kwargs={
+                    "literal_binds": True})))).scalars())
+            else:
+                plan = "\n".join(str(row[-1]) for row in c.execute(sa.text("EXPLAIN QUERY PLAN " + str(
+                    query.compile(c, compile_kwargs={"literal_binds": True})))))
+        assert "ix_submissions_held_at" in plan, plan
+    finally:
+        engine.dispose()

@@ -138,7 +138,7 @@ def _resolutions(connection: Connection, start, end, increments: list) -> None:
                 select(status_history.c.submission_id, status_history.c.at, status_history.c.action,
                        status_history.c.details)
                 .where(status_history.c.status == "resolved", status_history.c.submission_id.in_(part))
-                .order_by(status_history.c.at, status_history.c.id)):
+                .order_by(status_history.c.at, status_history.c.id)).all():
             payload = payloads[step.submission_id] or {}
             if step.submission_id in seen or step.action in workflow.NOT_COUNTED or not payload.get("patrol"):
                 continue
@@ -159,7 +159,7 @@ def _checks(connection: Connection, start, end, increments: list) -> None:
                        submissions.c.community)
                 .join(submissions, submissions.c.id == status_history.c.submission_id)
                 .where(check.isnot(None), status_history.c.submission_id.in_(part))
-                .order_by(status_history.c.at, status_history.c.id)):
+                .order_by(status_history.c.at, status_history.c.id)).all():
             details = step.details or {}
             key = (step.submission_id, details.get("round") or "")
             if not details.get("check") or key in seen:

@@ -94,7 +94,7 @@ def _during(column, since: date | None, until: date | None) -> list:
 def settle_tallies(connection: Connection, sums: dict, since: date | None, until: date | None) -> int:
     """Make the tallies of the days [since, until] exactly `sums`; returns how many rows were written."""
     stored = {tuple(row[:5]): row[5] for row in connection.execute(
-        select(*(tallies.c[k] for k in TALLY_KEY), tallies.c.value).where(*_during(tallies.c.day, since, until)))}
+        select(*(tallies.c[k] for k in TALLY_KEY), tallies.c.value).where(*_during(tallies.c.day, since, until))).all()}
     gone = [key for key in stored if key not in sums]
     changed = [(*key, value) for key, value in sums.items() if stored.get(key) != value]
     _execute(connection, "tallies", "delete", TALLY_KEY, gone)
@@ -106,7 +106,7 @@ def settle_durations(connection: Connection, durations: dict, since: date | None
     """Make the case durations of the days [since, until] exactly `durations`; returns the rows written."""
     stored = {tuple(row[:2]): tuple(row[2:]) for row in connection.execute(
         select(*(case_durations.c[k] for k in (*DURATION_KEY, *DURATION_VALUES)))
-        .where(*_during(case_durations.c.day, since, until)))}
+        .where(*_during(case_durations.c.day, since, until))).all()}
     gone = [key for key in stored if key not in durations]
     changed = [(*key, *values) for key, values in durations.items() if stored.get(key) != values]
     _execute(connection, "case_durations", "delete", DURATION_KEY, gone)
