@@ -177,3 +177,23 @@ def test_team_counts_month_by_month_are_those_of_a_whole_recount(store):
         with store.begin() as c:
             counts.rebuild_tallies(c, since, until)
     assert team_counts(store) == whole
+
+
+def test_a_months_recount_mends_its_rollups_from_its_own_sums(store, clock):
+    from minqing.store.tables import duration_buckets, duration_hours, tally_days, tally_months
+
+    live_history(store, clock)
+    live = counted(store)
+    with store.begin() as c:
+        # Rollups gone wrong in July (and a stray row): what a month's recount writes from its sums.
+        c.execute(tally_months.update().where(tally_months.c.month == "2026-07").values(value=tally_months.c.value + 1))
+        c.execute(tally_months.insert().values(metric="received", kind="hazard", community="nowhere",
+                                               category="fire_safety", month="2026-07", value=5))
+        c.execute(tally_days.delete().where(tally_days.c.day.between(date(2026, 7, 1), date(2026, 7, 15))))
+        c.execute(duration_buckets.delete().where(duration_buckets.c.month == "2026-07"))
+        c.execute(duration_hours.update().where(duration_hours.c.month == "2026-07").values(count=7))
+    wrong = counted(store)[2]
+    assert all(wrong[name] != live[2][name] for name in wrong)
+    with store.begin() as c:
+        counts.rebuild_tallies(c, date(2026, 7, 1), date(2026, 7, 31))
+    assert counted(store) == live

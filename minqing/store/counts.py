@@ -227,6 +227,8 @@ def rebuild_tallies(connection: Connection, since: date | None = None, until: da
     from minqing.store import recount
 
     replayed = recount.rebuild_period(connection, since, until, progress)
-    # The rebuilt days' rollups, from the rebuilt tallies and durations, in the same transaction.
-    rollups.refresh(connection, since, until)
+    if since is None and until is None:
+        # Everything was recounted into emptied tables: the rollups made afresh from them, set-based (a
+        # period's are settled from its sums by rebuild_period), in the same transaction.
+        rollups.refresh(connection)
     return replayed

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from minqing.domain.replay import replay, within
 from minqing.domain.tallies import office_day, round_increments
-from minqing.store import patrol_counts, settle
+from minqing.store import patrol_counts, rollups, settle
 from minqing.store.base import insert_ignoring_known, now
 from minqing.store.cases import _office_midnight
 from minqing.store.tables import case_durations, feedback, status_history, submissions, tallies, tally_events
@@ -101,6 +101,7 @@ def rebuild_period(connection: Connection, since: date | None = None, until: dat
     else:
         settle.settle_tallies(connection, sums, since, until)
         settle.settle_durations(connection, durations, since, until)
+        rollups.settle(connection, sums, durations, since, until)
     return count
 
 

@@ -133,6 +133,46 @@ def refresh(connection: Connection, since: date | None = None, until: date | Non
         .group_by(duration_buckets.c.kind, duration_buckets.c.event, duration_buckets.c.month, hour)))
 
 
+def settle(connection: Connection, sums: dict, durations: dict, since: date | None, until: date | None) -> None:
+    """The rollups of a recounted period [since, until] made from the recount's own sums and durations (the
+    period's tallies and case durations, exactly), writing only the rows that differ: the period's days and
+    its whole months; a partial month at either end is refreshed from the tables, which hold its other days.
+    What a month's refresh cost (aggregating the month's rows again) is gone when the recount agrees."""
+    from minqing.store import settle as rows
+
+    (first, last), edges = split(since, until)
+
+    def whole(month: str) -> bool:
+        return (first is None or month >= first) and (last is None or month <= last)
+
+    days: dict = defaultdict(float)
+    months: dict = defaultdict(float)
+    for (metric, kind, community, category, day), value in sums.items():
+        days[(metric, kind, day)] += value
+        month = month_of(day)
+        if whole(month):
+            months[(metric, kind, community, category, month)] += value
+    hours: Counter = Counter()
+    buckets: Counter = Counter()
+    for (_, event), (kind, _community, _category, day, seconds) in durations.items():
+        month = month_of(day)
+        if whole(month):
+            bucket = bucket_of(seconds)
+            hours[(kind, event, month, bucket // BUCKETS_PER_HOUR)] += 1
+            buckets[(kind, event, bucket, month)] += 1
+    rows.settle_rows(connection, "tally_days", days, *_within(tally_days.c.day, since, until))
+    if first is None or last is None or first <= last:
+        rows.settle_rows(connection, "tally_months", months, _in_months(tally_months.c.month, (first, last)))
+        rows.settle_rows(connection, "duration_hours", hours, _in_months(duration_hours.c.month, (first, last)))
+        rows.settle_rows(connection, "duration_buckets", buckets, _in_months(duration_buckets.c.month, (first, last)))
+    for low, high in edges:
+        refresh(connection, low, high)
+
+
+def _within(column, low, high) -> list:
+    return [c for c in ((column >= low) if low else None, (column <= high) if high else None) if c is not None]
+
+
 # --- Reading a period ------------------------------------------------------------------------------------
 
 

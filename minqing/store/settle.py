@@ -14,13 +14,29 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
-from minqing.store.tables import case_durations, tallies, tally_events
+from minqing.store.tables import (
+    case_durations,
+    duration_buckets,
+    duration_hours,
+    tallies,
+    tally_days,
+    tally_events,
+    tally_months,
+)
 
 TALLY_KEY = ("metric", "kind", "community", "category", "day")
 DURATION_KEY = ("submission_id", "event")
 DURATION_VALUES = ("kind", "community", "category", "day", "seconds")
 _TYPES = {"metric": "varchar", "kind": "varchar", "community": "varchar", "category": "varchar", "day": "date",
-          "value": "float8", "submission_id": "varchar", "event": "varchar", "seconds": "float8"}
+          "value": "float8", "submission_id": "varchar", "event": "varchar", "seconds": "float8",
+          "month": "varchar", "hour": "int4", "bucket": "int4", "count": "int4"}
+# Each table a recount writes: (table, key, values).
+_TABLES = {"tallies": (tallies, TALLY_KEY, ("value",)),
+           "case_durations": (case_durations, DURATION_KEY, DURATION_VALUES),
+           "tally_months": (tally_months, ("metric", "kind", "community", "category", "month"), ("value",)),
+           "tally_days": (tally_days, ("metric", "kind", "day"), ("value",)),
+           "duration_hours": (duration_hours, ("kind", "event", "month", "hour"), ("count",)),
+           "duration_buckets": (duration_buckets, ("kind", "event", "bucket", "month"), ("count",))}
 
 
 def among(connection: Connection, column, ids: list[str]):
@@ -51,8 +67,7 @@ def _postgresql_delete(table, key):
 
 @functools.cache
 def _statement(dialect: str, table_name: str, what: str):
-    table, key, values = {"tallies": (tallies, TALLY_KEY, ("value",)),
-                          "case_durations": (case_durations, DURATION_KEY, DURATION_VALUES)}[table_name]
+    table, key, values = _TABLES[table_name]
     if dialect == "postgresql":
         return _postgresql_delete(table, key) if what == "delete" else _postgresql_upsert(table, key, values,
                                                                                             what == "add")
@@ -111,6 +126,20 @@ def settle_durations(connection: Connection, durations: dict, since: date | None
     changed = [(*key, *values) for key, values in durations.items() if stored.get(key) != values]
     _execute(connection, "case_durations", "delete", DURATION_KEY, gone)
     _execute(connection, "case_durations", "set", (*DURATION_KEY, *DURATION_VALUES), changed)
+    return len(gone) + len(changed)
+
+
+def settle_rows(connection: Connection, table_name: str, expected: dict, *where) -> int:
+    """Make the rows of a one-value table (a rollup) that match `where` exactly `expected` ({key: value});
+    a stored value within rounding of the expected one is left. Returns how many rows were written."""
+    table, key, (value,) = _TABLES[table_name]
+    stored = {tuple(row[:-1]): row[-1] for row in connection.execute(
+        select(*(table.c[k] for k in key), table.c[value]).where(*where)).all()}
+    gone = [k for k in stored if k not in expected]
+    changed = [(*k, v) for k, v in expected.items()
+               if k not in stored or abs(stored[k] - v) > 1e-9 * max(1.0, abs(v))]
+    _execute(connection, table_name, "delete", key, gone)
+    _execute(connection, table_name, "set", (*key, value), changed)
     return len(gone) + len(changed)
 
 
