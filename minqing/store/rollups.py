@@ -160,17 +160,13 @@ def settle(connection: Connection, sums: dict, durations: dict, since: date | No
             bucket = bucket_of(seconds)
             hours[(kind, event, month, bucket // BUCKETS_PER_HOUR)] += 1
             buckets[(kind, event, bucket, month)] += 1
-    rows.settle_rows(connection, "tally_days", days, *_within(tally_days.c.day, since, until))
+    rows.settle_rows(connection, "tally_days", days, *rows.during(tally_days.c.day, since, until))
     if first is None or last is None or first <= last:
         rows.settle_rows(connection, "tally_months", months, _in_months(tally_months.c.month, (first, last)))
         rows.settle_rows(connection, "duration_hours", hours, _in_months(duration_hours.c.month, (first, last)))
         rows.settle_rows(connection, "duration_buckets", buckets, _in_months(duration_buckets.c.month, (first, last)))
     for low, high in edges:
         refresh(connection, low, high)
-
-
-def _within(column, low, high) -> list:
-    return [c for c in ((column >= low) if low else None, (column <= high) if high else None) if c is not None]
 
 
 # --- Reading a period ------------------------------------------------------------------------------------

@@ -102,14 +102,15 @@ def add_durations(connection: Connection, durations: dict) -> None:
              [(*k, *v) for k, v in durations.items()])
 
 
-def _during(column, since: date | None, until: date | None) -> list:
+def during(column, since: date | None, until: date | None) -> list:
+    """The conditions that `column` (a day) falls in [since, until], either end open when None."""
     return [c for c in ((column >= since) if since else None, (column <= until) if until else None) if c is not None]
 
 
 def settle_tallies(connection: Connection, sums: dict, since: date | None, until: date | None) -> int:
     """Make the tallies of the days [since, until] exactly `sums`; returns how many rows were written."""
     stored = {tuple(row[:5]): row[5] for row in connection.execute(
-        select(*(tallies.c[k] for k in TALLY_KEY), tallies.c.value).where(*_during(tallies.c.day, since, until))).all()}
+        select(*(tallies.c[k] for k in TALLY_KEY), tallies.c.value).where(*during(tallies.c.day, since, until))).all()}
     gone = [key for key in stored if key not in sums]
     changed = [(*key, value) for key, value in sums.items() if stored.get(key) != value]
     _execute(connection, "tallies", "delete", TALLY_KEY, gone)
@@ -121,7 +122,7 @@ def settle_durations(connection: Connection, durations: dict, since: date | None
     """Make the case durations of the days [since, until] exactly `durations`; returns the rows written."""
     stored = {tuple(row[:2]): tuple(row[2:]) for row in connection.execute(
         select(*(case_durations.c[k] for k in (*DURATION_KEY, *DURATION_VALUES)))
-        .where(*_during(case_durations.c.day, since, until))).all()}
+        .where(*during(case_durations.c.day, since, until))).all()}
     gone = [key for key in stored if key not in durations]
     changed = [(*key, *values) for key, values in durations.items() if stored.get(key) != values]
     _execute(connection, "case_durations", "delete", DURATION_KEY, gone)
