@@ -13,12 +13,12 @@ log = logging.getLogger("minqing.workers")
 
 def build(settings: Settings, *, broker=None, directory=None):
     """A runtime with its broker (our middleware added) and the actors declared on it."""
-    from workers import actors, notifications, residents, sign_in  # noqa: F401 - importing them registers their actors
-    from workers.brokers import make_broker
-    from workers.registry import bind
     from dramatiq.middleware import CurrentMessage
 
+    from workers import actors, notifications, residents, sign_in  # noqa: F401 - importing them registers their actors
+    from workers.brokers import make_broker
     from workers.middleware import DeadLetters
+    from workers.registry import bind
     from workers.runtime import Runtime
 
     broker = broker or make_broker(settings)
@@ -37,11 +37,20 @@ def run_worker(settings: Settings, *, threads: int | None = None) -> int:
 
     block_stop_signals()
     runtime = build(settings)
-    worker = dramatiq.Worker(runtime.broker, worker_threads=threads or settings.worker_threads, worker_timeout=100)
-    worker.start()
+    worker = start_worker(runtime, threads or settings.worker_threads)
     log.info("worker started: %s threads on %s", worker.worker_threads, redacted_url(settings.broker_url))
     wait_for_stop()
     log.info("worker stopping")
     worker.stop(timeout=30_000)
     runtime.broker.close()
     return 0
+
+
+def start_worker(runtime, threads: int) -> dramatiq.Worker:
+    """A started Dramatiq Worker over the runtime's broker, its log lines free of messages' arguments."""
+    from workers.log_privacy import hide_message_arguments
+
+    hide_message_arguments(runtime.broker)
+    worker = dramatiq.Worker(runtime.broker, worker_threads=threads, worker_timeout=100)
+    worker.start()
+    return worker
