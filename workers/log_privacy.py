@@ -13,13 +13,16 @@ from dramatiq.broker import MessageProxy
 
 class MessagesById(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(a, (Message, MessageProxy)) for a in record.args):
-            record.args = tuple(named(a) if isinstance(a, (Message, MessageProxy)) else a for a in record.args)
+        if isinstance(record.args, tuple):
+            record.args = tuple(named(a) for a in record.args)
         return True
 
 
-def named(message) -> str:
-    return f"{message.actor_name}(message {message.message_id})"
+def named(value):
+    """A message as `actor(message <id>)`; anything else as it is."""
+    if isinstance(value, (Message, MessageProxy)):
+        return f"{value.actor_name}(message {value.message_id})"
+    return value
 
 
 def hide_message_arguments(broker) -> None:
