@@ -173,3 +173,29 @@ def test_0016_finds_a_months_logged_sessions_through_the_held_at_index(database_
         assert "ix_submissions_held_at" in plan, plan
     finally:
         engine.dispose()
+
+
+def test_0017_finds_whether_a_round_began_before_a_period_through_the_round_index(database_url):
+    from datetime import datetime, timezone
+
+    from minqing.store import patrol_counts
+    from minqing.store.tables import submissions
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0016")
+        upgrade(engine, "0017")
+        assert current_revision(engine) == "0017"
+        held = patrol_counts.patrol_round(engine.dialect.name)
+        query = sa.select(held).where(held.in_(["round-1", "round-2"]),
+                                      submissions.c.submitted_at < datetime(2026, 3, 1, tzinfo=timezone.utc))
+        with engine.connect() as c:
+            sql = str(query.compile(c, compile_kwargs={"literal_binds": True, "render_postcompile": True}))
+            if engine.dialect.name == "postgresql":
+                c.exec_driver_sql("SET enable_seqscan = off")  # an empty table: show that the index fits
+                plan = "\n".join(c.execute(sa.text("EXPLAIN " + sql)).scalars())
+            else:
+                plan = "\n".join(str(row[-1]) for row in c.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+        assert "ix_submissions_patrol_round" in plan, plan
+    finally:
+        engine.dispose()

@@ -197,3 +197,32 @@ def test_a_months_recount_mends_its_rollups_from_its_own_sums(store, clock):
     with store.begin() as c:
         counts.rebuild_tallies(c, date(2026, 7, 1), date(2026, 7, 31))
     assert counted(store) == live
+
+
+def test_a_patrol_round_across_a_month_end_is_counted_once_on_its_first_findings_day(store, clock):
+    # Rounds of three findings a day apart, the first ones on a month's last days: a month's recount sees
+    # only its own findings of such a round, and must leave the round to the month of its first one.
+    with store.begin() as c:
+        for n, day in enumerate((date(2026, 5, 30), date(2026, 6, 29), date(2026, 7, 31))):
+            for k in range(3):
+                clock.at = datetime.combine(day + timedelta(days=k), datetime.min.time(), timezone.utc) \
+                    + timedelta(hours=2)
+                data = {"community": "jiangling", "category": "fire_safety", "description": "消防通道被占用",
+                        "location": {"address": "江陵路1号"},
+                        "patrol": {"volunteer_id": "v1", "team": "东队", "round": f"round-{n}"}}
+                row = changes.store_submission(c, {
+                    "id": str(uuid.uuid4()), "receipt": f"P{n}{k:06d}", "kind": "hazard", "data": data,
+                    "submitted_at": clock.at.isoformat()}, due_at=None)
+                counts.count_submission(c, row)
+    live = counted(store)
+    rounds = [r for r in snapshot(store)[0] if r[0] == "patrol_rounds"]
+    assert [(r[4], r[5]) for r in rounds] == [(date(2026, 5, 30), 1), (date(2026, 6, 29), 1), (date(2026, 7, 31), 1)]
+    with store.connect() as c:
+        months = recount.periods(c, None, None)
+    for since, until in months:
+        with store.begin() as c:
+            counts.rebuild_tallies(c, since, until)
+    assert counted(store) == live
+    with store.begin() as c:
+        counts.rebuild_tallies(c)
+    assert counted(store) == live

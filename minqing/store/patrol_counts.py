@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, delete, literal_column, select
 from sqlalchemy.engine import Connection
 
 from minqing.domain import patrol
@@ -92,7 +92,7 @@ def _month_after(month: str) -> date:
     return date(year + number // 12, number % 12 + 1, 1)
 
 
-def _during(column, start, end) -> list:
+def during(column, start, end) -> list:
     return [clause for clause in ((column >= start) if start else None, (column < end) if end else None)
             if clause is not None]
 
@@ -100,7 +100,7 @@ def _during(column, start, end) -> list:
 def _findings(connection: Connection, start, end, increments: list) -> None:
     """The period's findings, and each round whose first finding is one of them."""
     found = connection.execute(select(submissions.c.payload, submissions.c.submitted_at)
-                               .where(submissions.c.kind == "hazard", *_during(submissions.c.submitted_at, start, end))
+                               .where(submissions.c.kind == "hazard", *during(submissions.c.submitted_at, start, end))
                                .order_by(submissions.c.submitted_at, submissions.c.id),
                                execution_options={"stream_results": True, "yield_per": 2000})
     first: dict = {}
@@ -111,16 +111,28 @@ def _findings(connection: Connection, start, end, increments: list) -> None:
         patrol_round = row.payload["patrol"].get("round")
         if patrol_round and patrol_round not in first:
             first[patrol_round] = row
-    if start and first:
-        held = submissions.c.payload[("patrol", "round")].as_string()
-        rounds = list(first)
-        for part in range(0, len(rounds), 500):
-            for earlier in connection.execute(select(held).where(
-                    submissions.c.kind == "hazard", submissions.c.submitted_at < start,
-                    held.in_(rounds[part:part + 500]))).scalars():
-                first.pop(earlier, None)
+    if start:
+        for earlier in rounds_before(connection, list(first), start):
+            first.pop(earlier, None)
     for row in first.values():
         increments += patrol.round_increments(row.payload, row.submitted_at)
+
+
+def patrol_round(dialect: str):
+    """A finding's round (text, null for a resident's report), written as its index is (migration 0017)."""
+    if dialect == "postgresql":
+        return literal_column("(submissions.payload -> 'patrol' ->> 'round')", String)
+    return literal_column("json_extract(submissions.payload, '$.patrol.round')", String)
+
+
+def rounds_before(connection: Connection, rounds: list[str], start: datetime) -> set[str]:
+    """Those of `rounds` with a finding filed before `start`: rounds counted before it, not from it."""
+    held = patrol_round(connection.dialect.name)
+    found = set()
+    for part in _parts(rounds, 500):
+        found.update(connection.execute(select(held).where(
+            held.in_(part), submissions.c.submitted_at < start)).scalars())
+    return found
 
 
 def _resolutions(connection: Connection, start, end, increments: list) -> None:
@@ -129,7 +141,7 @@ def _resolutions(connection: Connection, start, end, increments: list) -> None:
                              .join(submissions, submissions.c.id == status_history.c.submission_id)
                              .where(submissions.c.kind == "hazard", _patrol.isnot(None),
                                     status_history.c.status == "resolved",
-                                    *_during(status_history.c.at, start, end))).scalars().all()
+                                    *during(status_history.c.at, start, end))).scalars().all()
     for part in _parts(ids):
         payloads = dict(connection.execute(select(submissions.c.id, submissions.c.payload)
                                            .where(submissions.c.id.in_(part))).all())
@@ -151,7 +163,7 @@ def _checks(connection: Connection, start, end, increments: list) -> None:
     """Each volunteer's check of a case (once per case and round) first made in the period."""
     check = status_history.c.details["check"].as_string()
     ids = connection.execute(select(status_history.c.submission_id).distinct().where(
-        check.isnot(None), *_during(status_history.c.at, start, end))).scalars().all()
+        check.isnot(None), *during(status_history.c.at, start, end))).scalars().all()
     for part in _parts(ids):
         seen = set()
         for step in connection.execute(

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from minqing.domain.replay import replay, within
 from minqing.domain.tallies import office_day, round_increments
 from minqing.store import patrol_counts, rollups, settle
-from minqing.store.base import insert_ignoring_known, now
+from minqing.store.base import insert_all_ignoring_known, now
 from minqing.store.cases import _office_midnight
 from minqing.store.tables import case_durations, feedback, status_history, submissions, tallies, tally_events
 
@@ -95,6 +95,7 @@ def rebuild_period(connection: Connection, since: date | None = None, until: dat
             durations.clear()
         if progress:
             progress(len(batch))
+    _count_rounds(connection, since, until, at, sums)
     if whole:
         settle.add_tallies(connection, sums)
         settle.add_durations(connection, durations)
@@ -133,30 +134,38 @@ def _recount(connection: Connection, ids: list[str], since, until, at: datetime,
             if duration and within(duration["day"], since, until):
                 durations[(case.id, counted.event)] = (duration["kind"], duration["community"], duration["category"],
                                                        duration["day"], duration["seconds"])
-    _count_rounds(connection, found, since, until, at, sums)
     return len(found)
 
 
-def _count_rounds(connection: Connection, found, since, until, at: datetime, sums) -> None:
+def _count_rounds(connection: Connection, since, until, at: datetime, sums: dict) -> None:
     """Patrol rounds, counted as live: once per round (its tally_events key is the round, not a case), on the
-    day of its first finding seen. A round whose first finding of this batch falls in the period is counted
-    again here: its key from before is dropped first, since the period's tallies were."""
+    day of its first finding. A period counts the rounds whose first finding it holds: read apart from the
+    batches of cases, since a round's findings may lie in several batches and on both sides of the period's
+    edges. Their keys from before are dropped first, since the period's tallies were."""
+    start = _office_midnight(since) if since else None
+    end = _office_midnight(until) + timedelta(days=1) if until else None
+    held = patrol_counts.patrol_round(connection.dialect.name)
+    findings = connection.execute(
+        select(held.label("round"), submissions.c.kind, submissions.c.payload, submissions.c.submitted_at)
+        .where(held.isnot(None), *patrol_counts.during(submissions.c.submitted_at, start, end))
+        .order_by(submissions.c.submitted_at, submissions.c.id),
+        execution_options={"stream_results": True, "yield_per": 2000})
     first: dict = {}
-    for case in sorted(found, key=lambda c: (c.submitted_at, c.id)):
-        patrol_round = (case.payload.get("patrol") or {}).get("round")
-        if patrol_round and patrol_round not in first:
-            first[patrol_round] = case
-    for patrol_round, case in first.items():
-        increments = round_increments(case.kind, case.payload, case.submitted_at)
-        if not all(within(i.day, since, until) for i in increments):
-            continue
-        key = (tally_events.c.submission_id == patrol_round) & (tally_events.c.event == "patrol-round")
-        if since is not None or until is not None:
-            connection.execute(delete(tally_events).where(key))
-        if not insert_ignoring_known(connection, tally_events,
-                                     dict(submission_id=patrol_round, event="patrol-round", at=at)):
-            continue  # counted already, from an earlier batch of this recount
-        for i in increments:
+    for row in findings:
+        first.setdefault(row.round, row)
+    if start is not None:
+        for earlier in patrol_counts.rounds_before(connection, list(first), start):
+            del first[earlier]
+    rounds = list(first)
+    if since is not None or until is not None:
+        for part in range(0, len(rounds), BATCH):
+            connection.execute(delete(tally_events).where(tally_events.c.event == "patrol-round",
+                                                          tally_events.c.submission_id.in_(rounds[part:part + BATCH])))
+    for part in range(0, len(rounds), BATCH):
+        insert_all_ignoring_known(connection, tally_events, [
+            dict(submission_id=r, event="patrol-round", at=at) for r in rounds[part:part + BATCH]])
+    for row in first.values():
+        for i in round_increments(row.kind, row.payload, row.submitted_at):
             sums[(i.metric, i.kind, i.community, i.category, i.day)] += i.value
 
 
