@@ -161,9 +161,9 @@ def last_change(connection: Connection) -> datetime | None:
 def summary(connection: Connection, *, since: date | None = None, until: date | None = None) -> dict:
     """The public tallies for a period (`summarise` + rates + `summarise_months`), as the API answers.
 
-    Summed over the rollups (whole months, and the days of a partial month at either end) in two reads: by
-    (metric, kind, community, category), from which totals and both breakdowns are added up here, and by
-    (kind, month, metric); so what is read is the size of the answer (the directory's communities and
+    Summed over the rollups (whole months, and the days of a partial month at either end) by (metric, kind,
+    community, category), from which totals and both breakdowns are added up here, and by (kind, month,
+    metric), both in one read on PostgreSQL; so what is read is the size of the answer (the directory's communities and
     categories, the period's days and months), never the number of cases."""
 
     def numbers(sums: dict) -> dict:
@@ -178,15 +178,17 @@ def summary(connection: Connection, *, since: date | None = None, until: date | 
     totals: dict = defaultdict(float)
     communities: dict = defaultdict(float)
     categories: dict = defaultdict(float)
-    for r in rollups.grouped(connection, ["metric", "kind", "community", "category"], since, until):
-        totals[(r.kind, r.metric)] += r.value
-        if r.community:
-            communities[(r.community, r.kind, r.metric)] += r.value
-        categories[(r.kind, r.category, r.metric)] += r.value
+    detailed, monthly = rollups.grouped_sets(
+        connection, [("metric", "kind", "community", "category"), ("kind", "month", "metric")], since, until)
+    for (metric, kind, community, category), value in detailed.items():
+        totals[(kind, metric)] += value
+        if community:
+            communities[(community, kind, metric)] += value
+        categories[(kind, category, metric)] += value
     by_day: dict = {}
     # The largest part of the answer (a number per day, kind and metric): built from plain tuples.
-    for day, kind, metric, value in rollups.daily(connection, since, until):
-        by_day.setdefault(day, {}).setdefault(kind, {})[metric] = _number(value)
+    for day, kind, metrics, values in rollups.daily(connection, since, until):
+        by_day.setdefault(day, {})[kind] = {metric: _number(value) for metric, value in zip(metrics, values)}
     found = {
         "totals": numbers(totals),
         "by_community": numbers(communities),
@@ -194,8 +196,8 @@ def summary(connection: Connection, *, since: date | None = None, until: date | 
         "by_day": {day: by_day[day] for day in sorted(by_day)},
     }
     found["rates"] = {kind: derived(metrics) for kind, metrics in found["totals"].items()}
-    months = [SimpleNamespace(kind=r.kind, metric=r.metric, day=date.fromisoformat(r.month + "-01"), value=r.value)
-              for r in rollups.grouped(connection, ["kind", "month", "metric"], since, until)]
+    months = [SimpleNamespace(kind=kind, metric=metric, day=date.fromisoformat(month + "-01"), value=value)
+              for (kind, month, metric), value in monthly.items()]
     found["by_month"] = summarise_months(months, medians=median_seconds(connection, since=since, until=until))
     return found
 

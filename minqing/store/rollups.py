@@ -17,9 +17,11 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     select,
     text,
     true,
+    tuple_,
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -76,7 +78,10 @@ def add(connection: Connection, sums: dict, durations: list[dict]) -> None:
 
 def _month_of(column, dialect: str):
     # SQLite keeps a date as its ISO text: the first seven characters are the month.
-    return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.substr(column, 1, 7)
+    # The format a literal, not a parameter: a GROUPING SETS read names the expression twice, and two
+    # parameters would be two expressions to PostgreSQL.
+    return (func.to_char(column, literal_column("'YYYY-MM'")) if dialect == "postgresql"
+            else func.substr(column, 1, 7))
 
 
 def _bucket_sql(column, dialect: str):
@@ -220,19 +225,57 @@ def grouped(connection: Connection, names: list[str], since: date | None, until:
     return [SimpleNamespace(**dict(zip(names, key)), value=value) for key, value in sums.items()]
 
 
+def grouped_sets(connection: Connection, sets: list[tuple[str, ...]], since: date | None,
+                 until: date | None) -> list[dict]:
+    """Tallies summed by each of `sets` (tuples of metric, kind, community, category, month) for [since,
+    until], as one {key: value} per set. On PostgreSQL the rollups are read once for all of them (GROUPING
+    SETS): each grouping of `grouped` was a scan of the period's months of its own."""
+    if connection.dialect.name != "postgresql":
+        return [{tuple(getattr(r, n) for n in names): r.value for r in grouped(connection, list(names), since, until)}
+                for names in sets]
+    months, edges = split(since, until)
+    every = list(dict.fromkeys(n for names in sets for n in names))
+    # grouping() of every column: a bit per column, the first the highest, set for those summed over.
+    which = {sum(1 << (len(every) - 1 - k) for k, n in enumerate(every) if n not in names): n
+             for n, names in enumerate(sets)}
+    picks = [[every.index(name) for name in names] for names in sets]
+    found: list[dict] = [defaultdict(float) for _ in sets]
+
+    def read(columns: dict, value, *where) -> None:
+        chosen = [columns[n] for n in every]
+        query = select(func.grouping(*chosen), *chosen, func.sum(value)).where(*where).group_by(
+            func.grouping_sets(*[tuple_(*[columns[n] for n in names]) for names in sets]))
+        for flag, *key, summed in connection.execute(query).all():
+            n = which[flag]
+            found[n][tuple(key[k] for k in picks[n])] += summed
+
+    m = tally_months.c
+    read({n: m[n] for n in every}, m.value, _in_months(m.month, months))
+    t = tallies.c
+    columns = {n: _month_of(t.day, "postgresql") if n == "month" else t[n] for n in every}
+    for low, high in edges:
+        read(columns, t.value, t.day >= low, t.day <= high)
+    return found
+
+
 def daily(connection: Connection, since: date | None, until: date | None) -> list:
     """The tallies summed by day over communities and categories, for [since, until]: (day "YYYY-MM-DD",
-    kind, metric, value) tuples."""
+    kind, metrics, values) tuples, one per day and kind, the metrics and their values in two lists."""
     d = tally_days.c
+    where = [*([d.day >= since] if since else []), *([d.day <= until] if until else [])]
     # The day as ISO text from the database: the largest part of the answer is keyed by it, so no date objects
-    # are made and formatted back, row by row.
-    day = func.to_char(d.day, "YYYY-MM-DD") if connection.dialect.name == "postgresql" else type_coerce(d.day, String)
-    query = select(day, d.kind, d.metric, d.value)
-    if since:
-        query = query.where(d.day >= since)
-    if until:
-        query = query.where(d.day <= until)
-    return connection.execute(query).all()
+    # are made and formatted back, row by row. PostgreSQL sends a day's metrics of a kind as two arrays: a
+    # year's 13,000 rows as 1,000, and a third less of the read.
+    if connection.dialect.name == "postgresql":
+        return connection.execute(select(func.to_char(d.day, "YYYY-MM-DD"), d.kind, func.array_agg(d.metric),
+                                         func.array_agg(d.value)).where(*where).group_by(d.day, d.kind)).all()
+    found: dict = {}
+    for day, kind, metric, value in connection.execute(select(type_coerce(d.day, String), d.kind, d.metric, d.value)
+                                                       .where(*where)).all():
+        metrics, values = found.setdefault((day, kind), ([], []))
+        metrics.append(metric)
+        values.append(value)
+    return [(day, kind, metrics, values) for (day, kind), (metrics, values) in found.items()]
 
 
 def medians(connection: Connection, since: date | None, until: date | None, by_month: bool = True) -> dict:
@@ -333,5 +376,6 @@ def _buckets_within(connection: Connection, ranges: list[tuple], one_month: bool
     statement = _BUCKETS_WITHIN[(dialect, one_month)]
     if dialect == "postgresql":
         names = ("n", "kind", "event", "low", "high", "first", "past")
-        return connection.execute(statement, {name: [r[i] for r in ranges] for i, name in enumerate(names)})
-    return connection.execute(statement, {"ranges": json.dumps(ranges)})
+        # Fetched at once: a year's medians are some thousands of buckets, and row by row was a seventh of a read.
+        return connection.execute(statement, {name: [r[i] for r in ranges] for i, name in enumerate(names)}).all()
+    return connection.execute(statement, {"ranges": json.dumps(ranges)}).all()
