@@ -4,8 +4,8 @@ recount can replay cases a batch at a time without a query per event."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from minqing.domain import workflow
 from minqing.domain.tallies import (
@@ -20,8 +20,7 @@ from minqing.domain.tallies import (
 )
 
 
-@dataclass(frozen=True)
-class Counted:
+class Counted(NamedTuple):
     """One counted event: its `tally_events` key, its increments and, for a timed event, its duration row."""
     event: str
     at: datetime
