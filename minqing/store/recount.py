@@ -127,7 +127,7 @@ def _recount(connection: Connection, ids: list[str], since, until, at: datetime,
         for counted in replay(case, history[case.id], given.get(case.id), at):
             kept = [i for i in counted.increments if within(i.day, since, until)]
             for i in kept:
-                sums[(i.metric, i.kind, i.community, i.category, i.day)] += i.value
+                sums[i[:5]] += i.value  # (metric, kind, community, category, day): the tally's key
             if kept or within(office_day(counted.at), since, until):
                 guards.append((case.id, counted.event))
             duration = counted.duration
