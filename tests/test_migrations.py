@@ -153,6 +153,17 @@ def test_0016_indexes_the_buckets_by_month_and_the_durations_by_day_with_what_is
         engine.dispose()
 
 
+def plan_of(engine, query) -> str:
+    """The database's plan of `query`, as text; on PostgreSQL with sequential scans off, since the tables
+    here are empty and a scan would always win: what is shown is that the index fits."""
+    with engine.connect() as c:
+        sql = str(query.compile(c, compile_kwargs={"literal_binds": True, "render_postcompile": True}))
+        if engine.dialect.name == "postgresql":
+            c.exec_driver_sql("SET enable_seqscan = off")
+            return "\n".join(c.execute(sa.text("EXPLAIN " + sql)).scalars())
+        return "\n".join(str(row[-1]) for row in c.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+
+
 def test_0016_finds_a_months_logged_sessions_through_the_held_at_index(database_url):
     from datetime import date
 
@@ -162,14 +173,7 @@ def test_0016_finds_a_months_logged_sessions_through_the_held_at_index(database_
     try:
         upgrade(engine, "head")
         query = recount.candidates(date(2026, 3, 1), date(2026, 3, 31), engine.dialect.name)
-        with engine.connect() as c:
-            if engine.dialect.name == "postgresql":
-                c.exec_driver_sql("SET enable_seqscan = off")  # an empty table: show that the index fits
-                plan = "\n".join(c.execute(sa.text("EXPLAIN " + str(query.compile(c, compile_kwargs={
-                    "literal_binds": True})))).scalars())
-            else:
-                plan = "\n".join(str(row[-1]) for row in c.execute(sa.text("EXPLAIN QUERY PLAN " + str(
-                    query.compile(c, compile_kwargs={"literal_binds": True})))))
+        plan = plan_of(engine, query)
         assert "ix_submissions_held_at" in plan, plan
     finally:
         engine.dispose()
@@ -189,13 +193,7 @@ def test_0017_finds_whether_a_round_began_before_a_period_through_the_round_inde
         held = patrol_counts.patrol_round(engine.dialect.name)
         query = sa.select(held).where(held.in_(["round-1", "round-2"]),
                                       submissions.c.submitted_at < datetime(2026, 3, 1, tzinfo=timezone.utc))
-        with engine.connect() as c:
-            sql = str(query.compile(c, compile_kwargs={"literal_binds": True, "render_postcompile": True}))
-            if engine.dialect.name == "postgresql":
-                c.exec_driver_sql("SET enable_seqscan = off")  # an empty table: show that the index fits
-                plan = "\n".join(c.execute(sa.text("EXPLAIN " + sql)).scalars())
-            else:
-                plan = "\n".join(str(row[-1]) for row in c.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+        plan = plan_of(engine, query)
         assert "ix_submissions_patrol_round" in plan, plan
     finally:
         engine.dispose()

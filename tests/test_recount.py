@@ -93,6 +93,16 @@ def snapshot(engine):
                 sorted(tuple(r) for r in counts.duration_rows(c)))
 
 
+def rebuild_month_by_month(store) -> int:
+    """`minqing tallies --rebuild` as the command runs it: a transaction a month; how many months."""
+    with store.connect() as c:
+        months = recount.periods(c, None, None)
+    for since, until in months:
+        with store.begin() as c:
+            counts.rebuild_tallies(c, since, until)
+    return len(months)
+
+
 def test_a_whole_rebuild_gives_back_the_live_tallies(store, clock):
     live_history(store, clock)
     live = counted(store)
@@ -104,12 +114,7 @@ def test_a_whole_rebuild_gives_back_the_live_tallies(store, clock):
 def test_a_rebuild_month_by_month_gives_back_the_live_tallies(store, clock):
     live_history(store, clock)
     live = counted(store)
-    with store.connect() as c:
-        months = recount.periods(c, None, None)
-    assert len(months) >= 5
-    for since, until in months:
-        with store.begin() as c:
-            counts.rebuild_tallies(c, since, until)
+    assert rebuild_month_by_month(store) >= 5
     assert counted(store) == live
 
 
@@ -171,11 +176,7 @@ def test_team_counts_month_by_month_are_those_of_a_whole_recount(store):
         counts.rebuild_tallies(c)
     whole = team_counts(store)
     assert {r[3] for r in whole} >= {"findings", "rounds", "rectified_later", "rectified_on_site", "checks_fixed"}
-    with store.connect() as c:
-        months = recount.periods(c, None, None)
-    for since, until in months:
-        with store.begin() as c:
-            counts.rebuild_tallies(c, since, until)
+    rebuild_month_by_month(store)
     assert team_counts(store) == whole
 
 
@@ -217,11 +218,7 @@ def test_a_patrol_round_across_a_month_end_is_counted_once_on_its_first_findings
     live = counted(store)
     rounds = [r for r in snapshot(store)[0] if r[0] == "patrol_rounds"]
     assert [(r[4], r[5]) for r in rounds] == [(date(2026, 5, 30), 1), (date(2026, 6, 29), 1), (date(2026, 7, 31), 1)]
-    with store.connect() as c:
-        months = recount.periods(c, None, None)
-    for since, until in months:
-        with store.begin() as c:
-            counts.rebuild_tallies(c, since, until)
+    rebuild_month_by_month(store)
     assert counted(store) == live
     with store.begin() as c:
         counts.rebuild_tallies(c)
