@@ -157,16 +157,15 @@ def _count_rounds(connection: Connection, since, until, at: datetime, sums: dict
         for earlier in patrol_counts.rounds_before(connection, list(first), start):
             del first[earlier]
     rounds = list(first)
-    if since is not None or until is not None:
-        for part in range(0, len(rounds), BATCH):
+    for part in (rounds[n:n + BATCH] for n in range(0, len(rounds), BATCH)):
+        if since is not None or until is not None:
             connection.execute(delete(tally_events).where(tally_events.c.event == "patrol-round",
-                                                          tally_events.c.submission_id.in_(rounds[part:part + BATCH])))
-    for part in range(0, len(rounds), BATCH):
+                                                          tally_events.c.submission_id.in_(part)))
         insert_all_ignoring_known(connection, tally_events, [
-            dict(submission_id=r, event="patrol-round", at=at) for r in rounds[part:part + BATCH]])
+            dict(submission_id=r, event="patrol-round", at=at) for r in part])
     for row in first.values():
         for i in round_increments(row.kind, row.payload, row.submitted_at):
-            sums[(i.metric, i.kind, i.community, i.category, i.day)] += i.value
+            sums[i[:5]] += i.value
 
 
 def periods(connection: Connection, since: date | None, until: date | None) -> list[tuple[date, date]]:

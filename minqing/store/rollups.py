@@ -236,7 +236,7 @@ def grouped_sets(connection: Connection, sets: list[tuple[str, ...]], since: dat
     months, edges = split(since, until)
     every = list(dict.fromkeys(n for names in sets for n in names))
     # grouping() of every column: a bit per column, the first the highest, set for those summed over.
-    which = {sum(1 << (len(every) - 1 - k) for k, n in enumerate(every) if n not in names): n
+    which = {sum(1 << (len(every) - 1 - k) for k, name in enumerate(every) if name not in names): n
              for n, names in enumerate(sets)}
     picks = [[every.index(name) for name in names] for names in sets]
     found: list[dict] = [defaultdict(float) for _ in sets]
