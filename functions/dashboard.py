@@ -26,14 +26,16 @@ def dashboard():
     from minqing import charts
     from minqing.outcomes import CHARTED, HEADLINES, RATES, WANTED, months_of_year, outcomes, shown
     from minqing.store import counts
+    from minqing.store.base import read_alongside
 
     since, until = date(year, 1, 1), date(year, 12, 31)
 
     def make() -> str:
+        # The medians read alongside the sums, each on a connection of its own.
+        medians = read_alongside(svc.engine, counts.median_seconds, since=since, until=until, by_month=False)
         with svc.engine.connect() as connection:
             rows = counts.outcome_rows(connection, WANTED, since=since, until=until)
-            medians = counts.median_seconds(connection, since=since, until=until, by_month=False)
-        figures = outcomes(rows, months=months_of_year(year), medians=medians)
+        figures = outcomes(rows, months=months_of_year(year), medians=medians.result())
         en = lang == "en"
         names = {key: (en_name if en else zh) for key, _, _, zh, en_name in HEADLINES}
         communities = svc.directory.communities

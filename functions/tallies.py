@@ -47,7 +47,7 @@ def tallies():
 
     def make() -> str:
         with svc.engine.connect() as connection:
-            found = counts.summary(connection, since=since, until=until)
+            found = counts.summary(connection, since=since, until=until, alongside=svc.engine)
         street = svc.directory.street
         body = {"street": {"code": street.code, "name": {"zh": street.name.zh, "en": street.name.en}},
                 "from": since.isoformat(), "to": until and until.isoformat(), **found}

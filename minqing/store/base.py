@@ -1,12 +1,15 @@
-"""The primitives every query builds on: the clock, inserts that ignore a known key, the locked case row."""
+"""The primitives every query builds on: the clock, inserts that ignore a known key, the locked case row,
+a read run alongside another."""
 
 from __future__ import annotations
 
 import functools
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from minqing.store.tables import submissions
 
@@ -57,3 +60,22 @@ def locked_submission(connection: Connection, submission_id: str):
     if row is None:
         raise LookupError(submission_id)
     return row
+
+
+_readers: dict[int, ThreadPoolExecutor] = {}
+
+
+def read_alongside(engine: Engine, read, *args, **kwargs) -> Future:
+    """`read(connection, *args, **kwargs)` on a connection of its own, in a thread: the database runs it while
+    the caller's thread works through the rows of its own statements (a public count's medians beside its
+    sums). It sees what is committed, so it is not for a caller's own uncommitted writes."""
+    # A pool per process: a forked web worker has none of its parent's threads.
+    pool = _readers.get(os.getpid())
+    if pool is None:
+        pool = _readers[os.getpid()] = ThreadPoolExecutor(max_workers=4, thread_name_prefix="minqing-read")
+
+    def run():
+        with engine.connect() as connection:
+            return read(connection, *args, **kwargs)
+
+    return pool.submit(run)

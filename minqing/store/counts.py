@@ -12,7 +12,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from minqing.domain.tallies import (
     _number,
@@ -158,13 +158,18 @@ def last_change(connection: Connection) -> datetime | None:
     return connection.execute(select(func.max(tally_events.c.at))).scalar()
 
 
-def summary(connection: Connection, *, since: date | None = None, until: date | None = None) -> dict:
+def summary(connection: Connection, *, since: date | None = None, until: date | None = None,
+            alongside: Engine | None = None) -> dict:
     """The public tallies for a period (`summarise` + rates + `summarise_months`), as the API answers.
 
     Summed over the rollups (whole months, and the days of a partial month at either end) by (metric, kind,
     community, category), from which totals and both breakdowns are added up here, and by (kind, month,
     metric), both in one read on PostgreSQL; so what is read is the size of the answer (the directory's communities and
-    categories, the period's days and months), never the number of cases."""
+    categories, the period's days and months), never the number of cases.
+
+    `alongside`, if given, is the engine on which the medians are read in a thread of their own, while this
+    one sums the rest: for a reader that holds no uncommitted writes."""
+    later = base.read_alongside(alongside, median_seconds, since=since, until=until) if alongside else None
 
     def numbers(sums: dict) -> dict:
         found: dict = {}
@@ -198,7 +203,8 @@ def summary(connection: Connection, *, since: date | None = None, until: date | 
     found["rates"] = {kind: derived(metrics) for kind, metrics in found["totals"].items()}
     months = [SimpleNamespace(kind=kind, metric=metric, day=date.fromisoformat(month + "-01"), value=value)
               for (kind, month, metric), value in monthly.items()]
-    found["by_month"] = summarise_months(months, medians=median_seconds(connection, since=since, until=until))
+    medians = later.result() if later else median_seconds(connection, since=since, until=until)
+    found["by_month"] = summarise_months(months, medians=medians)
     return found
 
 
