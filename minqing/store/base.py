@@ -68,14 +68,24 @@ _readers: dict[int, ThreadPoolExecutor] = {}
 def read_alongside(engine: Engine, read, *args, **kwargs) -> Future:
     """`read(connection, *args, **kwargs)` on a connection of its own, in a thread: the database runs it while
     the caller's thread works through the rows of its own statements (a public count's medians beside its
-    sums). It sees what is committed, so it is not for a caller's own uncommitted writes."""
-    # A pool per process: a forked web worker has none of its parent's threads.
-    pool = _readers.get(os.getpid())
-    if pool is None:
-        pool = _readers[os.getpid()] = ThreadPoolExecutor(max_workers=4, thread_name_prefix="minqing-read")
+    sums). It sees what is committed, so it is not for a caller's own uncommitted writes.
+
+    On SQLite it is read at once, in the caller's thread: the database works in this process, and a thread
+    only shared its cores (measured at 100,000 cases: no faster, some calls slower)."""
 
     def run():
         with engine.connect() as connection:
             return read(connection, *args, **kwargs)
 
+    if engine.dialect.name != "postgresql":
+        done: Future = Future()
+        try:
+            done.set_result(run())
+        except Exception as e:
+            done.set_exception(e)
+        return done
+    # A pool per process: a forked web worker has none of its parent's threads.
+    pool = _readers.get(os.getpid())
+    if pool is None:
+        pool = _readers[os.getpid()] = ThreadPoolExecutor(max_workers=4, thread_name_prefix="minqing-read")
     return pool.submit(run)
