@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minqing.domain.tallies import derived, median, month_of
+from minqing.domain.tallies import _number, derived, median, month_of
 
 # The headline figures, in the order the annual report gives them: (key, kind, metric, zh, en).
 HEADLINES = (
@@ -74,8 +74,17 @@ def outcomes(rows, durations=(), *, months: list[str] | None = None, medians: di
     if all_metrics.get("received"):
         rates.setdefault("nudge_rate", round(all_metrics.get("nudged", 0) / all_metrics["received"], 4))
     found.rates = {key: rates.get(key) for key, *_ in RATES}
+    # To the hundredth, as the public tallies give them: hours summed by month or by day differ in the last bit.
+    found.headline = _hundredths(found.headline)
+    for breakdown in (found.by_community, found.by_month, found.by_category):
+        for name, figures in breakdown.items():
+            breakdown[name] = _hundredths(figures)
     found.by_month = dict(sorted(found.by_month.items()))
     return found
+
+
+def _hundredths(figures: dict) -> dict:
+    return {key: _number(value) for key, value in figures.items()}
 
 
 def _add(bucket: dict, key: str, value: float) -> None:
