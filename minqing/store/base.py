@@ -62,7 +62,15 @@ def locked_submission(connection: Connection, submission_id: str):
     return row
 
 
-_readers: dict[int, ThreadPoolExecutor] = {}
+_readers: ThreadPoolExecutor | None = None
+
+
+def _forget_readers() -> None:
+    global _readers
+    _readers = None  # a forked web worker has none of its parent's threads
+
+
+os.register_at_fork(after_in_child=_forget_readers)
 
 
 def read_alongside(engine: Engine, read, *args, **kwargs) -> Future:
@@ -84,8 +92,7 @@ def read_alongside(engine: Engine, read, *args, **kwargs) -> Future:
         except Exception as e:
             done.set_exception(e)
         return done
-    # A pool per process: a forked web worker has none of its parent's threads.
-    pool = _readers.get(os.getpid())
-    if pool is None:
-        pool = _readers[os.getpid()] = ThreadPoolExecutor(max_workers=4, thread_name_prefix="minqing-read")
-    return pool.submit(run)
+    global _readers
+    if _readers is None:
+        _readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="minqing-read")
+    return _readers.submit(run)
