@@ -197,3 +197,35 @@ def test_0017_finds_whether_a_round_began_before_a_period_through_the_round_inde
         assert "ix_submissions_patrol_round" in plan, plan
     finally:
         engine.dispose()
+
+
+def test_0018_keeps_sqlites_rollups_in_key_order_with_their_rows_and_plans(database_url):
+    from datetime import date
+
+    from minqing.store import counts, rollups
+    from minqing.testing.tallies import rollup_rows
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0017")
+        with engine.begin() as c:
+            sums = {("hours", "consultation", "jiangling", "legal_advice", date(2026, 3, day)): day / 4
+                    for day in (1, 2, 31)}
+            rollups.add(c, sums, [dict(kind="hazard", event="resolved", day=date(2026, 3, 10), seconds=7217.0)])
+        with engine.connect() as c:
+            before, summary = rollup_rows(c), counts.summary(c, since=date(2026, 1, 1))
+        upgrade(engine, "0018")
+        with engine.connect() as c:
+            assert rollup_rows(c) == before
+            assert counts.summary(c, since=date(2026, 1, 1)) == summary
+            if engine.dialect.name == "sqlite":
+                made = dict(c.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all())
+                for table in ("tally_months", "tally_days", "duration_hours"):
+                    assert made[table].rstrip().endswith("WITHOUT ROWID"), made[table]
+                # Left with its rowid: the planner then reads a month's buckets by the month index.
+                assert "WITHOUT ROWID" not in made["duration_buckets"]
+                plan = plan_of(engine, sa.select(rollups.tally_months).where(rollups.tally_months.c.month >= "2026-01"))
+                assert "PRIMARY KEY" in plan, plan
+        upgrade(engine, "head")
+    finally:
+        engine.dispose()

@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+import orjson
 from sqlalchemy import (
     String,
     and_,
@@ -37,7 +38,6 @@ from minqing.domain.tallies import (
     month_of,
 )
 from minqing.store import base
-from schemas.choices import KINDS
 from minqing.store.tables import (
     case_durations,
     duration_buckets,
@@ -46,6 +46,7 @@ from minqing.store.tables import (
     tally_days,
     tally_months,
 )
+from schemas.choices import KINDS
 
 _SUMMED = {tally_months: "value", tally_days: "value", duration_hours: "count", duration_buckets: "count"}
 
@@ -269,13 +270,12 @@ def daily(connection: Connection, since: date | None, until: date | None) -> lis
     if connection.dialect.name == "postgresql":
         return connection.execute(select(func.to_char(d.day, "YYYY-MM-DD"), d.kind, func.array_agg(d.metric),
                                          func.array_agg(d.value)).where(*where).group_by(d.day, d.kind)).all()
-    found: dict = {}
-    for day, kind, metric, value in connection.execute(select(type_coerce(d.day, String), d.kind, d.metric, d.value)
-                                                       .where(*where)).all():
-        metrics, values = found.setdefault((day, kind), ([], []))
-        metrics.append(metric)
-        values.append(value)
-    return [(day, kind, metrics, values) for (day, kind), (metrics, values) in found.items()]
+    # SQLite sends them as two JSON arrays, the values written with 17 digits (its JSON functions write 15,
+    # which is not always the same double).
+    values = "[" + func.group_concat(func.printf("%!.17g", d.value)) + "]"
+    return [(day, kind, orjson.loads(metrics), orjson.loads(values)) for day, kind, metrics, values in connection.execute(
+        select(type_coerce(d.day, String), d.kind, func.json_group_array(d.metric), values).where(*where)
+        .group_by(d.day, d.kind)).all()]
 
 
 def medians(connection: Connection, since: date | None, until: date | None, by_month: bool = True) -> dict:
@@ -288,20 +288,21 @@ def medians(connection: Connection, since: date | None, until: date | None, by_m
     hours: dict = defaultdict(Counter)  # group → hour → count
     h = duration_hours.c
     # Running sums in SQL would sort a year's hour counts (14,000 rows at a million cases) by text keys
-    # first; summing them here costs less. PostgreSQL sends a month's hours of a kind and event as two arrays
-    # in one row (72 rows for a year instead of 14,000).
-    if by_month and connection.dialect.name == "postgresql":
-        query = select(h.kind, h.month, h.event, func.array_agg(h.hour), func.array_agg(h.count)).where(
+    # first; summing them here costs less. A month's hours of a kind and event come as two arrays in one row
+    # (72 rows for a year instead of 14,000): PostgreSQL's, or SQLite's JSON.
+    if by_month:
+        postgres = connection.dialect.name == "postgresql"
+        collect = func.array_agg if postgres else func.json_group_array
+        query = select(h.kind, h.month, h.event, collect(h.hour), collect(h.count)).where(
             _in_months(h.month, months)).group_by(h.kind, h.month, h.event)
         for kind, month, event, hour_list, count_list in connection.execute(query).all():
+            if not postgres:
+                hour_list, count_list = orjson.loads(hour_list), orjson.loads(count_list)
             hours[(kind, month, event)] = Counter(dict(zip(hour_list, count_list)))
     else:
-        query = select(*[h[n] for n in names], h.hour, h.count if by_month else func.sum(h.count)).where(
-            _in_months(h.month, months))
-        if not by_month:
-            query = query.group_by(h.event, h.hour)
-        for row in connection.execute(query).all():  # fetched at once: row by row was a fifth of a read
-            hours[tuple(row[:-2])][row[-2]] += row[-1]
+        query = select(h.event, h.hour, func.sum(h.count)).where(_in_months(h.month, months)).group_by(h.event, h.hour)
+        for event, hour, count in connection.execute(query).all():  # at once: row by row was a fifth of a read
+            hours[(event,)][hour] += count
     fine: dict = defaultdict(Counter)  # (group, hour) → bucket → count, for the edge days
     for group, bucket, count in _edge_buckets(connection, edges, by_month):
         hours[group][bucket // BUCKETS_PER_HOUR] += count

@@ -151,6 +151,7 @@ tally_months = Table(
     Column("community", String(32), primary_key=True),
     Column("category", String(32), primary_key=True),
     Column("value", Float, nullable=False, default=0),
+    sqlite_with_rowid=False,  # kept in key order, the value beside the key (migration 0018)
 )
 tally_days = Table(
     "tally_days",
@@ -159,6 +160,7 @@ tally_days = Table(
     Column("metric", String(32), primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("value", Float, nullable=False, default=0),
+    sqlite_with_rowid=False,
 )
 # Durations counted by the hundredth of an hour (36 s, what the answer shows: `bucket`) and by the hour
 # (`hour` = bucket // 100): a median finds its hour in the coarse counts, then its bucket within that hour.
@@ -170,6 +172,7 @@ duration_hours = Table(
     Column("event", String(32), primary_key=True),
     Column("hour", Integer, primary_key=True),
     Column("count", Integer, nullable=False, default=0),
+    sqlite_with_rowid=False,
 )
 duration_buckets = Table(
     "duration_buckets",
