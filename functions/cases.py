@@ -88,13 +88,14 @@ def act(case_id: str):
 
 
 def tell_reporter(svc, case, change, photos=()) -> None:
-    """Queue the reporter's SMS or e-mail about `change`, if they asked for it; and an after-photo's check
-    (EXIF removed) so the status page can show it. Before the commit: if the queue refuses, nothing changes."""
+    """Queue the reporter's SMS or e-mail about `change`, if they asked for it; and the check of the step's
+    photos (a copy without EXIF kept, the upload with its GPS position removed), whatever the step: the
+    status page shows a resolve step's, the console every step's. Before the commit: if the queue refuses,
+    nothing changes."""
     if change.after in workflow.REPORTER_TOLD_OF and workflow.wants_updates(case.payload):
         enqueue_or_503(svc, TELL_REPORTER, case.id, change.step)
-    if change.action == "resolve":
-        for key in photos:
-            enqueue_or_503(svc, CHECK_PHOTO, case.id, key)
+    for key in photos:
+        enqueue_or_503(svc, CHECK_PHOTO, case.id, key)
 
 
 def apply_action(connection, staff, case, body: dict, lang: str) -> None:

@@ -285,3 +285,37 @@ def test_after_the_check_no_object_in_the_bucket_holds_the_gps_position(s3_live_
 
     wait_until(lambda: stored() == [photo.staff_key])  # the original is removed just after the record
     assert gps_of(s3.get_object(Bucket=s3_server.bucket, Key=photo.staff_key)["Body"].read()) == {}
+
+
+def staff_access(live, staff_id: str) -> tuple[dict, dict]:
+    """A bearer token for the API and a console session cookie, as `minqing token create` and a redeemed
+    sign-in link make them."""
+    from minqing.store import sessions, tokens
+    from minqing.store.engine import make_engine
+
+    engine = make_engine(settings_of(live).database_url)
+    try:
+        with engine.begin() as connection:
+            token = tokens.create(connection, staff_id).token
+            session_id, _csrf = sessions.start(connection, staff_id, via="link", hours=1)
+    finally:
+        engine.dispose()
+    return {"Authorization": "Bearer " + token}, {"mq_staff": session_id}
+
+
+def test_a_photo_staff_add_to_any_step_is_kept_without_its_gps_position(server):
+    bearer, cookie = staff_access(server, "qjj-grid")
+    case_id = submit(server, [])
+    wait_until(lambda: server.get(f"/api/v1/cases/{case_id}", headers=bearer).status_code == 200, timeout=60)
+    issued = target(server)
+    assert upload(issued, phone_jpeg()).status_code == 204
+    step = server.post(f"/api/v1/cases/{case_id}/actions", headers=bearer,
+                       json={"action": "acknowledge", "note": "到现场看过，照片附后", "photos": [issued["key"]]})
+    assert step.status_code == 200, step.text
+    [photo] = wait_until(lambda: photo_rows(server, case_id), timeout=60)
+    assert photo.key == issued["key"] and photo.status == "ok"
+    wait_until(lambda: files_under(uploads_dir(server)) == [])  # the upload, with its GPS position, is gone
+    shown = server.get(f"/staff/cases/{case_id}/photo", params={"key": photo.staff_key}, cookies=cookie)
+    assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/jpeg"
+    assert gps_of(shown.content) == {}
+    assert server.get(f"/staff/cases/{case_id}/photo", params={"key": issued["key"]}, cookies=cookie).status_code == 404

@@ -179,15 +179,18 @@ def office_time(moment: str) -> str:
 def case_photos(connection, case, history=None) -> list[dict]:
     """The cleaned staff copies of the resident's photos, then the photos staff added to steps (from
     `history`, the API detail's, when the caller has read it already)."""
-    # A step's photo is checked too (resolve): each photo once, as its clean copy once the check has made it.
-    checked = {p.key: p.staff_key for p in photos.photos_of(connection, case.id) if p.status == "ok" and p.staff_key}
+    # A step's photo is checked too: each photo once, as its clean copy once the check has made it (the
+    # upload until then, for the seconds the check takes); one the check refused is not shown.
+    recorded = photos.photos_of(connection, case.id)
+    checked = {p.key: p.staff_key for p in recorded if p.status == "ok" and p.staff_key}
+    refused = {p.key for p in recorded} - set(checked)
     named = [k for k in (case.payload.get("photos") or []) + (case.payload.get("after_photos") or []) if k in checked]
     found = [{"key": checked[key], "by": "resident"} for key in named]
     steps = history if history is not None else [{"actor": h.actor, "photos": h.photos}
                                                   for h in cases.history_of(connection, case.id)]
     for step in steps:
         found.extend({"key": checked.get(key, key), "by": step["actor"]} for key in step["photos"] or ()
-                     if isinstance(key, str))
+                     if isinstance(key, str) and key not in refused)
     return found
 
 
