@@ -26,6 +26,8 @@ blueprint = Blueprint("exports", __name__)
 HEADER = ["回执码 receipt", "类型 kind", "社区 community", "类别 category", "优先级 priority", "状态 status",
           "提交时间 submitted_at", "更新时间 updated_at", "期限 due_at", "超期 overdue", "责任人 assignees",
           "描述 description", "地址 address", "联系人 contact", "电话 phone", "企业 enterprise"]
+# The most rows a sheet Excel opens can hold, its header counted.
+SHEET_ROWS = 1_048_576
 # What makes Excel, LibreOffice or Google Sheets read a CSV cell as a formula (OWASP's list).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -126,9 +128,20 @@ def cases_xlsx():
     filters = load_filters(g.staff)
     # openpyxl's write-only mode streams rows to a temporary file; the answer is then sent from that file.
     book = Workbook(write_only=True)
+    found = rows(filters)
+    header = next(found)
     sheet = book.create_sheet("cases")
-    for row in rows(filters):
+    sheet.append(header)
+    held = 1
+    for row in found:
+        if held == SHEET_ROWS:
+            # Past Excel's limit the export goes on in "cases 2", "cases 3"…, each under the header: a
+            # longer sheet would not open.
+            sheet = book.create_sheet(f"cases {len(book.worksheets) + 1}")
+            sheet.append(header)
+            held = 1
         sheet.append([xlsx_cell(sheet, value) for value in row])
+        held += 1
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     book.save(path)

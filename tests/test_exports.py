@@ -50,3 +50,18 @@ def test_the_xlsx_export_holds_the_same_rows(client, engine, cases):
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 1 + 5 and rows[0][0] == "回执码 receipt"
     assert {r[0] for r in rows[1:]} == {c["receipt"] for c in cases[:5]}
+
+
+def test_an_xlsx_export_longer_than_a_sheet_goes_on_in_the_next_under_the_header(client, engine, cases,
+                                                                                monkeypatch):
+    from functions import exports
+
+    monkeypatch.setattr(exports, "SHEET_ROWS", 3)  # Excel's 1,048,576, header included, made small
+    response = client.get("/api/v1/exports/cases.xlsx", headers=token_for(engine, "street-leader"))
+    book = load_workbook(io.BytesIO(response.get_data()))
+    assert book.sheetnames == ["cases", "cases 2", "cases 3", "cases 4"]
+    sheets = [list(book[name].iter_rows(values_only=True)) for name in book.sheetnames]
+    assert [len(rows) for rows in sheets] == [3, 3, 3, 2]
+    assert all(rows[0][0] == "回执码 receipt" for rows in sheets)
+    everything = csv_rows(client, token_for(engine, "street-leader"))
+    assert [row[0] for rows in sheets for row in rows[1:]] == [row[0] for row in everything[1:]]
