@@ -10,18 +10,17 @@ from marshmallow import ValidationError
 
 from functions.auth import staff_required
 from functions.intake import parse_body
-from functions.services import services
 from functions.problems import Problem, pick_lang
+from functions.services import services
+from minqing.domain import access, workflow
+from minqing.domain.workflow import IllegalTransition
 from minqing.receipts import parse_receipt
+from minqing.store import base, cases, changes, scopes
 from schemas import errors_by_path
 from schemas import messages as m
 from schemas.cases import CaseActionSchema, CaseFilterSchema
 from schemas.responses import CaseDetail, CaseList
 from workers.brokers import CHECK_PHOTO, NOTIFY_ASSIGNEES, TELL_REPORTER
-from minqing.domain import access
-from minqing.store import base, cases, changes, scopes
-from minqing.domain import workflow
-from minqing.domain.workflow import IllegalTransition
 
 blueprint = Blueprint("cases", __name__)
 log = logging.getLogger("minqing.cases")

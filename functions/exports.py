@@ -16,10 +16,10 @@ from flask import Blueprint, Response, g, stream_with_context
 
 from functions.auth import staff_required
 from functions.cases import load_filters
+from functions.services import services
 from minqing.domain import access, workflow
 from minqing.privacy import mask_name, mask_phone
 from schemas.choices import CASE_STATUSES
-from functions.services import services
 
 blueprint = Blueprint("exports", __name__)
 
