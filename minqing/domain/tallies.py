@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -215,6 +216,7 @@ def bucket_median(first: int, second: int) -> float:
     return (first * BUCKET_SECONDS + second * BUCKET_SECONDS) / 2
 
 
+@functools.lru_cache(maxsize=8192)  # a recount asks for each day's month thousands of times; strftime is slow
 def month_of(day: date) -> str:
     return day.strftime("%Y-%m")
 
