@@ -262,10 +262,9 @@ def test_the_maps_draw_over_the_office_tile_server_in_gcj02(browser, server, til
             asked = []
             case.on("request", lambda r, asked=asked: asked.append(r.url))
             case.goto(server.url + href)
-            wait_until(lambda case=case: case.evaluate("[...document.querySelectorAll('#case-map img')]"
-                                                       ".every(i => i.complete)"))
             lat, lon = (float(case.get_attribute("#case-map", n)) for n in ("data-lat", "data-lon"))
-            assert tile_of(lat, lon, 17) in tiles.requests
+            wait_until(lambda: tile_of(lat, lon, 17) in tiles.requests)
+            case.wait_for_load_state("load")  # the SVG's tile images drawn
             assert min(math.dist((lat, lon), point) for point in here.values()) < 1e-5  # in GCJ-02, as the tiles
             assert not [u for u in asked if "leaflet" in u or "staff-map" in u]
             assert {u.split("/", 3)[2] for u in asked} <= {server.url.split("/")[2], tiles.url.split("/")[2]}
@@ -322,4 +321,28 @@ def test_staff_pages_stay_within_their_weight(browser, server, tiles):
         probe.goto(url, wait_until="load")
         assert sum(sizes) <= 60 * 1024, (url, sum(sizes))
         probe.close()
+    context.close()
+
+
+def test_the_staff_pages_apply_their_styles_without_a_csp_violation(browser, server):
+    """The pages' CSP allows their own stylesheets by hash and no inline style: a style attribute or a
+    stylesheet changed without its hash would be refused, and Chromium says so on the console."""
+    receipt = report(server, HAZARD[0])
+    context, page = signed_in_by_link(browser, server, "qjj-grid")
+    complaints: list[str] = []
+    context.on("console", lambda message: complaints.append(message.text))
+    wait_until(lambda: page.reload() or receipt in page.text_content("main"), timeout=30)
+    page.click(f"text={receipt}")
+    page.wait_for_selector("#case-map")  # over the tile server: the small map as SVG
+    case_url = page.url
+    for url in (server.url + "/staff/", server.url + "/staff/cases", case_url, server.url + "/staff/map"):
+        page.goto(url, wait_until="load")
+        page.wait_for_timeout(300)  # violations are reported just after load
+        # The stylesheet applied: the header has the console's colour, not none.
+        assert page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") == \
+            "rgb(142, 27, 27)", url
+    page.goto(case_url, wait_until="load")
+    box = page.locator("#case-map").bounding_box()
+    assert box and 300 <= box["width"] <= 322 and 180 <= box["height"] <= 202  # 320 × 200, in a 336 px column
+    assert not [c for c in complaints if "Content Security Policy" in c], complaints
     context.close()

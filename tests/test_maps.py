@@ -96,10 +96,11 @@ def test_the_page_policy_names_the_tile_origins_only_with_tiles():
     from functions.headers import page_policy
 
     plain = page_policy(None)
-    assert "img-src 'self' blob: data:;" in plain and "style-src 'unsafe-inline';" in plain
+    assert "img-src 'self' blob: data:;" in plain and "style-src 'sha256-" in plain
     tiled = page_policy(None, ("https://t0.tiles.example", "https://t1.tiles.example"))
     assert "img-src 'self' blob: data: https://t0.tiles.example https://t1.tiles.example;" in tiled
-    assert "style-src 'self' 'unsafe-inline';" in tiled  # the vendored leaflet.css
+    assert "style-src 'self' 'sha256-" in tiled  # the vendored leaflet.css
+    assert "'unsafe-inline'" not in plain + tiled
     assert "script-src 'self';" in tiled and "connect-src 'self';" in tiled
 
 
@@ -167,11 +168,11 @@ def test_the_case_page_shows_a_small_map_of_where_it_is(client, tiled_client, en
     assert "红圈为本事项" in plain
     sign_in(tiled_client, engine, "qjj-grid")
     tiled = tiled_client.get(f"/staff/cases/{phone['id']}").text
-    # Over the tiles as plain images: no script, no Leaflet, nothing needing JavaScript.
+    # Over the tiles as plain images in an SVG: no script, no Leaflet, nothing needing JavaScript.
     assert '<div class="tilebox" id="case-map"' in tiled and "leaflet" not in tiled and "staff-map.js" not in tiled
     here = geo.wgs84_to_gcj02(30.5441, 114.3062)
     z, x, y = 17, *(int(p // 256) for p in geo.world_pixel(*here, 17))
-    assert f'<img src="https://t{(x + y) % 3}.tiles.example.gov.cn/vec/{z}/{x}/{y}.png?tk=office-key"' in tiled
+    assert f'<image href="https://t{(x + y) % 3}.tiles.example.gov.cn/vec/{z}/{x}/{y}.png?tk=office-key"' in tiled
     centre = re.search(r'id="case-map"[^>]*data-lat="([-\d.]+)" data-lon="([-\d.]+)"', tiled)
     assert metres((float(centre[1]), float(centre[2])), here) < 0.2
     # The map app's point, about 350 m off, falls outside the 320×200 px window at this zoom.

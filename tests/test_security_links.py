@@ -309,3 +309,20 @@ def test_every_html_page_renders_without_csp_violations(server, robot_server, br
             page.close()
     finally:
         context.close()
+
+
+def test_the_pages_styles_are_their_own_stylesheets_allowed_by_hash_and_no_element_has_a_style_attribute():
+    import re
+
+    from functions.headers import TEMPLATES, page_policy
+
+    for path in TEMPLATES.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        # A style attribute needs 'unsafe-inline' (or 'unsafe-hashes'); a stylesheet with template code in
+        # it would be sent otherwise than the source its hash is taken from.
+        assert not re.search(r"\sstyle=", text), path
+        for sheet in re.findall(r"<style>(.*?)</style>", text, re.S):
+            assert not any(mark in sheet for mark in ("{{", "{%", "{#")), path
+    for policy in (page_policy(None), page_policy(None, ("https://t0.tiles.example",))):
+        assert "'unsafe-inline'" not in policy and "'unsafe-hashes'" not in policy
+        assert re.search(r"style-src ('self' )?('sha256-[A-Za-z0-9+/=]+' ?)+;", policy), policy
