@@ -163,3 +163,20 @@ def test_a_new_report_shows_in_the_tallies_and_dashboard_and_changes_their_etags
     # An answer may be reused for a moment after a change (a multiple of what it cost to make), not longer.
     assert wait_until(lambda: live_server.get("/dashboard", headers={"If-None-Match": page.headers["ETag"]})
                       .status_code == 200, timeout=10)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.floats(0, 1e7, allow_nan=False), min_size=1, max_size=8))
+def test_a_days_sums_read_back_as_the_very_doubles_stored(store, values):
+    # SQLite sends a day's values as text: written with 17 digits, not its JSON's 15, which can round
+    # another way (0.30000000000000004 read as 0.3).
+    day = date(2026, 3, 4)
+    with store.begin() as c:
+        c.execute(delete(tally_days))
+        c.execute(insert(tally_days), [dict(day=day, metric=f"m{n}", kind="hazard", value=value)
+                                       for n, value in enumerate(values)])
+    with store.connect() as c:
+        [(shown, kind, metrics, read)] = rollups.daily(c, day, day)
+    assert (shown, kind) == ("2026-03-04", "hazard")
+    assert dict(zip(metrics, read)) == {f"m{n}": value for n, value in enumerate(values)}
+    assert all(type(v) is float or float(v).is_integer() for v in read)
