@@ -187,3 +187,19 @@ def test_every_public_page_is_small_has_the_one_policy_and_no_script_of_its_own(
         assert response.status_code == 200 and len(response.data) < 20 * 1024, path
         assert "script-src 'self'" in response.headers["Content-Security-Policy"], path
         assert "<script" not in html and "http://" not in html.replace("http://localhost", ""), path
+
+
+def test_the_public_problem_list_reads_the_newest_through_the_time_index_on_sqlite(tmp_path):
+    # Without statistics SQLite answered the public kinds' OR by the kind's index: every hazard read, then
+    # sorted, for the first page (280 ms at 100,000 cases). The list's own index, newest first, stops at a page.
+    from minqing.store import public
+    from minqing.store.engine import make_engine, upgrade
+    from tests.test_migrations import plan_of
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'list.db'}")
+    try:
+        upgrade(engine, "head")
+        plan = plan_of(engine, public.problem_query("sqlite").limit(21))
+        assert "ix_submissions_submitted_id" in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        engine.dispose()

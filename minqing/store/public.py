@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, literal_column, select
 from sqlalchemy.engine import Connection
 
 from minqing.domain import workflow
@@ -16,11 +16,16 @@ from minqing.store.tables import attachments, status_history, submissions
 SHOWN_ACTIONS = (None, *workflow.ACTIONS, workflow.NUDGE)
 
 
-def _public_kind():
+def _public_kind(dialect: str):
     # Hazards, and sessions teams held (a consultation "report"); a consultation request never is public,
     # nor is an enterprise request.
-    return (submissions.c.kind == "hazard") | (
-        (submissions.c.kind == "consultation") & (submissions.c.payload["mode"].as_string() == "report"))
+    kind = submissions.c.kind
+    if dialect == "sqlite":
+        # A unary + keeps SQLite's planner (which has no statistics) from answering this OR by the kind's
+        # index, that is every hazard read and then sorted (280 ms for the first page at 100,000 cases):
+        # the list's own index is read newest first and stops when the page is full.
+        kind = literal_column("+submissions.kind", String)
+    return (kind == "hazard") | ((kind == "consultation") & (submissions.c.payload["mode"].as_string() == "report"))
 
 
 def history(connection: Connection, submission_id: str) -> list[dict]:
@@ -68,9 +73,15 @@ def problem_list(connection: Connection, *, community: str | None = None, catego
                  status: str | None = None, since: datetime | None = None, limit: int = 50, offset: int = 0):
     """Public problem list (公开问题清单): hazards, and sessions teams held; newest first. The rows carry
     no payload: what is shown of a resident's words comes from `publication`."""
+    return connection.execute(problem_query(connection.dialect.name, community=community, category=category,
+                                            status=status, since=since).limit(limit).offset(offset)).all()
+
+
+def problem_query(dialect: str, *, community: str | None = None, category: str | None = None,
+                  status: str | None = None, since: datetime | None = None):
     query = select(submissions.c.id, submissions.c.receipt, submissions.c.kind, submissions.c.community,
                    submissions.c.category, submissions.c.status, submissions.c.submitted_at,
-                   submissions.c.updated_at, submissions.c.payload).where(_public_kind())
+                   submissions.c.updated_at, submissions.c.payload).where(_public_kind(dialect))
     if community:
         query = query.where(submissions.c.community == community)
     if category:
@@ -79,8 +90,8 @@ def problem_list(connection: Connection, *, community: str | None = None, catego
         query = query.where(submissions.c.status == status)
     if since:
         query = query.where(submissions.c.submitted_at >= since)
-    return connection.execute(query.order_by(submissions.c.submitted_at.desc(), submissions.c.id)
-                              .limit(limit).offset(offset)).all()
+    # Ties in the order of the index (submitted_at, id), read backwards.
+    return query.order_by(submissions.c.submitted_at.desc(), submissions.c.id.desc())
 
 
 def last_reply(connection: Connection, submission_id: str) -> tuple[str, list[str]]:
