@@ -203,6 +203,7 @@ def test_0018_keeps_sqlites_rollups_in_key_order_with_their_rows_and_plans(datab
     from datetime import date
 
     from minqing.store import counts, rollups
+    from minqing.store.tables import tally_months
     from minqing.testing.tallies import rollup_rows
 
     engine = make_engine(database_url)
@@ -224,7 +225,7 @@ def test_0018_keeps_sqlites_rollups_in_key_order_with_their_rows_and_plans(datab
                     assert made[table].rstrip().endswith("WITHOUT ROWID"), made[table]
                 # Left with its rowid: the planner then reads a month's buckets by the month index.
                 assert "WITHOUT ROWID" not in made["duration_buckets"]
-                plan = plan_of(engine, sa.select(rollups.tally_months).where(rollups.tally_months.c.month >= "2026-01"))
+                plan = plan_of(engine, sa.select(tally_months).where(tally_months.c.month >= "2026-01"))
                 assert "PRIMARY KEY" in plan, plan
         upgrade(engine, "head")
     finally:

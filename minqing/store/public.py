@@ -79,6 +79,7 @@ def problem_list(connection: Connection, *, community: str | None = None, catego
 
 def problem_query(dialect: str, *, community: str | None = None, category: str | None = None,
                   status: str | None = None, since: datetime | None = None):
+    """The public problem list's query, newest first, without its page (limit and offset)."""
     query = select(submissions.c.id, submissions.c.receipt, submissions.c.kind, submissions.c.community,
                    submissions.c.category, submissions.c.status, submissions.c.submitted_at,
                    submissions.c.updated_at, submissions.c.payload).where(_public_kind(dialect))
